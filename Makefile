@@ -1,0 +1,67 @@
+# flag_eval: PGXS build of the extension, plus the project's drivers:
+#   make up     install dependencies, build, install (later: start the local topology)
+#   make test   every test: core unit tests, pg_regress, conformance
+#   make bench  benchmarks, results in bench/RESULTS.md
+
+EXTENSION   = flag_eval
+MODULE_big  = flag_eval
+CORE_SRCS   = $(sort $(wildcard src/core/*.cpp))
+PG_SRCS     = $(sort $(wildcard src/pg/*.cpp))
+OBJS        = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+DATA        = $(sort $(wildcard sql/flag_eval--*.sql))
+# pg_regress inputs are sql/<test>.sql with expected/<test>.out; install scripts are not tests.
+REGRESS     = $(sort $(filter-out flag_eval--%,$(notdir $(basename $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --outputdir=$(BUILD)/regress
+
+LIBS_CORE   = -lre2 -lxxhash -lcrypto -lboost_json
+PG_CPPFLAGS = -Isrc
+PG_CXXFLAGS = -std=c++20 -fvisibility=hidden -Wno-missing-field-initializers
+SHLIB_LINK  = $(LIBS_CORE) -lstdc++
+# PGXS also emits LLVM bitcode with clang; it needs the same C++ dialect.
+COMPILE.cxx.bc += $(PG_CXXFLAGS)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---- core unit tests (GoogleTest), built apart from the extension's objects ----
+BUILD        ?= build
+UNIT_CXXFLAGS = -std=c++20 -O2 -g -Wall -Wextra -Isrc $(SANITIZE)
+UNIT_SRCS     = $(sort $(wildcard test/unit/*.cpp))
+UNIT_OBJS     = $(patsubst %.cpp,$(BUILD)/%.o,$(CORE_SRCS) $(UNIT_SRCS))
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(UNIT_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/unit_tests: $(UNIT_OBJS)
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $^ -lgtest -lgtest_main -pthread $(LIBS_CORE)
+
+-include $(UNIT_OBJS:.o=.d)
+
+.PHONY: deps unit regress test up bench
+deps:
+	scripts/install-deps.sh
+
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+# pg_regress against a throw-away cluster that runs as the unprivileged postgres account.
+regress: all
+	$(MAKE) install
+	@mkdir -p $(BUILD)/regress
+	scripts/with-temp-cluster.sh $(MAKE) installcheck
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) regress
+
+up: deps
+	$(MAKE) all
+	$(MAKE) install
+	@echo "flag_eval is installed. In psql: CREATE EXTENSION flag_eval;"
+
+clean: clean-build
+clean-build:
+	rm -rf $(BUILD)

@@ -1,0 +1,141 @@
+#include "flag_set.hpp"
+
+#include "flag_parser.hpp"
+#include "json_access.hpp"
+#include "json_properties.hpp"
+
+#include <map>
+#include <string>
+#include <unordered_map>
+
+namespace flag_eval {
+namespace {
+
+using namespace json_access;
+namespace json = boost::json;
+
+constexpr std::size_t kMaxDependencyDepth = 256;
+
+class ResultsByKey final : public DependencyResults {
+public:
+    const FlagResult* find(std::string_view key) const override {
+        auto it = results_.find(key);
+        return it == results_.end() ? nullptr : &it->second;
+    }
+    void put(const std::string& key, const FlagResult& result) { results_.insert_or_assign(key, result); }
+
+private:
+    std::map<std::string, FlagResult, std::less<>> results_;
+};
+
+}  // namespace
+
+FlagSet FlagSet::parse(const json::value& definitions, Bucketing default_bucketing) {
+    FlagSet set;
+    const json::array* flags = nullptr;
+    std::string flags_path = "$";
+    if (definitions.is_array()) {
+        flags = &definitions.get_array();
+    } else if (definitions.is_object()) {
+        const auto& doc = definitions.get_object();
+        Problems problems;
+        flags = read_array(doc, "flags", "$", problems);
+        if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);
+        flags_path = "$.flags";
+        if (const auto* mapping = member(doc, "group_type_mapping"))
+            parse_group_type_mapping(*mapping, "$.group_type_mapping", set.group_type_mapping_);
+        if (const auto* cohorts = member(doc, "cohorts")) set.cohorts_ = CohortSet::parse(*cohorts, "$.cohorts");
+    } else {
+        throw InvalidDefinition("$", "expected an array of flags or a definitions document");
+    }
+    if (flags)
+        for (std::size_t i = 0; i < flags->size(); ++i)
+            set.flags_.push_back(compile_flag((*flags)[i], default_bucketing, index_path(flags_path, i)));
+    set.order_by_dependencies();
+    return set;
+}
+
+// Depth-first topological order over live flags. A flag on a cycle, or depending on one,
+// is marked with the cycle so that it alone fails.
+void FlagSet::order_by_dependencies() {
+    std::unordered_map<std::string_view, std::size_t> by_key;
+    for (std::size_t i = 0; i < flags_.size(); ++i)
+        if (!flags_[i]->deleted) by_key.emplace(flags_[i]->key, i);
+    cycle_errors_.assign(flags_.size(), {});
+    enum class Mark { None, Visiting, Done };
+    std::vector<Mark> marks(flags_.size(), Mark::None);
+    std::vector<std::size_t> stack;
+
+    auto visit = [&](auto&& self, std::size_t i) -> void {
+        if (stack.size() >= kMaxDependencyDepth) {  // bounded recursion whatever the input
+            cycle_errors_[i] = "dependency chain is deeper than " + std::to_string(kMaxDependencyDepth) + " flags";
+            marks[i] = Mark::Done;
+            evaluation_order_.push_back(i);
+            return;
+        }
+        marks[i] = Mark::Visiting;
+        stack.push_back(i);
+        for (const auto& dep : flags_[i]->dependencies) {
+            auto it = by_key.find(dep);
+            if (it == by_key.end()) continue;  // missing: the evaluator reports it
+            const std::size_t j = it->second;
+            if (marks[j] == Mark::Visiting) {
+                std::string cycle;
+                bool on_cycle = false;
+                for (std::size_t k : stack) {
+                    if (k == j) on_cycle = true;
+                    if (on_cycle) cycle += flags_[k]->key + " -> ";
+                }
+                cycle += flags_[j]->key;
+                bool mark = false;
+                for (std::size_t k : stack) {
+                    if (k == j) mark = true;
+                    if (mark && cycle_errors_[k].empty()) cycle_errors_[k] = "dependency cycle: " + cycle;
+                }
+                continue;
+            }
+            if (marks[j] == Mark::None) self(self, j);
+            if (!cycle_errors_[j].empty() && cycle_errors_[i].empty())
+                cycle_errors_[i] = "depends on \"" + flags_[j]->key + "\": " + cycle_errors_[j];
+        }
+        stack.pop_back();
+        marks[i] = Mark::Done;
+        evaluation_order_.push_back(i);
+    };
+    for (std::size_t i = 0; i < flags_.size(); ++i)
+        if (marks[i] == Mark::None && !flags_[i]->deleted) visit(visit, i);
+}
+
+EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context) const {
+    ResultsByKey results;
+    std::vector<FlagResult> by_index(flags_.size());
+    EvaluationContext ctx = context;
+    for (std::size_t i = 0; i < ctx.group_type_mapping.size(); ++i)
+        if (group_type_mapping_[i]) ctx.group_type_mapping[i] = group_type_mapping_[i];
+    const CohortSet* cohorts = cohorts_.empty() ? nullptr : &cohorts_;
+
+    for (std::size_t i : evaluation_order_) {
+        const Flag& flag = *flags_[i];
+        FlagResult r;
+        if (!cycle_errors_[i].empty() && flag.active) {
+            r.reason = Reason::MissingDependency;
+            r.failed = true;
+            r.description = cycle_errors_[i];
+        } else {
+            r = evaluate_flag(flag, ctx, cohorts, &results);
+        }
+        results.put(flag.key, r);
+        by_index[i] = std::move(r);
+    }
+
+    EvaluationSummary summary;
+    for (std::size_t i = 0; i < flags_.size(); ++i) {
+        const Flag& flag = *flags_[i];
+        if (!flag.active || flag.deleted) continue;
+        summary.errors_while_computing |= by_index[i].failed;
+        summary.flags.push_back({&flag, std::move(by_index[i])});
+    }
+    return summary;
+}
+
+}  // namespace flag_eval

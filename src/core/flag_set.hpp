@@ -1,0 +1,49 @@
+// A set of definitions evaluated together: a flags array or a local-evaluation feed document
+// ({flags, group_type_mapping, cohorts}). Dependencies between flags are resolved in
+// topological order; a cycle is an error of the flags on it only.
+#pragma once
+#include "no_postgres.hpp"
+#include "cohorts.hpp"
+#include "evaluator.hpp"
+#include "flag_model.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace flag_eval {
+
+struct FlagOutcome {
+    const Flag* flag;
+    FlagResult result;
+};
+
+struct EvaluationSummary {
+    std::vector<FlagOutcome> flags;   // stored order; inactive and deleted flags omitted
+    bool errors_while_computing = false;
+};
+
+class FlagSet {
+public:
+    // Throws InvalidDefinition naming the JSON path of the first structural problem.
+    static FlagSet parse(const boost::json::value& definitions, Bucketing default_bucketing);
+
+    EvaluationSummary evaluate_all(const EvaluationContext& context) const;
+
+    const std::vector<std::unique_ptr<Flag>>& flags() const { return flags_; }
+    const GroupTypeMapping& group_type_mapping() const { return group_type_mapping_; }
+    const CohortSet& cohorts() const { return cohorts_; }
+
+private:
+    void order_by_dependencies();
+
+    std::vector<std::unique_ptr<Flag>> flags_;   // stored order
+    std::vector<std::size_t> evaluation_order_;  // indexes into flags_, dependencies first
+    std::vector<std::string> cycle_errors_;      // per flag: non-empty when on a cycle
+    GroupTypeMapping group_type_mapping_;
+    CohortSet cohorts_;
+};
+
+}  // namespace flag_eval

@@ -1,0 +1,85 @@
+#include "json_properties.hpp"
+
+#include "json_access.hpp"
+#include "problems.hpp"
+
+#include <boost/json.hpp>
+
+namespace flag_eval {
+namespace {
+
+using namespace json_access;
+namespace json = boost::json;
+
+}  // namespace
+
+PropertyValue JsonPropertySource::get(std::string_view key) const {
+    if (!object_) return {};
+    const json::value* v = object_->if_contains(key);
+    if (!v) return {};
+    switch (v->kind()) {
+        case json::kind::null: return PropertyValue::make_null();
+        case json::kind::bool_: return PropertyValue::make_bool(v->get_bool());
+        case json::kind::string: return PropertyValue::make_string(v->get_string());
+        case json::kind::int64:
+        case json::kind::uint64:
+        case json::kind::double_: {
+            const std::string& text = texts_.emplace_back(json::serialize(*v));
+            return PropertyValue::make_number(*number(*v), text);
+        }
+        case json::kind::array:
+        case json::kind::object: {
+            const std::string& text = texts_.emplace_back(json::serialize(*v));
+            return {v->is_array() ? ValueKind::Array : ValueKind::Object, false, 0.0, text};
+        }
+    }
+    return {};
+}
+
+void parse_group_type_mapping(const json::value& v, const std::string& path, GroupTypeMapping& mapping) {
+    if (v.is_null()) return;
+    if (!v.is_object()) throw InvalidDefinition(path, "expected an object of group type names by index");
+    for (const auto& [index, name] : v.get_object()) {
+        const std::string p = field_path(path, index);
+        if (index.size() != 1 || index[0] < '0' || index[0] > '4')
+            throw InvalidDefinition(p, "group type indexes are 0 to 4");
+        if (!name.is_string()) throw InvalidDefinition(p, "expected a group type name");
+        mapping[index[0] - '0'] = std::string(name.get_string());
+    }
+}
+
+JsonContext::JsonContext(const json::value& context_json) : json_(context_json) {
+    context_.person_properties = &empty_;
+    if (!json_.is_object()) throw InvalidDefinition("$", "expected a context object");
+    const auto& o = json_.get_object();
+    Problems problems;
+    if (auto id = read_string(o, "distinct_id", "$", problems)) context_.distinct_id = *id;
+    if (const auto* person = read_object(o, "person_properties", "$", problems))
+        context_.person_properties = &sources_.emplace_back(person);
+    const auto* groups = read_object(o, "groups", "$", problems);
+    const auto* group_properties = read_object(o, "group_properties", "$", problems);
+    if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);
+    if (const auto* mapping = member(o, "group_type_mapping"))
+        parse_group_type_mapping(*mapping, "$.group_type_mapping", context_.group_type_mapping);
+    if (!groups) return;
+    for (const auto& [type, key] : *groups) {
+        GroupContext group;
+        group.type_name = std::string(type);
+        if (key.is_string())
+            group.key = std::string(key.get_string());
+        else if (auto i = integer(key))
+            group.key = std::to_string(*i);  // an integer group key buckets as its decimal string
+        else
+            throw InvalidDefinition(field_path("$.groups", type), "expected a group key string or integer");
+        group.properties = &empty_;
+        if (group_properties)
+            if (const auto* props = group_properties->if_contains(type)) {
+                if (!props->is_object())
+                    throw InvalidDefinition(field_path("$.group_properties", type), "expected an object");
+                group.properties = &sources_.emplace_back(&props->get_object());
+            }
+        context_.groups.push_back(std::move(group));
+    }
+}
+
+}  // namespace flag_eval

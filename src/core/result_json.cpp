@@ -1,0 +1,57 @@
+#include "result_json.hpp"
+
+#include <string>
+
+namespace flag_eval {
+namespace {
+
+namespace json = boost::json;
+
+std::string reason_description(const FlagResult& r) {
+    if (!r.description.empty()) return r.description;
+    switch (r.reason) {
+        case Reason::ConditionMatch:
+            return "Matched condition set " + std::to_string(r.condition_index.value_or(0) + 1);
+        case Reason::NoConditionMatch: return "No matching condition set";
+        case Reason::OutOfRolloutBound: return "Out of rollout bound";
+        case Reason::NoGroupType: return "No group type";
+        case Reason::SuperConditionValue: return "Super condition value";
+        case Reason::HoldoutConditionValue: return "Holdout condition value";
+        case Reason::FlagDisabled: return "Flag is disabled";
+        case Reason::MissingDependency: return "Missing dependency";
+    }
+    return {};
+}
+
+}  // namespace
+
+json::object result_detail_json(const Flag& flag, const FlagResult& result) {
+    json::object reason;
+    reason["code"] = reason_code(result.reason);
+    reason["condition_index"] = result.condition_index ? json::value(*result.condition_index) : json::value(nullptr);
+    reason["description"] = reason_description(result);
+
+    json::object detail;
+    detail["key"] = flag.key;
+    detail["enabled"] = result.enabled;
+    detail["variant"] = result.variant ? json::value(*result.variant) : json::value(nullptr);
+    if (result.enabled && result.variant)
+        detail["value"] = *result.variant;
+    else
+        detail["value"] = result.enabled;
+    detail["reason"] = std::move(reason);
+    detail["payload"] = result.payload ? json::value(*result.payload) : json::value(nullptr);
+    if (result.failed) detail["failed"] = true;
+    return detail;
+}
+
+json::object summary_json(const EvaluationSummary& summary) {
+    json::object flags;
+    for (const auto& outcome : summary.flags) flags[outcome.flag->key] = result_detail_json(*outcome.flag, outcome.result);
+    json::object out;
+    out["flags"] = std::move(flags);
+    out["errorsWhileComputingFlags"] = summary.errors_while_computing;
+    return out;
+}
+
+}  // namespace flag_eval

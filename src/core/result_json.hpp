@@ -1,0 +1,17 @@
+// Evaluation results as the JSON detail of SPEC section 4:
+// {key, enabled, variant, value, reason{code, condition_index, description}, payload}.
+#pragma once
+#include "no_postgres.hpp"
+#include "evaluator.hpp"
+#include "flag_set.hpp"
+
+#include <boost/json/object.hpp>
+
+namespace flag_eval {
+
+boost::json::object result_detail_json(const Flag& flag, const FlagResult& result);
+
+// {flags: {key: detail}, errorsWhileComputingFlags}
+boost::json::object summary_json(const EvaluationSummary& summary);
+
+}  // namespace flag_eval
