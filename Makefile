@@ -17,12 +17,13 @@ LIBS_CORE   = -lre2 -lxxhash -lcrypto -lboost_json
 PG_CPPFLAGS = -Isrc
 PG_CXXFLAGS = -std=c++20 -fvisibility=hidden -Wno-missing-field-initializers
 SHLIB_LINK  = $(LIBS_CORE) -lstdc++
-# PGXS also emits LLVM bitcode with clang; it needs the same C++ dialect.
-COMPILE.cxx.bc += $(PG_CXXFLAGS)
-
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS also emits LLVM bitcode with clang; it needs the same C++ dialect. PGXS defines the
+# command only when unset, so this must follow the include.
+COMPILE.cxx.bc += $(PG_CXXFLAGS)
 
 # ---- core unit tests (GoogleTest), built apart from the extension's objects ----
 BUILD        ?= build

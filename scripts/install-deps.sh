@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs every Debian package flag_eval needs to build, test and benchmark
+# (see ../shared/DESIGN.md, "Dependencies"). Debian 12 (bookworm), run as root.
+#
+# Fast when everything is present: one dpkg-query, and apt-get runs only for
+# what is missing. Safe to run again and again (`make test` calls it each time).
+set -euo pipefail
+
+PACKAGES=(
+    # PostgreSQL 15: server, client (psql, pg_isready, PostgreSQL::Test perl
+    # modules), headers and PGXS, libpq
+    postgresql-15
+    postgresql-client-15
+    postgresql-server-dev-15
+    libpq-dev
+    # PGXS compiles LLVM bitcode with clang-14 and installs it with llvm-lto
+    clang-14
+    llvm-14
+    llvm-14-dev
+    # C++ toolchain
+    build-essential
+    g++
+    make
+    pkg-config
+    # engine and service libraries
+    libxxhash-dev
+    libssl-dev
+    libre2-dev
+    libboost1.81-dev
+    libboost-json1.81-dev
+    libboost-url1.81-dev
+    zlib1g-dev
+    # local topology and tests
+    pgbouncer
+    libgtest-dev
+    libgmock-dev
+    libbenchmark-dev
+    perl
+    libipc-run-perl
+    wrk
+    # runuser (running servers as the unprivileged postgres account)
+    util-linux
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: must run as root (apt-get install)" >&2
+    exit 1
+fi
+
+# Which of PACKAGES are not fully installed ("ii")? Unknown packages make
+# dpkg-query print to stderr and exit 1; they simply count as missing.
+missing_packages() {
+    local installed
+    installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PACKAGES[@]}" 2>/dev/null \
+        | awk '$2 == "ii" { print $1 }' || true)
+    local p
+    for p in "${PACKAGES[@]}"; do
+        if ! grep -qxF -- "$p" <<<"$installed"; then
+            echo "$p"
+        fi
+    done
+}
+
+mapfile -t missing < <(missing_packages)
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages are present"
+    exit 0
+fi
+
+echo "install-deps: missing ${#missing[@]} of ${#PACKAGES[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o Acquire::Retries=3 update
+apt-get -o Acquire::Retries=3 install -y --no-install-recommends "${missing[@]}"
+
+mapfile -t still_missing < <(missing_packages)
+if [[ ${#still_missing[@]} -ne 0 ]]; then
+    echo "install-deps: still missing after apt-get install: ${still_missing[*]}" >&2
+    exit 1
+fi
+
+# The postgresql package may have created and started a `main` cluster on 5432.
+# It is left alone: nothing in this project uses it (tests run their own
+# throw-away clusters, see scripts/with-temp-cluster.sh).
+echo "install-deps: all ${#PACKAGES[@]} packages are present"
