@@ -3,6 +3,7 @@
 #include "json_access.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace flag_eval {
@@ -38,6 +39,13 @@ std::optional<std::int64_t> cohort_id_of(const json::value& v) {
         return std::stoll(s);
     }
     return std::nullopt;
+}
+
+// 80 -> "80", 33.3 -> "33.3": for messages, not for matching.
+std::string plain_number(double d) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.10g", d);
+    return buffer;
 }
 
 std::optional<double> read_percentage(const json::object& o, std::string_view key, const std::string& path,
@@ -144,8 +152,7 @@ private:
             flag.variants.push_back(std::move(variant));
         }
         if (!flag.variants.empty() && std::fabs(total - 100.0) > 1e-9)
-            problems_.warning(vpath, "variant rollout percentages sum to " + json::serialize(json::value(total)) +
-                                         ", not 100");
+            problems_.warning(vpath, "variant rollout percentages sum to " + plain_number(total) + ", not 100");
     }
 
     Condition compile_condition(const json::value& json, const std::string& path, const Flag& flag) {

@@ -41,8 +41,8 @@ inline std::optional<std::int64_t> integer(const boost::json::value& v) {
     if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
         return static_cast<std::int64_t>(v.get_uint64());
     if (v.is_double()) {
-        const double d = v.get_double();
-        if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.2e18 && d < 9.2e18)
+        const double d = v.get_double();  // range first: converting an out-of-range double is UB
+        if (d > -9.2e18 && d < 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d)))
             return static_cast<std::int64_t>(d);
     }
     return std::nullopt;

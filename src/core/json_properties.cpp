@@ -22,11 +22,11 @@ PropertyValue JsonPropertySource::get(std::string_view key) const {
         case json::kind::bool_: return PropertyValue::make_bool(v->get_bool());
         case json::kind::string: return PropertyValue::make_string(v->get_string());
         case json::kind::int64:
-        case json::kind::uint64:
-        case json::kind::double_: {
+        case json::kind::uint64: {
             const std::string& text = texts_.emplace_back(json::serialize(*v));
             return PropertyValue::make_number(*number(*v), text);
         }
+        case json::kind::double_: return PropertyValue::make_number(v->get_double(), {});
         case json::kind::array:
         case json::kind::object: {
             const std::string& text = texts_.emplace_back(json::serialize(*v));

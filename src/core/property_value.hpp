@@ -16,7 +16,8 @@ struct PropertyValue {
     ValueKind kind = ValueKind::Missing;
     bool boolean = false;    // Bool
     double number = 0.0;     // Number
-    // String: the string itself. Number: its decimal text as stored.
+    // String: the string itself. Number: its digits when it is an integer that fits 64 bits,
+    // else empty, and the engine prints `number` as the reference does (1.50 -> "1.5").
     // Array / Object: the value serialised as JSON text.
     std::string_view text;
 

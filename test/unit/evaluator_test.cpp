@@ -205,3 +205,23 @@ TEST(Reasons, FlagDisabledWhenEvaluatedAlone) {
 }
 
 }  // namespace
+
+namespace {
+
+// Properties read from JSON compare like the reference's: 1.5 reads "1.5", an integer its digits.
+TEST(JsonProperties, NumbersHaveTheReferenceStringForm) {
+    const char* flag = R"({"key": "n", "filters": {"groups": [{"properties": [
+        {"key": "p", "type": "person", "operator": "exact", "value": "%V%"}]}]}})";
+    auto on = [&](const char* filter_value, const char* property) {
+        std::string f = flag;
+        f.replace(f.find("%V%"), 3, filter_value);
+        return evaluate_one(f, std::string(R"({"distinct_id": "u", "person_properties": {"p": )") + property + "}}")
+            .at("enabled")
+            .as_bool();
+    };
+    EXPECT_TRUE(on("1.5", "1.5"));
+    EXPECT_TRUE(on("42", "42"));
+    EXPECT_FALSE(on("42", "42.5"));
+}
+
+}  // namespace
