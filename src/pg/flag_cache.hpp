@@ -1,0 +1,22 @@
+// Compiled definitions cached per call site. A flag argument that is a constant (or repeats
+// from row to row) is compiled once: the compiled form is kept in flinfo->fn_extra, allocated in
+// fn_mcxt with a reset callback that deletes it, and keyed by the jsonb's bytes, so a changing
+// argument is recompiled only when it changes.
+#pragma once
+#include "core/flag_model.hpp"
+#include "core/flag_set.hpp"
+
+#include <memory>
+
+#include "pg/pg_headers.hpp"  // PostgreSQL headers come after every core header
+
+namespace flag_eval::pg {
+
+// The compiled flag for `flag` (flags without a "bucketing" field bucket with xxh3).
+// Without an flinfo to cache in, compiles into `uncached`. Throws InvalidDefinition.
+const Flag& compiled_flag(FunctionCallInfo fcinfo, Jsonb* flag, std::unique_ptr<Flag>& uncached);
+
+// The same for a definitions document (a flags array or a local-evaluation feed).
+const FlagSet& compiled_flag_set(FunctionCallInfo fcinfo, Jsonb* definitions, std::unique_ptr<FlagSet>& uncached);
+
+}  // namespace flag_eval::pg

@@ -1,0 +1,56 @@
+// All reading of jsonb in the extension. Properties are read in place: a key is looked up in the
+// jsonb container (getKeyJsonValueFromContainer), strings are views into the datum, numbers are
+// read through numeric_out (palloc'd in the current memory context, so valid for the call) as a
+// double plus, for integers, their text; arrays and objects carry their JSON text
+// (JsonbToCString). Nothing is converted up front.
+#pragma once
+#include "core/evaluation_context.hpp"
+#include "core/property_value.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <deque>
+#include <string>
+
+#include "pg/pg_headers.hpp"  // PostgreSQL headers come after every core header
+
+namespace flag_eval::pg {
+
+// A PropertySource over a jsonb object container. The container must outlive the source and
+// the values it hands out.
+class JsonbPropertySource final : public PropertySource {
+public:
+    explicit JsonbPropertySource(JsonbContainer* object) : object_(object) {}
+    PropertyValue get(std::string_view key) const override;
+
+private:
+    JsonbContainer* object_;
+};
+
+// The person properties argument of flag_eval / flag_variant: a jsonb object.
+// Throws InvalidInput naming the path when it is not an object.
+JsonbContainer* properties_object(Jsonb* properties);
+
+// An EvaluationContext read from the context jsonb of SPEC section 4:
+// {distinct_id, person_properties, groups, group_properties, group_type_mapping}.
+// Its properties are JsonbPropertySources over the datum, which must outlive this object.
+// Throws InvalidInput ("invalid context at $.person_properties: expected an object").
+class JsonbContext {
+public:
+    explicit JsonbContext(Jsonb* context);
+    JsonbContext(const JsonbContext&) = delete;
+    JsonbContext& operator=(const JsonbContext&) = delete;
+
+    const EvaluationContext& context() const { return context_; }
+
+private:
+    std::deque<JsonbPropertySource> sources_;
+    EmptyPropertySource empty_;
+    EvaluationContext context_;
+};
+
+// The jsonb document as a Boost.JSON value (a flag definition, or a definitions document).
+// Throws InvalidDefinition at "$" when Boost.JSON cannot represent it (nesting too deep).
+boost::json::value jsonb_to_json(Jsonb* jsonb);
+
+}  // namespace flag_eval::pg

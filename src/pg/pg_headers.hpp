@@ -1,0 +1,23 @@
+// The only way src/pg includes PostgreSQL: every header inside extern "C", postgres.h first.
+// Include it after every src/core header: the core refuses to compile once postgres.h is in
+// (core/no_postgres.hpp).
+#pragma once
+
+// PostgreSQL 15 defines PGDLLEXPORT as nothing on ELF platforms, and the extension is built with
+// -fvisibility=hidden: give the entry points (PG_FUNCTION_INFO_V1, PG_MODULE_MAGIC) default
+// visibility so that the server can find them. c.h keeps a definition made before it.
+#ifndef PGDLLEXPORT
+#define PGDLLEXPORT __attribute__((visibility("default")))
+#endif
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+}
