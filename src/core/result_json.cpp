@@ -23,24 +23,29 @@ std::string reason_description(const FlagResult& r) {
     return {};
 }
 
-}  // namespace
-
-json::object result_detail_json(const Flag& flag, const FlagResult& result) {
+json::object reason_json(const FlagResult& result) {
     json::object reason;
     reason["code"] = reason_code(result.reason);
     reason["condition_index"] = result.condition_index ? json::value(*result.condition_index) : json::value(nullptr);
     reason["description"] = reason_description(result);
+    return reason;
+}
 
+json::value optional_string(const std::string* s) { return s ? json::value(*s) : json::value(nullptr); }
+
+}  // namespace
+
+json::object result_detail_json(const Flag& flag, const FlagResult& result) {
     json::object detail;
     detail["key"] = flag.key;
     detail["enabled"] = result.enabled;
-    detail["variant"] = result.variant ? json::value(*result.variant) : json::value(nullptr);
+    detail["variant"] = optional_string(result.variant);
     if (result.enabled && result.variant)
         detail["value"] = *result.variant;
     else
         detail["value"] = result.enabled;
-    detail["reason"] = std::move(reason);
-    detail["payload"] = result.payload ? json::value(*result.payload) : json::value(nullptr);
+    detail["reason"] = reason_json(result);
+    detail["payload"] = optional_string(result.payload);
     if (result.failed) detail["failed"] = true;
     return detail;
 }
@@ -48,6 +53,28 @@ json::object result_detail_json(const Flag& flag, const FlagResult& result) {
 json::object summary_json(const EvaluationSummary& summary) {
     json::object flags;
     for (const auto& outcome : summary.flags) flags[outcome.flag->key] = result_detail_json(*outcome.flag, outcome.result);
+    json::object out;
+    out["flags"] = std::move(flags);
+    out["errorsWhileComputingFlags"] = summary.errors_while_computing;
+    return out;
+}
+
+json::object flags_v2_json(const EvaluationSummary& summary) {
+    json::object flags;
+    for (const auto& [flag, result] : summary.flags) {
+        json::object metadata;
+        metadata["id"] = flag->id;
+        metadata["version"] = flag->version;
+        metadata["payload"] = optional_string(result.payload);
+        json::object detail;
+        detail["key"] = flag->key;
+        detail["enabled"] = result.enabled;
+        detail["variant"] = optional_string(result.variant);
+        detail["reason"] = reason_json(result);
+        detail["metadata"] = std::move(metadata);
+        detail["failed"] = result.failed;
+        flags[flag->key] = std::move(detail);
+    }
     json::object out;
     out["flags"] = std::move(flags);
     out["errorsWhileComputingFlags"] = summary.errors_while_computing;

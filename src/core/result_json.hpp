@@ -14,4 +14,8 @@ boost::json::object result_detail_json(const Flag& flag, const FlagResult& resul
 // {flags: {key: detail}, errorsWhileComputingFlags}
 boost::json::object summary_json(const EvaluationSummary& summary);
 
+// The /flags?v=2 body of SPEC section 5: {flags: {key: {key, enabled, variant, reason,
+// metadata{id, version, payload}, failed}}, errorsWhileComputingFlags}.
+boost::json::object flags_v2_json(const EvaluationSummary& summary);
+
 }  // namespace flag_eval

@@ -230,4 +230,6 @@ boost::json::value jsonb_to_json(Jsonb* jsonb) {
     return value;
 }
 
+Datum jsonb_from_text(const char* json) { return DirectFunctionCall1(jsonb_in, CStringGetDatum(json)); }
+
 }  // namespace flag_eval::pg

@@ -53,4 +53,8 @@ private:
 // Throws InvalidDefinition at "$" when Boost.JSON cannot represent it (nesting too deep).
 boost::json::value jsonb_to_json(Jsonb* jsonb);
 
+// JSON text as a palloc'd jsonb datum. jsonb_in may raise: call it from an entry point's plain
+// frame only, never from C++ work.
+Datum jsonb_from_text(const char* json);
+
 }  // namespace flag_eval::pg

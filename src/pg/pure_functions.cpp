@@ -50,8 +50,6 @@ FlagResult evaluate_for_person(FunctionCallInfo fcinfo, Jsonb* flag_jsonb, text*
 
 const char* problem_severity(Problem::Severity s) { return s == Problem::Severity::Invalid ? "invalid" : "warning"; }
 
-// The JSON text as a palloc'd jsonb; called from entry points only (jsonb_in may raise).
-Datum jsonb_from_text(const char* json) { return DirectFunctionCall1(jsonb_in, CStringGetDatum(json)); }
 
 }  // namespace
 

@@ -1,0 +1,115 @@
+#include "pg/team_cache.hpp"
+
+#include "core/json_access.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <array>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+
+#include "pg/pg_guard.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+}
+
+namespace flag_eval::pg {
+namespace {
+
+// Tables whose change makes every cached team stale.
+constexpr std::array<const char*, 4> kDefinitionTables = {"flags", "cohorts", "teams", "group_type_mappings"};
+// Beyond this many teams a backend starts again rather than grow without bound.
+constexpr std::size_t kMaxCachedTeams = 1000;
+
+std::unordered_map<std::int64_t, std::shared_ptr<const TeamDefinitions>> cached_teams;
+std::array<Oid, kDefinitionTables.size()> tracked_relids{};
+bool stale = false;
+bool callback_registered = false;
+
+// Runs during invalidation processing: only note that the cache is stale.
+void on_relcache_invalidation(Datum, Oid relid) {
+    if (relid == InvalidOid) {
+        stale = true;
+        return;
+    }
+    for (Oid tracked : tracked_relids)
+        if (tracked == relid) stale = true;
+}
+
+void register_invalidation_callback() {
+    if (callback_registered) return;
+    guarded([] { CacheRegisterRelcacheCallback(on_relcache_invalidation, PointerGetDatum(nullptr)); });
+    callback_registered = true;
+}
+
+// Looked up at every load: dropping and re-creating the extension gives the tables new OIDs.
+void track_definition_tables() {
+    guarded([] {
+        const Oid schema = get_namespace_oid("flag_eval", true);
+        for (std::size_t i = 0; i < kDefinitionTables.size(); ++i)
+            tracked_relids[i] = OidIsValid(schema) ? get_relname_relid(kDefinitionTables[i], schema) : InvalidOid;
+    });
+}
+
+// _team_document(team_id) as JSON text, palloc'd in the caller's memory context; nullptr when
+// the function returns NULL. Plain data only: SPI errors longjmp through this frame.
+char* load_team_document(std::int64_t team_id) {
+    char* document = nullptr;
+    guarded([&] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "flag_eval: SPI_connect failed");
+        Oid arg_types[1] = {INT8OID};
+        Datum args[1] = {Int64GetDatum(team_id)};
+        const int rc = SPI_execute_with_args("SELECT flag_eval._team_document($1)::text", 1, arg_types, args,
+                                             nullptr, true, 1);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "flag_eval: loading team definitions failed (SPI code %d)", rc);
+        bool is_null = true;
+        Datum value = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null)
+                                         : Datum(0);
+        if (!is_null) {
+            text* t = DatumGetTextPP(value);
+            const std::size_t size = VARSIZE_ANY_EXHDR(t);
+            document = static_cast<char*>(SPI_palloc(size + 1));  // outlives SPI_finish
+            std::memcpy(document, VARDATA_ANY(t), size);
+            document[size] = '\0';
+        }
+        SPI_finish();
+    });
+    return document;
+}
+
+std::shared_ptr<const TeamDefinitions> compile_team(std::int64_t team_id) {
+    track_definition_tables();
+    const char* document = load_team_document(team_id);
+    if (document == nullptr) throw InvalidDefinition("$", "team " + std::to_string(team_id) + " has no definitions");
+    const boost::json::value json = boost::json::parse(std::string_view(document));
+    auto team = std::make_shared<TeamDefinitions>(TeamDefinitions{FlagSet::parse(json, Bucketing::Xxh3), {}});
+    if (const auto* ids = json.as_object().if_contains("static_cohort_ids"); ids && ids->is_array())
+        for (const auto& id : ids->get_array())
+            if (auto i = json_access::integer(id)) team->static_cohort_ids.insert(*i);
+    return team;
+}
+
+}  // namespace
+
+std::shared_ptr<const TeamDefinitions> team_definitions(std::int64_t team_id) {
+    register_invalidation_callback();
+    // Pending invalidations (a change by this session, or replayed on a standby) arrive here.
+    guarded([] { AcceptInvalidationMessages(); });
+    if (stale || cached_teams.size() > kMaxCachedTeams) {
+        cached_teams.clear();
+        stale = false;  // before loading: an invalidation during the load marks it stale again
+    }
+    auto it = cached_teams.find(team_id);
+    if (it != cached_teams.end()) return it->second;
+    auto team = compile_team(team_id);
+    cached_teams.emplace(team_id, team);
+    return team;
+}
+
+}  // namespace flag_eval::pg
