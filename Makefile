@@ -15,7 +15,8 @@ REGRESS_OPTS = --outputdir=$(BUILD)/regress
 
 LIBS_CORE   = -lre2 -lxxhash -lcrypto -lboost_json
 PG_CPPFLAGS = -Isrc
-PG_CXXFLAGS = -std=c++20 -fvisibility=hidden -Wno-missing-field-initializers
+# -Wno-register: PostgreSQL headers (s_lock.h) use the C storage class C++17 removed.
+PG_CXXFLAGS = -std=c++20 -fvisibility=hidden -Wno-missing-field-initializers -Wno-register
 SHLIB_LINK  = $(LIBS_CORE) -lstdc++
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -53,10 +54,15 @@ regress: all
 	@mkdir -p $(BUILD)/regress
 	scripts/with-temp-cluster.sh $(MAKE) installcheck
 
+# TAP tests (test/t/*.pl, PostgreSQL::Test::Cluster: primary + streaming standby), run by prove
+# as the unprivileged postgres account; logs in $(BUILD)/tap/log. PROVE_TESTS picks files.
+.PHONY: tap
+tap: all
+	$(MAKE) install
+	PG_CONFIG='$(PG_CONFIG)' scripts/run-tap.sh $(PROVE_TESTS)
+
 test: deps
-	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) regress
+	scripts/run-tests.sh
 
 up: deps
 	$(MAKE) all
@@ -66,3 +72,24 @@ up: deps
 clean: clean-build
 clean-build:
 	rm -rf $(BUILD)
+
+# ---- benchmarks (never part of `make test`): figures in bench/RESULTS.md ----
+# The core benchmark: src/core and bench/core_bench.cpp at -O2 in their own object directory
+# (never sanitized, never shared with the unit tests' objects), plus Google Benchmark.
+BENCH_CORE     = $(BUILD)/bench/core_bench
+BENCH_CXXFLAGS = -std=c++20 -O2 -g -Wall -Wextra -Isrc
+BENCH_OBJS     = $(patsubst %.cpp,$(BUILD)/bench/obj/%.o,$(CORE_SRCS) bench/core_bench.cpp)
+
+$(BUILD)/bench/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(BENCH_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_CORE): $(BENCH_OBJS)
+	$(CXX) $(BENCH_CXXFLAGS) -o $@ $^ -lbenchmark -lbenchmark_main -pthread $(LIBS_CORE)
+
+-include $(BENCH_OBJS:.o=.d)
+
+bench: deps
+	$(MAKE) all install
+	$(MAKE) $(BENCH_CORE)
+	BENCH_CORE=$(BENCH_CORE) bench/run.sh

@@ -35,6 +35,8 @@ std::optional<Bucketing> bucketing_from_name(std::string_view name) {
 std::string_view bucketing_name(Bucketing b) { return b == Bucketing::Sha1 ? "sha1" : "xxh3"; }
 
 std::string_view truncate_identifier(std::string_view identifier) {
+    // Every scalar value takes at least one byte: short identifiers need no walk.
+    if (identifier.size() <= kMaxIdentifierScalars) return identifier;
     std::size_t scalars = 0;
     for (std::size_t i = 0; i < identifier.size(); ++i) {
         // A scalar value starts at every byte that is not a UTF-8 continuation byte.

@@ -27,12 +27,14 @@ private:
     std::string hint_;
 };
 
-// What the entry point raises, as plain data (it lives in the entry point's frame).
+// What the entry point raises, as plain data (it lives in the entry point's frame). The buffers
+// are left uninitialised on purpose: every entry point declares one per row, zero-filling 3.5 KB
+// cost 10 % of a scan, and describe_current_exception writes them before anything reads them.
 struct ErrorReport {
     int sqlerrcode = 0;
-    char message[2048] = {};
-    char detail[1024] = {};
-    char hint[512] = {};
+    char message[2048];
+    char detail[1024];
+    char hint[512];
 };
 
 // Fills `report` from the exception being handled; no allocation, no PostgreSQL call.

@@ -1,7 +1,7 @@
 // Compiled definitions cached per call site. A flag argument that is a constant (or repeats
 // from row to row) is compiled once: the compiled form is kept in flinfo->fn_extra, allocated in
 // fn_mcxt with a reset callback that deletes it, and keyed by the jsonb's bytes, so a changing
-// argument is recompiled only when it changes.
+// argument is recompiled only when it changes (a constant one is not compared again).
 #pragma once
 #include "core/flag_model.hpp"
 #include "core/flag_set.hpp"
