@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench/run.sh — runs flag_eval's benchmarks and rewrites bench/RESULTS.md.
+#
+#   1. core evaluation: build/bench/core_bench (Google Benchmark, src/core at -O2)
+#   2. population scan: bench/pg_bench.sh in a throw-away PostgreSQL 15 cluster
+#      (scripts/with-temp-cluster.sh), flag_eval installed beforehand (`make bench` does it)
+#
+# Run it through `make bench` (dependencies, extension build and install, core_bench build).
+# Raw outputs stay in build/bench/results/. Not a test: it fails only when a step fails or the
+# flag and its native equivalent disagree on who is selected.
+#
+# Environment: BENCH_PERSONS (default 1000000), BENCH_RUNS (measured runs per query, default 9),
+# BENCH_CORE (the core benchmark binary, default build/bench/core_bench),
+# BENCH_CORE_REPETITIONS (default 9).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BENCH_CORE=${BENCH_CORE:-build/bench/core_bench}
+OUT=build/bench/results
+PY=/usr/bin/python3  # Debian's; the python3 first on PATH is another one
+
+log() { echo "bench: $*" >&2; }
+
+[[ -x $BENCH_CORE ]] || { log "$BENCH_CORE is missing: run \`make bench\`"; exit 1; }
+rm -rf "$OUT"
+mkdir -p "$OUT"
+started=$SECONDS
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- 1. core evaluation ----
+log "core evaluation (Google Benchmark)"
+FLAG_EVAL_BENCH_FLAGS=bench/flags "$BENCH_CORE" \
+    --benchmark_repetitions="${BENCH_CORE_REPETITIONS:-9}" \
+    --benchmark_enable_random_interleaving=true \
+    --benchmark_display_aggregates_only=true \
+    --benchmark_out="$OUT/core.json" --benchmark_out_format=json \
+    | tee "$OUT/core.txt"
+
+# ---- 2. population scan in PostgreSQL ----
+# The table (~300 MB) fits in shared_buffers and is prewarmed, so every scan reads from shared
+# buffers. wal_level=minimal lets CREATE TABLE AS skip WAL; autovacuum and JIT are off so
+# that neither adds noise to the timings (the load script VACUUMs and ANALYZEs itself).
+log "population scan (PostgreSQL)"
+export FLAG_EVAL_PG_SETTINGS="shared_buffers = 1GB
+work_mem = 64MB
+maintenance_work_mem = 512MB
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = 8GB
+checkpoint_timeout = 1h
+synchronous_commit = off
+autovacuum = off
+jit = off"
+scripts/with-temp-cluster.sh bench/pg_bench.sh "$OUT"
+
+# ---- 3. RESULTS.md ----
+{
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "nproc=$(nproc)"
+    echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo "memory_kb=$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)"
+    echo "kernel=$(uname -sr)"
+    echo "compiler=$(${CXX:-g++} --version | head -n1)"
+    echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' (with uncommitted changes in src/ or sql/)')"
+    echo "elapsed_seconds=$((SECONDS - started))"
+    echo "loadavg_before=$load_before"
+    echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/machine.txt"
+$PY bench/report.py "$OUT" >"$OUT/RESULTS.md"
+mv "$OUT/RESULTS.md" bench/RESULTS.md
+log "bench/RESULTS.md written ($((SECONDS - started)) s)"
+$PY bench/report.py --check "$OUT"
