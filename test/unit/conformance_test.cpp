@@ -31,7 +31,13 @@ json::value load(const std::string& name) {
     return json::parse(ss.str());
 }
 
-std::string case_id(const json::value& c) { return std::string(c.at("id").as_string()); }
+// A corpus id ("v1.boolean.rollout_included") as a GoogleTest name.
+std::string test_name(const testing::TestParamInfo<json::value>& info) {
+    std::string name(info.param.at("id").as_string());
+    for (char& ch : name)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    return name;
+}
 
 // The corpus is sha1 throughout: every flag carries the extension field.
 json::value with_sha1_bucketing(json::value definitions) {
@@ -71,12 +77,7 @@ std::vector<json::value> evaluation_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(PostHogV1, EvaluationCase, testing::ValuesIn(evaluation_cases()),
-                         [](const testing::TestParamInfo<json::value>& info) {
-                             std::string name = case_id(info.param);
-                             for (char& ch : name)
-                                 if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                             return name;
-                         });
+                         test_name);
 
 TEST(Conformance, CorpusHasAllCases) { EXPECT_EQ(evaluation_cases().size(), 31u); }
 
@@ -106,12 +107,7 @@ std::vector<json::value> hash_vectors() {
 }
 
 INSTANTIATE_TEST_SUITE_P(PostHogSha1, HashVector, testing::ValuesIn(hash_vectors()),
-                         [](const testing::TestParamInfo<json::value>& info) {
-                             std::string name = case_id(info.param);
-                             for (char& ch : name)
-                                 if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                             return name;
-                         });
+                         test_name);
 
 TEST(Conformance, CorpusHasAllHashVectors) { EXPECT_EQ(hash_vectors().size(), 11u); }
 
