@@ -58,10 +58,7 @@ mkdir -p "$OUT"
 log "loading $PERSONS persons"
 start=$(date +%s.%N)
 psql_bench -v n="$PERSONS" <<'SQL' >/dev/null
-CREATE EXTENSION flag_eval;
-CREATE EXTENSION pg_prewarm;
-\i bench/sql/load_persons.sql
-SELECT pg_prewarm('persons');
+\i bench/sql/setup.sql
 SQL
 end=$(date +%s.%N)
 echo "load_seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')" >"$OUT/setup.txt"

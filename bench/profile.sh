@@ -45,10 +45,7 @@ psql_bench() {
 
 echo "profile: loading ${BENCH_PERSONS:-1000000} persons" >&2
 psql_bench -v n="${BENCH_PERSONS:-1000000}" <<'SQL' >/dev/null
-CREATE EXTENSION flag_eval;
-CREATE EXTENSION pg_prewarm;
-\i bench/sql/load_persons.sql
-SELECT pg_prewarm('persons');
+\i bench/sql/setup.sql
 SQL
 
 # perf's tables without comments, blank lines and the padding of its empty IPC column.
