@@ -193,10 +193,270 @@ def core_table(res, lines):
     return medians
 
 
+# ---- section 2: decide() in the database (bench/decide_bench.sh) ----
+
+DECIDE_GOAL_RATIO = 2.0
+DECIDE_RUNS = [
+    # name, label
+    ("lookup", "bare lookup: `person_distinct_ids` JOIN `persons` by distinct id (**baseline**)"),
+    ("decide", "`decide()`, 50 flags, one organization (**the goal's call**)"),
+    ("decide_one", "diagnostic: the same `decide()`, answer limited to one flag (`flag_keys`)"),
+]
+
+
+def read_pgbench(path):
+    """tps, transactions, clients, threads from pgbench's summary."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        text = f.read()
+    for key, pattern, conv in (("tps", r"^tps = ([0-9.]+)", float),
+                               ("transactions", r"^number of transactions actually processed: (\d+)", int),
+                               ("failed", r"^number of failed transactions: (\d+)", int),
+                               ("clients", r"^number of clients: (\d+)", int),
+                               ("threads", r"^number of threads: (\d+)", int),
+                               ("latency_average_ms", r"^latency average = ([0-9.]+) ms", float)):
+        m = re.search(pattern, text, re.M)
+        if m:
+            out[key] = conv(m.group(1))
+    return out
+
+
+def read_latencies(directory):
+    """Per-transaction latencies in microseconds from pgbench -l logs (4th... field 3: time)."""
+    lat = []
+    if not os.path.isdir(directory):
+        return lat
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name)) as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3 and fields[2].isdigit():
+                    lat.append(int(fields[2]))
+    return lat
+
+
+def percentile(sorted_values, p):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return None
+    k = max(0, min(len(sorted_values) - 1, -(-len(sorted_values) * p // 100) - 1))
+    return sorted_values[int(k)]
+
+
+def decide_results(out):
+    """{(name, clients): {tps (median of the rounds), tps_min, tps_max, transactions, mean_ms, p50_ms, ...}}:
+    pgbench's TPS per round, latencies of every transaction of every round."""
+    d = os.path.join(out, "decide")
+    res = {}
+    if not os.path.isdir(d):
+        return res
+    rounds = {}
+    for entry in sorted(os.listdir(d)):
+        m = re.fullmatch(r"pgbench_(\w+?)_c(\d+)(?:_r\d+)?\.txt", entry)
+        if m:
+            rounds.setdefault((m.group(1), int(m.group(2))), []).append(read_pgbench(os.path.join(d, entry)))
+    for (name, clients), runs in rounds.items():
+        tps = [r["tps"] for r in runs if "tps" in r]
+        r = {"rounds": len(runs), "clients": runs[0].get("clients", clients), "threads": runs[0].get("threads"),
+             "transactions": sum(x.get("transactions", 0) for x in runs)}
+        if tps:
+            r.update(tps=statistics.median(tps), tps_min=min(tps), tps_max=max(tps))
+        lat = sorted(read_latencies(os.path.join(d, f"log_{name}_c{clients}")))
+        if lat:
+            r["logged"] = len(lat)
+            r["mean_ms"] = sum(lat) / len(lat) / 1000.0
+            r["p50_ms"] = percentile(lat, 50) / 1000.0
+            r["p90_ms"] = percentile(lat, 90) / 1000.0
+            r["p99_ms"] = percentile(lat, 99) / 1000.0
+        res[(name, clients)] = r
+    return res
+
+
+def decide_checks(out):
+    d = os.path.join(out, "decide")
+    if not os.path.isdir(d):
+        return {}, []
+    c = read_kv(os.path.join(d, "checks.txt"))
+    s = read_kv(os.path.join(d, "setup.txt"))
+
+    def num(k, src=c):
+        try:
+            return int(src[k])
+        except (KeyError, ValueError):
+            return None
+    active = num("active_flags", s)
+    answers = num("answers")
+    results = [
+        ("answers for 1,000 persons, each with an organization", answers, 1000, answers == 1000),
+        ("flags per answer, fewest (= the team's active flags)", num("min_flags"), active,
+         active is not None and num("min_flags") == active),
+        ("flags per answer, most", num("max_flags"), active, active is not None and num("max_flags") == active),
+        ("answers with `errorsWhileComputingFlags` not false", num("answers_with_errors"), 0, num("answers_with_errors") == 0),
+        ("flags with `failed: true`", num("failed_flags"), 0, num("failed_flags") == 0),
+        ("`paid-plan` (stored person properties) differs from the same filter in SQL", num("paid_plan_disagreements"), 0,
+         num("paid_plan_disagreements") == 0),
+        ("`cohort-paying-adults` (dynamic cohort) differs from the cohort's filters in SQL", num("cohort_disagreements"), 0,
+         num("cohort_disagreements") == 0),
+        ("`cohort-beta-testers` (static cohort) differs from `cohort_members`", num("static_cohort_disagreements"), 0,
+         num("static_cohort_disagreements") == 0),
+        ("`org-gold` (stored group properties) differs from the same rule in SQL + `flag_bucket`",
+         num("group_disagreements"), 0, num("group_disagreements") == 0),
+    ]
+    return c, results
+
+
+def decide_plan_scans(out):
+    """The scan nodes of decide()'s lookup statement (auto_explain) and of the bare lookup."""
+    d = os.path.join(out, "decide")
+    scans = {}
+    for key, path in (("decide", "plan_decide.txt"), ("lookup", "plan_lookup.txt")):
+        p = os.path.join(d, path)
+        if not os.path.exists(p):
+            continue
+        with open(p) as f:
+            text = f.read()
+        if key == "decide":
+            # the statement that calls _decide_team(): from its "Query Text" to the next NOTICE
+            blocks = re.split(r"^NOTICE:", text, flags=re.M)
+            text = next((b for b in blocks if "_decide_team(" in b), "")
+        found = []
+        for m in re.finditer(r"((?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Heap Scan|Bitmap Index Scan)"
+                             r")(?: using (\S+))? on (\S+)", text):
+            found.append(f"{m.group(1)} on {m.group(3)}" + (f" ({m.group(2)})" if m.group(2) else ""))
+        scans[key] = found
+    return scans
+
+
+def decide_section(out, L):
+    """Appends section 2; returns the verdict line (or None)."""
+    d = os.path.join(out, "decide")
+    L.append("## 2. decide() in the database")
+    L.append("")
+    if not os.path.isdir(d):
+        L.append("not run")
+        L.append("")
+        return None
+    s = read_kv(os.path.join(d, "setup.txt"))
+    c, results = decide_checks(out)
+    res = decide_results(out)
+    rounds, round_seconds = s.get("rounds", "?"), s.get("round_seconds", "?")
+    persons = int(s.get("persons", "0") or 0)
+    clients = sorted({k[1] for k in res})
+    L.append(f"`bench/decide_bench.sh`, in its own throw-away cluster with the settings above. One team "
+             f"(`bench/sql/load_decide.sql`): {persons:,} persons in `flag_eval.persons` (the distributions of "
+             f"section 1), each with one distinct id `user-<n>` in `flag_eval.person_distinct_ids` "
+             f"({s.get('persons_size', '?')} and {s.get('distinct_ids_size', '?')} with their indexes), "
+             f"{s.get('groups', '?')} organizations (group type 0), two dynamic cohorts and a static one "
+             f"({s.get('static_cohort_members', '?')} members); loaded with `generate_series`, VACUUM ANALYZE, "
+             f"prewarmed, in {s.get('load_seconds', '?')} s. {s.get('active_flags', '?')} active flags: 12 pure "
+             f"rollouts (5–100 %), 27 property-filter flags (exact, is_not, icontains, not_icontains, "
+             f"icontains_multi, starts_with, ends_with, regex, not_regex, gt, gte, lt, semver_gte/lt/caret/tilde, "
+             f"is_set, is_not_set, is_date_before, is_date_after absolute and relative; up to 3 filters per set, "
+             f"up to 3 sets), 6 multivariate flags with payloads, 2 on dynamic cohorts, 1 on the static cohort, "
+             f"1 group flag, 1 that depends on two others.")
+    L.append("")
+    L.append(f"Each transaction picks a random person (`\\set id random(1, {persons})`), and for `decide()` a random "
+             f"organization of the 1,000:")
+    L.append("")
+    L.append("```sql")
+    L.append("-- bench/lookup.pgbench (the baseline)")
+    L.append("SELECT p.properties FROM flag_eval.person_distinct_ids d JOIN flag_eval.persons p ON p.id = d.person_id")
+    L.append(" WHERE d.team_id = 1 AND d.distinct_id = 'user-' || :id;")
+    L.append("-- bench/decide.pgbench")
+    L.append("SELECT flag_eval.decide('phc_bench', 'user-' || :id, groups => ('{\"organization\": \"org-' || :org || '\"}')::jsonb);")
+    L.append("-- bench/decide_one_flag.pgbench (diagnostic): the same, with flag_keys => '{rollout-50}'")
+    L.append("```")
+    L.append("")
+    L.append(f"Command: `pgbench -n -M prepared -T {round_seconds} -c C -j J -D persons={persons} "
+             f"-f bench/<script>.pgbench -l`, {rounds} rounds, each round every client count and script in turn "
+             f"(after 3 s of each script as a warm-up). pgbench "
+             f"runs on the same machine as the server, so with {max(clients, default='?')} clients both share the CPUs. TPS is pgbench's "
+             f"(without connection time), median (min–max) of the rounds; mean, p50, p90 and p99 come from the "
+             f"per-transaction logs (`-l`, every transaction of every round, nearest rank), which include each connection's first `decide()`, which compiles "
+             f"the team's flags. A `decide()` answer is {c.get('avg_body_bytes', '?')} bytes of JSON on average "
+             f"(every flag with its reason and metadata); a bare lookup returns about "
+             f"{len(s.get('sample_properties', ''))} bytes. One flag of an answer:")
+    L.append("")
+    L.append("```json")
+    L.append(s.get("sample_flag", "?"))
+    L.append("```")
+    L.append("")
+    L.append("Checks in this run (1,000 persons spread over the table, each with an organization):")
+    L.append("")
+    L.append("| check | value | expected | |")
+    L.append("|---|--:|--:|---|")
+    for label, a, b, ok in results:
+        L.append(f"| {label} | {a if a is not None else '?'} | {b if b is not None else '?'} | {'ok' if ok else '**FAILED**'} |")
+    L.append("")
+    if c.get("reasons"):
+        L.append(f"Over those 50,000 flag answers: {float(c.get('enabled_share', 'nan')) * 100:.1f} % enabled, "
+                 f"{c.get('with_payload', '?')} with a payload; reasons {c.get('reasons')}.")
+        L.append("")
+
+    L.append("| script | clients / threads | transactions | TPS (min–max) | mean ms | p50 ms | p90 ms | p99 ms | "
+             "mean latency / lookup's | lookup's TPS / TPS |")
+    L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for cl in clients:
+        base = res.get(("lookup", cl), {})
+        for name, label in DECIDE_RUNS:
+            r = res.get((name, cl))
+            if not r:
+                continue
+            lat_ratio = f"{r['mean_ms'] / base['mean_ms']:.2f}" if "mean_ms" in r and "mean_ms" in base else ""
+            tps_ratio = f"{base['tps'] / r['tps']:.2f}" if "tps" in r and "tps" in base and r["tps"] else ""
+
+            def ms(k):
+                return f"{r[k]:.3f}" if k in r else "?"
+            L.append(f"| {label} | {r.get('clients', cl)} / {r.get('threads', '?')} | {r.get('transactions', 0):,} | "
+                     f"{r.get('tps', 0):,.0f} ({r.get('tps_min', 0):,.0f}–{r.get('tps_max', 0):,.0f}) | {ms('mean_ms')} | {ms('p50_ms')} | {ms('p90_ms')} | {ms('p99_ms')} | "
+                     f"{lat_ratio} | {tps_ratio} |")
+    L.append("")
+
+    scans = decide_plan_scans(out)
+    if scans.get("decide") or scans.get("lookup"):
+        L.append("Plans in this run: the bare lookup reads " + ", ".join(scans.get("lookup", [])) + "; "
+                 "`decide()`'s lookup statement (auto_explain, nested) reads " + ", ".join(scans.get("decide", []))
+                 + ". The sequential scans are of one-row or empty tables (teams, group type mappings, "
+                 "hash key overrides); everything that grows with the persons is an index scan.")
+        L.append("")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.exists(os.path.join(here, "DECIDE_PROFILE.md")):
+        L.append("Where `decide()`'s time goes (perf on the backend, server-side timings, pg_stat_statements): "
+                 "[DECIDE_PROFILE.md](DECIDE_PROFILE.md).")
+        L.append("")
+
+    # verdict: the latency ratio with one client, the throughput ratio with the most clients
+    parts, met = [], True
+    if ("decide", 1) in res and ("lookup", 1) in res and "mean_ms" in res[("decide", 1)]:
+        r, b = res[("decide", 1)], res[("lookup", 1)]
+        ratio = r["mean_ms"] / b["mean_ms"]
+        met &= ratio <= DECIDE_GOAL_RATIO
+        parts.append(f"1 client: mean {r['mean_ms']:.3f} ms vs {b['mean_ms']:.3f} ms, ratio {ratio:.2f} "
+                     f"(p99 {r['p99_ms']:.3f} vs {b['p99_ms']:.3f} ms)")
+    top = max(clients) if clients else None
+    if top and top != 1 and ("decide", top) in res and ("lookup", top) in res:
+        r, b = res[("decide", top)], res[("lookup", top)]
+        ratio = b["tps"] / r["tps"]
+        met &= ratio <= DECIDE_GOAL_RATIO
+        parts.append(f"{top} clients: {r['tps']:,.0f} TPS vs {b['tps']:,.0f}, ratio {ratio:.2f}")
+    if not parts:
+        return "- decide(): not measured."
+    one = res.get(("decide_one", 1))
+    extra = ""
+    if one and "mean_ms" in one and ("lookup", 1) in res:
+        extra = (f" With the answer limited to one flag (same lookups, all 50 flags evaluated), "
+                 f"{one['mean_ms'] / res[('lookup', 1)]['mean_ms']:.2f} with 1 client.")
+    return (f"- `decide()` (50 flags) within 2× the bare lookup by distinct id: {'**met**' if met else '**not met**'} — "
+            + "; ".join(parts) + "." + extra)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "--check":
         _, results = checks(argv[2])
-        failed = [r for r in results if not r[3]]
+        _, decide = decide_checks(argv[2])
+        failed = [r for r in results + decide if not r[3]]
         for r in failed:
             print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
         return 1 if failed else 0
@@ -285,7 +545,10 @@ def main(argv):
         L.append("")
 
     # ---- part 2 ----
-    L.append("## 2. Core evaluation (Google Benchmark)")
+    decide_verdict = decide_section(out, L)
+
+    # ---- part 3 ----
+    L.append("## 3. Core evaluation (Google Benchmark)")
     L.append("")
     L.append("`build/bench/core_bench` (`bench/core_bench.cpp`): `flag_eval::evaluate_flag` with a "
              "`JsonPropertySource` and an `EvaluationContext` built per evaluation, over 1,024 precomputed persons "
@@ -326,7 +589,8 @@ def main(argv):
         L.append(f"- Core evaluation under 200 ns per evaluation (3-filter 50 % flag): {met} — {fmt(ns)} ns{base_text}.")
     else:
         L.append("- Core evaluation: not measured.")
-    if any(not r[3] for r in check_results):
+    L.append(decide_verdict or "- decide(): not measured.")
+    if any(not r[3] for r in check_results + decide_checks(out)[1]):
         L.append("- **Correctness checks FAILED** (see the checks table): the figures compare different work.")
     L.append("")
     if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "PROFILE.md")):

@@ -4,14 +4,16 @@
 #   1. core evaluation: build/bench/core_bench (Google Benchmark, src/core at -O2)
 #   2. population scan: bench/pg_bench.sh in a throw-away PostgreSQL 15 cluster
 #      (scripts/with-temp-cluster.sh), flag_eval installed beforehand (`make bench` does it)
+#   3. decide() in the database: bench/decide_bench.sh (pgbench, decide() next to the bare lookup
+#      of a person by distinct id) in another throw-away cluster with the same settings
 #
 # Run it through `make bench` (dependencies, extension build and install, core_bench build).
 # Raw outputs stay in build/bench/results/. Not a test: it fails only when a step fails or the
-# flag and its native equivalent disagree on who is selected.
+# flag and its native equivalent disagree on who is selected, or decide() answers wrongly.
 #
 # Environment: BENCH_PERSONS (default 1000000), BENCH_RUNS (measured runs per query, default 9),
 # BENCH_CORE (the core benchmark binary, default build/bench/core_bench),
-# BENCH_CORE_REPETITIONS (default 9).
+# BENCH_CORE_REPETITIONS (default 9), BENCH_DECIDE_SECONDS (per pgbench run, default 15).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -53,7 +55,11 @@ autovacuum = off
 jit = off"
 scripts/with-temp-cluster.sh bench/pg_bench.sh "$OUT"
 
-# ---- 3. RESULTS.md ----
+# ---- 3. decide() in PostgreSQL ----
+log "decide() (PostgreSQL, pgbench)"
+scripts/with-temp-cluster.sh bench/decide_bench.sh "$OUT"
+
+# ---- 4. RESULTS.md ----
 {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "nproc=$(nproc)"
