@@ -7,6 +7,18 @@ namespace {
 
 namespace json = boost::json;
 
+json::object reason_json(const FlagResult& result) {
+    json::object reason;
+    reason["code"] = reason_code(result.reason);
+    reason["condition_index"] = result.condition_index ? json::value(*result.condition_index) : json::value(nullptr);
+    reason["description"] = reason_description(result);
+    return reason;
+}
+
+json::value optional_string(const std::string* s) { return s ? json::value(*s) : json::value(nullptr); }
+
+}  // namespace
+
 std::string reason_description(const FlagResult& r) {
     if (!r.description.empty()) return r.description;
     switch (r.reason) {
@@ -22,18 +34,6 @@ std::string reason_description(const FlagResult& r) {
     }
     return {};
 }
-
-json::object reason_json(const FlagResult& result) {
-    json::object reason;
-    reason["code"] = reason_code(result.reason);
-    reason["condition_index"] = result.condition_index ? json::value(*result.condition_index) : json::value(nullptr);
-    reason["description"] = reason_description(result);
-    return reason;
-}
-
-json::value optional_string(const std::string* s) { return s ? json::value(*s) : json::value(nullptr); }
-
-}  // namespace
 
 json::object result_detail_json(const Flag& flag, const FlagResult& result) {
     json::object detail;

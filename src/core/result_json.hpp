@@ -7,9 +7,14 @@
 
 #include <boost/json/object.hpp>
 
+#include <string>
+
 namespace flag_eval {
 
 boost::json::object result_detail_json(const Flag& flag, const FlagResult& result);
+
+// The reason's human-readable description ("Matched condition set 2").
+std::string reason_description(const FlagResult& result);
 
 // {flags: {key: detail}, errorsWhileComputingFlags}
 boost::json::object summary_json(const EvaluationSummary& summary);

@@ -2,9 +2,6 @@
 // flag_eval.decide() (which looks the subject up in SQL), and the trigger that drops cached
 // team definitions when the definitions tables change.
 #include "core/evaluator.hpp"
-#include "core/result_json.hpp"
-
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <set>
@@ -13,6 +10,7 @@
 #include <vector>
 
 #include "pg/error_report.hpp"
+#include "pg/flags_v2_jsonb.hpp"
 #include "pg/jsonb_properties.hpp"
 #include "pg/pg_guard.hpp"
 #include "pg/team_cache.hpp"
@@ -96,7 +94,7 @@ Datum flag_eval_decide_team(PG_FUNCTION_ARGS) {
     const bool all_flags = PG_ARGISNULL(4);
     const Elements keys =
         array_elements(all_flags ? nullptr : PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT);
-    const char* json = nullptr;
+    Jsonb* body = nullptr;
     ErrorReport error;
     if (!run_cpp(error, "stored flag definition", [&] {
             const auto team = team_definitions(team_id);
@@ -124,10 +122,10 @@ Datum flag_eval_decide_team(PG_FUNCTION_ARGS) {
                 summary.errors_while_computing = std::any_of(summary.flags.begin(), summary.flags.end(),
                                                              [](const FlagOutcome& o) { return o.result.failed; });
             }
-            json = pstrdup_or_throw(boost::json::serialize(flags_v2_json(summary)));
+            body = flags_v2_jsonb(summary);
         }))
         raise_error(error);
-    PG_RETURN_DATUM(jsonb_from_text(json));
+    PG_RETURN_JSONB_P(body);
 }
 
 // AFTER ... FOR EACH STATEMENT on the definitions tables: invalidating the table's relcache entry
