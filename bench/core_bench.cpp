@@ -3,7 +3,7 @@
 //
 // The flags are the JSON files of bench/flags/ (the same definitions the PostgreSQL scan uses);
 // the directory is $FLAG_EVAL_BENCH_FLAGS (default: bench/flags, relative to the repository root).
-// The persons follow the distributions of bench/sql/load_persons.sql, drawn from a different hash,
+// The persons follow the distributions of bench/sql/person_properties.sql, drawn from a different hash,
 // so they are statistically alike, not the same rows.
 //
 // Baselines in the same binary: the bare property lookups a 3-filter evaluation can make, and
@@ -51,7 +51,7 @@ struct Person {
     json::object properties;
 };
 
-// Same distributions as bench/sql/load_persons.sql.
+// Same distributions as bench/sql/person_properties.sql.
 Person make_person(std::uint64_t id) {
     static const std::array<const char*, 20> plans = {
         "free", "free", "free", "free", "free", "free", "free", "free", "free", "starter",

@@ -25,16 +25,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${1:?usage: decide_bench.sh OUTDIR}
 if [[ -z ${FLAG_EVAL_PG_DATA:-} ]]; then
     # run alone: the same settings as bench/run.sh, in a cluster of our own
-    export FLAG_EVAL_PG_SETTINGS=${FLAG_EVAL_PG_SETTINGS:-"shared_buffers = 1GB
-work_mem = 64MB
-maintenance_work_mem = 512MB
-wal_level = minimal
-max_wal_senders = 0
-max_wal_size = 8GB
-checkpoint_timeout = 1h
-synchronous_commit = off
-autovacuum = off
-jit = off"}
+    export FLAG_EVAL_PG_SETTINGS=${FLAG_EVAL_PG_SETTINGS:-"$(cat bench/cluster.conf)"}
     exec scripts/with-temp-cluster.sh "$PWD/bench/decide_bench.sh" "$@"
 fi
 

@@ -43,16 +43,7 @@ FLAG_EVAL_BENCH_FLAGS=bench/flags "$BENCH_CORE" \
 # buffers. wal_level=minimal lets CREATE TABLE AS skip WAL; autovacuum and JIT are off so
 # that neither adds noise to the timings (the load script VACUUMs and ANALYZEs itself).
 log "population scan (PostgreSQL)"
-export FLAG_EVAL_PG_SETTINGS="shared_buffers = 1GB
-work_mem = 64MB
-maintenance_work_mem = 512MB
-wal_level = minimal
-max_wal_senders = 0
-max_wal_size = 8GB
-checkpoint_timeout = 1h
-synchronous_commit = off
-autovacuum = off
-jit = off"
+export FLAG_EVAL_PG_SETTINGS="$(cat bench/cluster.conf)"
 scripts/with-temp-cluster.sh bench/pg_bench.sh "$OUT"
 
 # ---- 3. decide() in PostgreSQL ----

@@ -1,7 +1,7 @@
 -- The decide() benchmark's data (bench/decide_bench.sh): one team (token 'phc_bench', id 1) in the
 -- extension's own tables, with :n persons (psql variable) and 50 active flags.
 --
--- Persons: the distributions of bench/sql/load_persons.sql (plan, country, age, email,
+-- Persons: the distributions of bench/sql/person_properties.sql (plan, country, age, email,
 -- app_version, signed_up_at, is_beta, tags, from hashes of the id), in flag_eval.persons, each
 -- with one distinct id 'user-<id>' in flag_eval.person_distinct_ids. Plus 1,000 organizations
 -- (groups of type 0), two dynamic cohorts and one static cohort (1 % of the persons).
@@ -17,10 +17,7 @@
 CREATE EXTENSION flag_eval;
 CREATE EXTENSION pg_prewarm;
 
--- A uniform integer in [0, n) for (id, seed), as in load_persons.sql.
-CREATE FUNCTION pg_temp.pick(id bigint, seed bigint, n int) RETURNS int
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT ((hashint8extended(id, seed) & 9223372036854775807) % n)::int $$;
+\i bench/sql/person_properties.sql
 
 INSERT INTO flag_eval.teams (id, name, api_token, secret_token) VALUES (1, 'bench', 'phc_bench', 'phs_bench');
 
@@ -30,21 +27,7 @@ INSERT INTO flag_eval.teams (id, name, api_token, secret_token) VALUES (1, 'benc
 SET session_replication_role = replica;
 INSERT INTO flag_eval.persons (id, team_id, properties)
 SELECT id, 1,
-       jsonb_strip_nulls(jsonb_build_object(
-           'plan', (ARRAY['free', 'free', 'free', 'free', 'free', 'free', 'free', 'free', 'free',
-                          'starter', 'starter', 'starter', 'starter',
-                          'pro', 'pro', 'Pro', 'PRO', 'enterprise', 'Enterprise', 'team'])[1 + pg_temp.pick(id, 1, 20)],
-           'country', (ARRAY['US', 'US', 'us', 'GB', 'DE', 'FR', 'IN', 'BR', 'CA', 'JP'])[1 + pg_temp.pick(id, 2, 10)],
-           'age', CASE WHEN pg_temp.pick(id, 3, 10) = 0 THEN NULL ELSE 13 + pg_temp.pick(id, 4, 60) END,
-           'email', 'user' || id || '@' || (ARRAY['example.com', 'gmail.com', 'posthog.com', 'yahoo.co.uk',
-                                                  'corp.example'])[1 + pg_temp.pick(id, 5, 5)],
-           'app_version', format('%s.%s.%s', 1 + pg_temp.pick(id, 6, 3), pg_temp.pick(id, 7, 20), pg_temp.pick(id, 8, 10)),
-           'signed_up_at', to_char(timestamp '2020-01-01' + pg_temp.pick(id, 9, 4 * 365 * 86400) * interval '1 second',
-                                   'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-           'is_beta', pg_temp.pick(id, 10, 10) = 0,
-           'tags', (ARRAY['[]', '["mobile"]', '["web"]', '["mobile", "web"]', '["newsletter", "web"]',
-                          '["api", "mobile", "web"]']::jsonb[])[1 + pg_temp.pick(id, 11, 6)]
-       ))
+       pg_temp.person_properties(id)
 FROM generate_series(1, :n) AS id;
 
 INSERT INTO flag_eval.person_distinct_ids (team_id, distinct_id, person_id)
