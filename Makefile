@@ -41,6 +41,33 @@ $(BUILD)/unit_tests: $(UNIT_OBJS)
 
 -include $(UNIT_OBJS:.o=.d)
 
+# ---- the decide service (src/decide) and its GoogleTest suite (test/decide) ----
+# One binary, build/flag-decide: src/core + src/decide, Boost.Asio/Beast/JSON, libpq, zlib.
+PG_INCLUDEDIR  := $(shell $(PG_CONFIG) --includedir)
+DECIDE_SRCS     = $(filter-out src/decide/main.cpp,$(sort $(wildcard src/decide/*.cpp)))
+DECIDE_TEST_SRCS = $(sort $(wildcard test/decide/*.cpp))
+LIBS_DECIDE     = $(LIBS_CORE) -lpq -lz -pthread
+DECIDE_BIN      = $(BUILD)/flag-decide
+DECIDE_OBJS     = $(patsubst %.cpp,$(BUILD)/%.o,$(CORE_SRCS) $(DECIDE_SRCS))
+DECIDE_TEST_OBJS = $(patsubst %.cpp,$(BUILD)/%.o,$(DECIDE_TEST_SRCS))
+
+$(BUILD)/src/decide/%.o $(BUILD)/test/decide/%.o: UNIT_CXXFLAGS += -I$(PG_INCLUDEDIR)
+
+$(DECIDE_BIN): $(DECIDE_OBJS) $(BUILD)/src/decide/main.o
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $^ $(LIBS_DECIDE)
+
+$(BUILD)/decide_tests: $(DECIDE_OBJS) $(DECIDE_TEST_OBJS)
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $^ -lgtest -lgtest_main $(LIBS_DECIDE)
+
+-include $(DECIDE_OBJS:.o=.d) $(DECIDE_TEST_OBJS:.o=.d) $(BUILD)/src/decide/main.d
+
+.PHONY: decide decide-unit
+decide: $(DECIDE_BIN)
+
+# The service's unit tests; those that need PostgreSQL get a throw-away cluster (PGHOST etc.).
+decide-unit: $(BUILD)/decide_tests
+	scripts/with-temp-cluster.sh $(BUILD)/decide_tests
+
 .PHONY: deps unit regress test up bench
 deps:
 	scripts/install-deps.sh
