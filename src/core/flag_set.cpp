@@ -106,7 +106,7 @@ void FlagSet::order_by_dependencies() {
         if (marks[i] == Mark::None && !flags_[i]->deleted) visit(visit, i);
 }
 
-EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context) const {
+EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context, EvaluationObserver* observer) const {
     ResultsByKey results;
     std::vector<FlagResult> by_index(flags_.size());
     EvaluationContext ctx = context;
@@ -116,6 +116,7 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context) const 
 
     for (std::size_t i : evaluation_order_) {
         const Flag& flag = *flags_[i];
+        if (observer) observer->before_flag(flag);
         FlagResult r;
         if (!cycle_errors_[i].empty() && flag.active) {
             r.reason = Reason::MissingDependency;
@@ -124,6 +125,7 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context) const 
         } else {
             r = evaluate_flag(flag, ctx, cohorts, &results);
         }
+        if (observer) observer->after_flag(flag, r);
         results.put(flag.key, r);
         by_index[i] = std::move(r);
     }

@@ -25,12 +25,21 @@ struct EvaluationSummary {
     bool errors_while_computing = false;
 };
 
+// Watches evaluate_all() flag by flag, in evaluation order (dependencies first). The decide
+// service uses it to learn which answers depended on data the request did not carry.
+class EvaluationObserver {
+public:
+    virtual ~EvaluationObserver() = default;
+    virtual void before_flag(const Flag& flag) = 0;
+    virtual void after_flag(const Flag& flag, const FlagResult& result) = 0;
+};
+
 class FlagSet {
 public:
     // Throws InvalidDefinition naming the JSON path of the first structural problem.
     static FlagSet parse(const boost::json::value& definitions, Bucketing default_bucketing);
 
-    EvaluationSummary evaluate_all(const EvaluationContext& context) const;
+    EvaluationSummary evaluate_all(const EvaluationContext& context, EvaluationObserver* observer = nullptr) const;
 
     const std::vector<std::unique_ptr<Flag>>& flags() const { return flags_; }
     const GroupTypeMapping& group_type_mapping() const { return group_type_mapping_; }

@@ -1,0 +1,106 @@
+#include "decide/local_evaluation.hpp"
+
+#include "core/json_properties.hpp"
+
+#include <deque>
+#include <unordered_set>
+
+namespace flag_eval::decide {
+namespace {
+
+// Reads the request's properties and notes when a property was absent: the stored one might
+// exist and decide the answer.
+class TrackingPropertySource final : public PropertySource {
+public:
+    TrackingPropertySource(const boost::json::object* object, bool& read_missing)
+        : inner_(object), read_missing_(read_missing) {}
+    PropertyValue get(std::string_view key) const override {
+        PropertyValue value = inner_.get(key);
+        if (value.missing()) read_missing_ = true;
+        return value;
+    }
+
+private:
+    JsonPropertySource inner_;
+    bool& read_missing_;
+};
+
+// Static cohort membership is stored data only: asking for it makes the answer inexact.
+class UnknownStaticCohorts final : public StaticCohortMembership {
+public:
+    explicit UnknownStaticCohorts(bool& read_missing) : read_missing_(read_missing) {}
+    std::optional<bool> is_member(std::int64_t) const override {
+        read_missing_ = true;
+        return std::nullopt;
+    }
+
+private:
+    bool& read_missing_;
+};
+
+// So are experience-continuity hash keys.
+class UnknownHashKeyOverrides final : public HashKeyOverrides {
+public:
+    explicit UnknownHashKeyOverrides(bool& read_missing) : read_missing_(read_missing) {}
+    std::optional<std::string_view> for_flag(std::string_view) const override {
+        read_missing_ = true;
+        return std::nullopt;
+    }
+
+private:
+    bool& read_missing_;
+};
+
+// Marks each flag whose evaluation read something missing, or depends on a flag so marked.
+class ExactnessObserver final : public EvaluationObserver {
+public:
+    explicit ExactnessObserver(bool& read_missing) : read_missing_(read_missing) {}
+    void before_flag(const Flag&) override { read_missing_ = false; }
+    void after_flag(const Flag& flag, const FlagResult&) override {
+        bool inexact = read_missing_;
+        for (const auto& dependency : flag.dependencies) inexact = inexact || inexact_.contains(dependency);
+        if (inexact) inexact_.insert(flag.key);
+    }
+    bool inexact(const Flag& flag) const { return inexact_.contains(flag.key); }
+
+private:
+    bool& read_missing_;
+    std::unordered_set<std::string_view> inexact_;  // keys point into the FlagSet
+};
+
+const boost::json::object* object_at(const boost::json::object* parent, std::string_view key) {
+    if (!parent) return nullptr;
+    const boost::json::value* v = parent->if_contains(key);
+    return v && v->is_object() ? &v->get_object() : nullptr;
+}
+
+}  // namespace
+
+LocalEvaluation evaluate_locally(const FlagSet& flags, const Subject& subject) {
+    bool read_missing = false;
+    std::deque<TrackingPropertySource> sources;  // stable addresses for the context
+    UnknownStaticCohorts static_cohorts(read_missing);
+    UnknownHashKeyOverrides hash_key_overrides(read_missing);
+
+    EvaluationContext context;
+    context.distinct_id = subject.distinct_id;
+    context.person_properties = &sources.emplace_back(subject.person_properties, read_missing);
+    context.static_cohorts = &static_cohorts;
+    context.hash_key_overrides = &hash_key_overrides;
+    if (subject.groups) {
+        for (const auto& [type_name, key] : *subject.groups) {
+            if (!key.is_string()) continue;  // the request parser turns numeric keys into digits
+            const auto* properties = object_at(subject.group_properties, type_name);
+            context.groups.push_back({std::string(type_name), std::string(key.get_string()),
+                                      &sources.emplace_back(properties, read_missing)});
+        }
+    }
+
+    ExactnessObserver observer(read_missing);
+    LocalEvaluation out{flags.evaluate_all(context, &observer), {}};
+    out.needs_database.reserve(out.summary.flags.size());
+    for (const auto& outcome : out.summary.flags) out.needs_database.push_back(observer.inexact(*outcome.flag));
+    return out;
+}
+
+}  // namespace flag_eval::decide
