@@ -1,0 +1,224 @@
+#include "decide/answer_shapes.hpp"
+
+#include "core/result_json.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace flag_eval::decide {
+namespace {
+
+namespace json = boost::json;
+
+json::value optional_string(const std::optional<std::string>& s) {
+    return s ? json::value(*s) : json::value(nullptr);
+}
+
+// The value SDKs read: the variant when there is one, else the boolean.
+json::value flag_value(const FlagAnswer& flag) {
+    return flag.variant ? json::value(*flag.variant) : json::value(flag.enabled);
+}
+
+// ---- reading the database's body ----
+
+struct ShapeError {
+    std::string message;
+};
+
+[[noreturn]] void fail(const std::string& path, std::string_view expected) {
+    throw ShapeError{path + " must be " + std::string(expected)};
+}
+
+std::string member_path(const std::string& path, std::string_view key) {
+    std::string out = path;
+    out += "[\"";
+    out.append(key);
+    out += "\"]";
+    return out;
+}
+
+const json::object& object_at(const json::value& v, const std::string& path) {
+    if (!v.is_object()) fail(path, "an object");
+    return v.get_object();
+}
+
+const json::value* find(const json::object& o, std::string_view key) {
+    const auto it = o.find(key);
+    return it == o.end() ? nullptr : &it->value();
+}
+
+const json::value& required(const json::object& o, std::string_view key, const std::string& path) {
+    const json::value* v = find(o, key);
+    if (!v) throw ShapeError{member_path(path, key) + " is missing"};
+    return *v;
+}
+
+bool boolean_at(const json::value& v, const std::string& path) {
+    if (!v.is_bool()) fail(path, "a boolean");
+    return v.get_bool();
+}
+
+// jsonb writes integers as plain numbers; an integral double is accepted too.
+std::int64_t integer_at(const json::value& v, const std::string& path) {
+    if (v.is_int64()) return v.get_int64();
+    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return static_cast<std::int64_t>(v.get_uint64());
+    if (v.is_double()) {
+        const double d = v.get_double();
+        if (std::trunc(d) == d && std::abs(d) < 9.0e15) return static_cast<std::int64_t>(d);
+    }
+    fail(path, "an integer");
+}
+
+std::optional<std::string> optional_string_at(const json::object& o, std::string_view key, const std::string& path) {
+    const json::value* v = find(o, key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_string()) fail(member_path(path, key), "a string or null");
+    return std::string(v->get_string());
+}
+
+FlagAnswer flag_from_json(std::string_view map_key, const json::value& value, const std::string& path) {
+    const json::object& o = object_at(value, path);
+    FlagAnswer flag;
+    const json::value* key = find(o, "key");
+    if (key && !key->is_string()) fail(member_path(path, "key"), "a string");
+    flag.key = key ? std::string(key->get_string()) : std::string(map_key);
+    flag.enabled = boolean_at(required(o, "enabled", path), member_path(path, "enabled"));
+    flag.variant = optional_string_at(o, "variant", path);
+
+    const std::string reason_path = member_path(path, "reason");
+    if (const json::value* reason = find(o, "reason"); reason && !reason->is_null()) {
+        const json::object& r = object_at(*reason, reason_path);
+        const json::value& code = required(r, "code", reason_path);
+        if (!code.is_string()) fail(member_path(reason_path, "code"), "a string");
+        flag.reason_code = std::string(code.get_string());
+        if (const json::value* index = find(r, "condition_index"); index && !index->is_null()) {
+            const std::int64_t i = integer_at(*index, member_path(reason_path, "condition_index"));
+            if (i < 0 || i > std::numeric_limits<int>::max())
+                fail(member_path(reason_path, "condition_index"), "a non-negative integer or null");
+            flag.condition_index = static_cast<int>(i);
+        }
+        flag.reason_description = optional_string_at(r, "description", reason_path).value_or("");
+    }
+
+    const std::string metadata_path = member_path(path, "metadata");
+    if (const json::value* metadata = find(o, "metadata"); metadata && !metadata->is_null()) {
+        const json::object& m = object_at(*metadata, metadata_path);
+        if (const json::value* id = find(m, "id"); id && !id->is_null())
+            flag.id = integer_at(*id, member_path(metadata_path, "id"));
+        if (const json::value* version = find(m, "version"); version && !version->is_null())
+            flag.version = integer_at(*version, member_path(metadata_path, "version"));
+        if (const json::value* payload = find(m, "payload"); payload && !payload->is_null())
+            // Stored payloads are JSON text in a string; a bare JSON value is kept as its text.
+            flag.payload = payload->is_string() ? std::string(payload->get_string()) : json::serialize(*payload);
+    }
+
+    if (const json::value* failed = find(o, "failed"); failed && !failed->is_null())
+        flag.failed = boolean_at(*failed, member_path(path, "failed"));
+    return flag;
+}
+
+}  // namespace
+
+FlagAnswer flag_answer(const flag_eval::Flag& flag, const flag_eval::FlagResult& result) {
+    FlagAnswer answer;
+    answer.key = flag.key;
+    answer.enabled = result.enabled;
+    if (result.variant) answer.variant = *result.variant;
+    answer.reason_code = std::string(reason_code(result.reason));
+    answer.condition_index = result.condition_index;
+    answer.reason_description = reason_description(result);
+    answer.id = flag.id;
+    answer.version = flag.version;
+    if (result.payload) answer.payload = *result.payload;
+    answer.failed = result.failed;
+    return answer;
+}
+
+FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description, std::string reason_code) {
+    FlagAnswer answer;
+    answer.key = flag.key;
+    answer.reason_code = std::move(reason_code);
+    answer.reason_description = std::move(description);
+    answer.id = flag.id;
+    answer.version = flag.version;
+    answer.failed = true;
+    return answer;
+}
+
+std::variant<Answer, std::string> parse_v2_body(std::string_view json_text) {
+    try {
+        boost::system::error_code ec;
+        const json::value body = json::parse(json_text, ec);
+        if (ec) return "decide() body is not valid JSON: " + ec.message();
+        const std::string root = "$";
+        const json::object& top = object_at(body, root);
+        Answer answer;
+        const std::string flags_path = member_path(root, "flags");
+        const json::object& flags = object_at(required(top, "flags", root), flags_path);
+        answer.flags.reserve(flags.size());
+        for (const auto& [key, value] : flags)
+            answer.flags.push_back(flag_from_json(key, value, member_path(flags_path, key)));
+        if (const json::value* errors = find(top, "errorsWhileComputingFlags"); errors && !errors->is_null())
+            answer.errors_while_computing = boolean_at(*errors, member_path(root, "errorsWhileComputingFlags"));
+        return answer;
+    } catch (const ShapeError& e) {
+        return "decide() body has an unexpected shape: " + e.message;
+    } catch (const std::exception& e) {
+        return std::string("decide() body cannot be read: ") + e.what();
+    }
+}
+
+std::string flags_v2_body(const Answer& answer, std::string_view request_id,
+                          std::optional<std::int64_t> evaluated_at_ms) {
+    json::object flags;
+    flags.reserve(answer.flags.size());
+    for (const FlagAnswer& flag : answer.flags) {
+        json::object reason;
+        reason["code"] = flag.reason_code;
+        reason["condition_index"] = flag.condition_index ? json::value(*flag.condition_index) : json::value(nullptr);
+        reason["description"] = flag.reason_description;
+        json::object metadata;
+        metadata["id"] = flag.id;
+        metadata["version"] = flag.version;
+        metadata["payload"] = optional_string(flag.payload);
+        json::object detail;
+        detail["key"] = flag.key;
+        detail["enabled"] = flag.enabled;
+        detail["variant"] = optional_string(flag.variant);
+        detail["reason"] = std::move(reason);
+        detail["metadata"] = std::move(metadata);
+        detail["failed"] = flag.failed;
+        flags[flag.key] = std::move(detail);
+    }
+    json::object body;
+    body["flags"] = std::move(flags);
+    body["errorsWhileComputingFlags"] = answer.errors_while_computing;
+    body["requestId"] = request_id;
+    if (evaluated_at_ms) body["evaluatedAt"] = *evaluated_at_ms;
+    return json::serialize(body);
+}
+
+std::string flags_v1_body(const Answer& answer, std::string_view request_id) {
+    json::object feature_flags;
+    json::object payloads;
+    for (const FlagAnswer& flag : answer.flags) {
+        if (flag.failed) continue;  // SPEC 5: omitted, so an SDK falls back to its default
+        feature_flags[flag.key] = flag_value(flag);
+        // Stored JSON text as a string, as PostHog sends it; SDKs JSON.parse it.
+        if (flag.enabled && flag.payload) payloads[flag.key] = *flag.payload;
+    }
+    json::object body;
+    body["featureFlags"] = std::move(feature_flags);
+    body["featureFlagPayloads"] = std::move(payloads);
+    body["errorsWhileComputingFlags"] = answer.errors_while_computing;
+    if (!request_id.empty()) body["requestId"] = request_id;
+    return json::serialize(body);
+}
+
+}  // namespace flag_eval::decide

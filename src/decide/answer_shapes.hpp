@@ -1,0 +1,43 @@
+// Answers in and out: from the core's results, from the body flag_eval.decide() returns, and
+// written as the /flags bodies SDKs read (SPEC section 5, PostHog's shapes).
+#pragma once
+#include "decide/answer.hpp"
+
+#include "core/evaluator.hpp"
+#include "core/flag_model.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace flag_eval::decide {
+
+// One flag as the core evaluated it: the fields and metadata of flags_v2_json.
+FlagAnswer flag_answer(const flag_eval::Flag& flag, const flag_eval::FlagResult& result);
+
+// A flag that could not be computed, shaped like PostHog's errored flags: disabled, no variant,
+// no payload, failed, reason {code, condition_index null, description}. `reason_code` follows
+// PostHog's evaluation error codes: "database_error" (stored data unreadable), "timeout",
+// "hash_key_override_error" (experience continuity could not be written).
+FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
+                         std::string reason_code = "database_error");
+
+// The /flags?v=2 body flag_eval.decide() returns, back into an Answer (flags in text order).
+// Returns a message naming the JSON path when the body has another shape.
+std::variant<Answer, std::string> parse_v2_body(std::string_view json_text);
+
+// /flags?v=2 and /decide?v=4: {flags: {key: {key, enabled, variant, reason{code,
+// condition_index, description}, metadata{id, version, payload}, failed}},
+// errorsWhileComputingFlags, requestId[, evaluatedAt]}. "quotaLimited" is left out, as PostHog
+// does unless a quota was hit.
+std::string flags_v2_body(const Answer& answer, std::string_view request_id,
+                          std::optional<std::int64_t> evaluated_at_ms = std::nullopt);
+
+// /flags?v=1 and /decide?v=3: {featureFlags: {key: variant or enabled},
+// featureFlagPayloads: {key: stored JSON text}, errorsWhileComputingFlags[, requestId]}.
+// Failed flags are left out of both maps; payloads only for enabled flags.
+std::string flags_v1_body(const Answer& answer, std::string_view request_id = {});
+
+}  // namespace flag_eval::decide
