@@ -1,0 +1,142 @@
+// One way to reach the database (PgBouncer, a replica directly, the primary): a small pool of
+// idle connections, a circuit breaker, and what the background probe last saw (in recovery?
+// which WAL position?). Route does not choose between routes: RouteSet does.
+//
+// Everything here runs on one executor (one thread); nothing is locked.
+#pragma once
+
+#include "decide/circuit_breaker.hpp"
+#include "decide/pg_connection.hpp"
+#include "decide/replica_lag.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flag_eval::decide {
+
+enum class RouteRole { Pooler, Replica, Primary };
+
+std::string_view route_role_name(RouteRole role);                 // "pooler" / "replica" / "primary"
+std::optional<RouteRole> route_role_from_name(std::string_view name);
+
+struct RouteConfig {
+    std::string name;
+    RouteRole role = RouteRole::Replica;
+    std::string conninfo;  // libpq connection string or URI
+};
+
+struct RouteOptions {
+    std::size_t max_pool_size = 4;                  // connections per route, one per in-flight query
+    int failure_threshold = 3;                      // consecutive failures that open a breaker
+    std::chrono::milliseconds probe_interval{250};  // every route is probed this often
+    std::chrono::milliseconds probe_timeout{1000};  // a probe (connect + query) gives up after this
+    std::chrono::milliseconds max_lag{2000};        // staler replicas get no person-data queries
+    // While another route could take a retry, the first attempt may use this share of the
+    // remaining time, so a route that hangs leaves the rest to the next one. 1 disables it.
+    double first_attempt_share = 0.5;
+};
+
+// What the last successful probe saw.
+struct ProbeSnapshot {
+    std::chrono::steady_clock::time_point at;
+    bool in_recovery = false;
+    Lsn position = 0;            // replay LSN on a standby, current WAL LSN otherwise
+    std::optional<Lsn> received;  // a standby's receive LSN (null when not streaming)
+};
+
+// The probe's statement: one row (in_recovery, position, received), all text. pg_current_wal_lsn()
+// fails during recovery, hence the CASE.
+inline constexpr std::string_view probe_sql =
+    "SELECT pg_is_in_recovery(), "
+    "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text, "
+    "pg_last_wal_receive_lsn()::text";
+
+// Does this result say the route itself is unwell (counts against its breaker)? Lost or
+// refused connections, timeouts, and SQLSTATEs 08xxx, 57P01-57P03 (shutdown, cannot connect
+// now) and 53300 (too many connections). An ordinary server error is the route answering.
+bool is_route_failure(const QueryResult& result);
+// May another route answer instead? Route failures, plus 40001 (a hot-standby conflict
+// surfaces as serialization_failure) and 25006 (a write reached a read-only server).
+bool is_retryable(const QueryResult& result);
+
+class Route {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    Route(boost::asio::any_io_executor executor, RouteConfig config, const RouteOptions& options);
+    Route(const Route&) = delete;
+    Route& operator=(const Route&) = delete;
+    ~Route();
+
+    const RouteConfig& config() const { return config_; }
+    const std::string& name() const { return config_.name; }
+    RouteRole role() const { return config_.role; }
+    const CircuitBreaker& breaker() const { return breaker_; }
+    const std::optional<ProbeSnapshot>& last_probe() const { return last_probe_; }
+    const std::string& last_error() const { return last_error_; }
+    std::size_t idle_connections() const { return idle_.size(); }
+    std::size_t busy_connections() const { return busy_; }  // pool slots in use
+    std::size_t waiting_queries() const { return waiters_.size(); }
+    std::uint64_t connections_opened() const { return connections_opened_; }  // by the pool, ever
+    bool closed() const { return closed_; }
+
+    // Runs one statement on a pooled connection (waiting FIFO for a free one, opening one if
+    // none is idle) and records the outcome into the breaker. Returns by the deadline.
+    boost::asio::awaitable<QueryResult> query(std::string_view sql, const QueryParams& params,
+                                              Clock::time_point deadline);
+
+    // Spawns the background probe: every probe_interval, on a connection of its own (not the
+    // pool), until close(). Success closes the breaker and keeps one pooled connection warm;
+    // failure counts against the breaker. WAL positions seen go into `history`.
+    static void start_probing(const std::shared_ptr<Route>& route, std::shared_ptr<WalProgressHistory> history);
+
+    // A write was refused as read-only (25006): the route is a standby now, whatever the last
+    // probe said; the next probe will confirm.
+    void note_read_only();
+
+    // Stops the probe loop, drops idle connections, releases waiting queries. In-flight queries
+    // end by their deadlines and their connections are then discarded.
+    void close();
+
+private:
+    class SlotWaiter;
+    class Lease;
+    struct ProbeControl;
+
+    static boost::asio::awaitable<void> probe_loop(std::shared_ptr<Route> route,
+                                                   std::shared_ptr<WalProgressHistory> history);
+
+    boost::asio::awaitable<bool> acquire_slot(Clock::time_point deadline);
+    void release_slot();
+    std::unique_ptr<PgConnection> take_idle();
+    void give_back(std::unique_ptr<PgConnection> connection);
+    void record(const QueryResult& result, bool from_probe);
+    boost::asio::awaitable<void> probe_once(std::unique_ptr<PgConnection>& connection, WalProgressHistory& history,
+                                            Clock::time_point deadline);
+    boost::asio::awaitable<void> keep_warm(Clock::time_point deadline);
+
+    boost::asio::any_io_executor executor_;
+    RouteConfig config_;
+    RouteOptions options_;
+    CircuitBreaker breaker_;
+    std::optional<ProbeSnapshot> last_probe_;
+    std::string last_error_;
+    std::vector<std::unique_ptr<PgConnection>> idle_;  // most recently used last
+    std::size_t busy_ = 0;
+    std::uint64_t connections_opened_ = 0;
+    std::list<SlotWaiter*> waiters_;  // FIFO
+    std::shared_ptr<ProbeControl> probe_control_;  // outlives the probe coroutine: see start_probing
+    bool closed_ = false;
+};
+
+}  // namespace flag_eval::decide
