@@ -1,0 +1,238 @@
+// Config: the JSON file, flags over it, and an error message naming the fault for each mistake.
+#include "decide/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace flag_eval::decide {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A temporary directory for config files, removed with the fixture.
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/flag_decide_config_test.XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::string write_file(const std::string& name, const std::string& text) {
+        const auto path = dir_ / name;
+        std::ofstream(path) << text;
+        return path.string();
+    }
+
+    std::filesystem::path dir_;
+};
+
+Config load(std::initializer_list<std::string> args) {
+    std::vector<std::string> storage{"flag-decide"};
+    storage.insert(storage.end(), args);
+    std::vector<char*> argv;
+    for (std::string& arg : storage) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    return load_config(static_cast<int>(storage.size()), argv.data());
+}
+
+// The ConfigError message of load(args); fails the test when it loads.
+std::string error_of(std::initializer_list<std::string> args) {
+    try {
+        load(args);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected a ConfigError";
+    return "";
+}
+
+#define EXPECT_CONTAINS(haystack, needle) \
+    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+
+const std::string kRoute = "--route=r1=replica=host=127.0.0.1 dbname=app";
+
+constexpr const char* kFullFile = R"({
+  // comments are allowed
+  "listen_address": "0.0.0.0",
+  "listen_port": 9000,
+  "routes": [
+    {"name": "bouncer", "role": "pooler", "conninfo": "host=127.0.0.1 port=6432 dbname=app"},
+    {"name": "replica1", "role": "replica", "conninfo": "host=10.0.0.2 dbname=app"},
+    {"name": "primary", "role": "primary", "conninfo": "postgresql://10.0.0.1/app"},
+  ],
+  "request_deadline_ms": 40,
+  "refresh_interval_ms": 500,
+  "snapshot_path": "/var/lib/flag-decide/snapshot.json",
+  "max_replica_lag_ms": 3000,
+  "max_body_bytes": 2048,
+  "max_connections": 50,
+  "probe_interval_ms": 100,
+  "pool_size": 8
+})";
+
+TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
+    const Config c = load({kRoute});
+    EXPECT_EQ(c.listen_address, "127.0.0.1");
+    EXPECT_EQ(c.listen_port, 8000);
+    ASSERT_EQ(c.routes.size(), 1u);
+    EXPECT_EQ(c.routes[0].name, "r1");
+    EXPECT_EQ(c.routes[0].role, "replica");
+    EXPECT_EQ(c.routes[0].conninfo, "host=127.0.0.1 dbname=app");
+    EXPECT_EQ(c.request_deadline, 50ms);
+    EXPECT_EQ(c.refresh_interval, 1000ms);
+    EXPECT_EQ(c.snapshot_path, "");
+    EXPECT_EQ(c.max_replica_lag, 2000ms);
+    EXPECT_EQ(c.max_body_bytes, 1u << 20);
+    EXPECT_EQ(c.max_connections, 10000u);
+    EXPECT_EQ(c.probe_interval, 250ms);
+    EXPECT_EQ(c.pool_size, 4u);
+    EXPECT_FALSE(c.help_requested);
+}
+
+TEST_F(ConfigTest, ReadsEveryKeyOfTheFile) {
+    const Config c = load({"--config", write_file("full.json", kFullFile)});
+    EXPECT_EQ(c.listen_address, "0.0.0.0");
+    EXPECT_EQ(c.listen_port, 9000);
+    ASSERT_EQ(c.routes.size(), 3u);
+    EXPECT_EQ(c.routes[0].name, "bouncer");
+    EXPECT_EQ(c.routes[0].role, "pooler");
+    EXPECT_EQ(c.routes[2].role, "primary");
+    EXPECT_EQ(c.routes[2].conninfo, "postgresql://10.0.0.1/app");
+    EXPECT_EQ(c.request_deadline, 40ms);
+    EXPECT_EQ(c.refresh_interval, 500ms);
+    EXPECT_EQ(c.snapshot_path, "/var/lib/flag-decide/snapshot.json");
+    EXPECT_EQ(c.max_replica_lag, 3000ms);
+    EXPECT_EQ(c.max_body_bytes, 2048u);
+    EXPECT_EQ(c.max_connections, 50u);
+    EXPECT_EQ(c.probe_interval, 100ms);
+    EXPECT_EQ(c.pool_size, 8u);
+}
+
+TEST_F(ConfigTest, FlagsOverrideTheFileWhereverTheyStand) {
+    const std::string file = write_file("full.json", kFullFile);
+    const Config c = load({"--deadline-ms", "25", "--config", file, "--listen", "[::1]:0",
+                           "--refresh-ms=2000", "--snapshot", "/tmp/s.json", "--max-lag-ms", "0",
+                           "--max-body-bytes", "100", "--max-connections", "7", "--pool-size", "2",
+                           "--probe-ms", "50"});
+    EXPECT_EQ(c.listen_address, "::1");
+    EXPECT_EQ(c.listen_port, 0);
+    EXPECT_EQ(c.request_deadline, 25ms);
+    EXPECT_EQ(c.refresh_interval, 2000ms);
+    EXPECT_EQ(c.snapshot_path, "/tmp/s.json");
+    EXPECT_EQ(c.max_replica_lag, 0ms);
+    EXPECT_EQ(c.max_body_bytes, 100u);
+    EXPECT_EQ(c.max_connections, 7u);
+    EXPECT_EQ(c.pool_size, 2u);
+    EXPECT_EQ(c.probe_interval, 50ms);
+    EXPECT_EQ(c.routes.size(), 3u) << "no --route: the file's routes stay";
+}
+
+TEST_F(ConfigTest, RouteFlagsReplaceTheFileRoutesInOrder) {
+    const Config c = load({"--config", write_file("full.json", kFullFile), "--route",
+                           "b=pooler=host=b port=6432", "--route", "p=primary=host=p"});
+    ASSERT_EQ(c.routes.size(), 2u);
+    EXPECT_EQ(c.routes[0].name, "b");
+    EXPECT_EQ(c.routes[0].conninfo, "host=b port=6432");
+    EXPECT_EQ(c.routes[1].name, "p");
+    EXPECT_EQ(c.routes[1].role, "primary");
+}
+
+TEST_F(ConfigTest, HelpStopsBeforeValidation) {
+    const Config c = load({"--help"});
+    EXPECT_TRUE(c.help_requested);
+    EXPECT_CONTAINS(config_usage(), "--route NAME=ROLE=CONNINFO");
+}
+
+TEST_F(ConfigTest, FlagMistakesNameTheFlag) {
+    EXPECT_CONTAINS(error_of({"--bogus", "1"}), "unknown flag --bogus");
+    EXPECT_CONTAINS(error_of({"stray"}), "unexpected argument \"stray\"");
+    EXPECT_CONTAINS(error_of({kRoute, "--deadline-ms"}), "--deadline-ms needs a value");
+    EXPECT_CONTAINS(error_of({kRoute, "--deadline-ms", "fast"}),
+                    "--deadline-ms: \"fast\" is not a whole number");
+    EXPECT_CONTAINS(error_of({kRoute, "--pool-size", "-1"}), "--pool-size: \"-1\" is not a whole number");
+    EXPECT_CONTAINS(error_of({kRoute, "--max-body-bytes", "12kb"}), "--max-body-bytes");
+    EXPECT_CONTAINS(error_of({kRoute, "--listen", "8000"}), "--listen: expected HOST:PORT");
+    EXPECT_CONTAINS(error_of({kRoute, "--listen", "[::1]8000"}), "--listen: expected HOST:PORT");
+    EXPECT_CONTAINS(error_of({kRoute, "--listen", "127.0.0.1:70000"}), "--listen port");
+    EXPECT_CONTAINS(error_of({kRoute, "--listen", "localhost:80"}),
+                    "\"localhost\" is not an IPv4 or IPv6 address");
+    EXPECT_CONTAINS(error_of({"--route", "r1=replica"}), "--route: expected NAME=ROLE=CONNINFO");
+}
+
+TEST_F(ConfigTest, ValidationMistakesNameTheSetting) {
+    EXPECT_CONTAINS(error_of({}), "no routes configured");
+    EXPECT_CONTAINS(error_of({"--route", "r1=leader=host=x"}),
+                    "route \"r1\": role \"leader\" is not one of pooler, replica, primary");
+    EXPECT_CONTAINS(error_of({"--route", "=replica=host=x"}), "route with an empty name");
+    EXPECT_CONTAINS(error_of({"--route", "r1=replica=host=x", "--route", "r1=primary=host=y"}),
+                    "route \"r1\": the name is used twice");
+    EXPECT_CONTAINS(error_of({"--route", "r1=replica="}), "route \"r1\": conninfo is empty");
+    EXPECT_CONTAINS(error_of({"--route", "r1=replica=host"}),
+                    "route \"r1\": conninfo is not a valid libpq connection string");
+    EXPECT_CONTAINS(error_of({"--route", "r1=replica=nosuchoption=1"}),
+                    "route \"r1\": conninfo is not a valid libpq connection string");
+    EXPECT_CONTAINS(error_of({kRoute, "--deadline-ms", "0"}),
+                    "request deadline (request_deadline_ms / --deadline-ms) must be > 0");
+    EXPECT_CONTAINS(error_of({kRoute, "--refresh-ms", "0"}), "refresh_interval_ms / --refresh-ms");
+    EXPECT_CONTAINS(error_of({kRoute, "--probe-ms", "0"}), "probe_interval_ms / --probe-ms");
+    EXPECT_CONTAINS(error_of({kRoute, "--max-body-bytes", "0"}), "max_body_bytes / --max-body-bytes");
+    EXPECT_CONTAINS(error_of({kRoute, "--max-connections", "0"}),
+                    "max_connections / --max-connections");
+    EXPECT_CONTAINS(error_of({kRoute, "--pool-size", "0"}), "pool_size / --pool-size");
+}
+
+TEST_F(ConfigTest, FileMistakesNameTheFileAndKey) {
+    const auto error_for_file = [&](const std::string& text) {
+        const std::string path = write_file("bad.json", text);
+        const std::string message = error_of({"--config", path});
+        EXPECT_CONTAINS(message, "config file " + path);
+        return message;
+    };
+    EXPECT_CONTAINS(error_of({"--config", (dir_ / "missing.json").string()}),
+                    "missing.json: cannot read the file: No such file or directory");
+    EXPECT_CONTAINS(error_for_file("{\n  \"listen_port\": 80,\n  oops\n}"), "invalid JSON at line 3");
+    EXPECT_CONTAINS(error_for_file("[1, 2]"), "must hold a JSON object");
+    EXPECT_CONTAINS(error_for_file(R"({"listen_prot": 80})"),
+                    "\"listen_prot\" is not a configuration key");
+    EXPECT_CONTAINS(error_for_file(R"({"listen_port": "80"})"),
+                    "\"listen_port\" must be a whole number from 0 to 65535");
+    EXPECT_CONTAINS(error_for_file(R"({"listen_port": 65536})"), "\"listen_port\" must be");
+    EXPECT_CONTAINS(error_for_file(R"({"request_deadline_ms": -5})"),
+                    "\"request_deadline_ms\" must be a whole number");
+    EXPECT_CONTAINS(error_for_file(R"({"request_deadline_ms": 1.5})"), "\"request_deadline_ms\"");
+    EXPECT_CONTAINS(error_for_file(R"({"snapshot_path": 3})"), "\"snapshot_path\" must be a string");
+    EXPECT_CONTAINS(error_for_file(R"({"routes": {}})"), "\"routes\" must be an array");
+    EXPECT_CONTAINS(error_for_file(R"({"routes": ["r1"]})"), "\"routes[0]\" must be an object");
+    EXPECT_CONTAINS(error_for_file(R"({"routes": [{"name": "a", "role": "replica"}]})"),
+                    "\"routes[0]\" is missing \"conninfo\"");
+    EXPECT_CONTAINS(
+        error_for_file(R"({"routes": [{"name": "a", "role": "replica", "conninfo": "", "x": 1}]})"),
+        "\"routes[0].x\" is not a route key");
+    EXPECT_CONTAINS(error_for_file(R"({"routes": [{"name": 1, "role": "replica", "conninfo": ""}]})"),
+                    "\"routes[0].name\" must be a string");
+    // Validation still applies to what the file gave.
+    EXPECT_CONTAINS(error_of({"--config", write_file("roles.json",
+                                                     R"({"routes": [{"name": "a", "role": "standby",
+                                                         "conninfo": "host=x"}]})")}),
+                    "route \"a\": role \"standby\"");
+}
+
+TEST_F(ConfigTest, TheExampleFileLoads) {
+    // The example shipped in deploy/ must stay a valid configuration.
+    const std::filesystem::path example = std::filesystem::path(__FILE__).parent_path() /
+                                          "../../deploy/flag-decide.example.json";
+    ASSERT_TRUE(std::filesystem::exists(example)) << example;
+    const Config c = load({"--config", example.string()});
+    EXPECT_GE(c.routes.size(), 1u);
+}
+
+}  // namespace
+}  // namespace flag_eval::decide
