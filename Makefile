@@ -26,6 +26,10 @@ include $(PGXS)
 # command only when unset, so this must follow the include.
 COMPILE.cxx.bc += $(PG_CXXFLAGS)
 
+# PGXS tracks no header dependencies: rebuild the extension's objects when any header changes
+# (a stale object after a core signature change leaves flag_eval.so with an undefined symbol).
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp)
+
 # ---- core unit tests (GoogleTest), built apart from the extension's objects ----
 BUILD        ?= build
 UNIT_CXXFLAGS = -std=c++20 -O2 -g -Wall -Wextra -Isrc $(SANITIZE)
@@ -46,7 +50,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJS)
 PG_INCLUDEDIR  := $(shell $(PG_CONFIG) --includedir)
 DECIDE_SRCS     = $(filter-out src/decide/main.cpp,$(sort $(wildcard src/decide/*.cpp)))
 DECIDE_TEST_SRCS = $(sort $(wildcard test/decide/*.cpp))
-LIBS_DECIDE     = $(LIBS_CORE) -lpq -lz -pthread
+LIBS_DECIDE     = $(LIBS_CORE) -lboost_url -lpq -lz -pthread
 DECIDE_BIN      = $(BUILD)/flag-decide
 DECIDE_OBJS     = $(patsubst %.cpp,$(BUILD)/%.o,$(CORE_SRCS) $(DECIDE_SRCS))
 DECIDE_TEST_OBJS = $(patsubst %.cpp,$(BUILD)/%.o,$(DECIDE_TEST_SRCS))
@@ -84,7 +88,7 @@ regress: all
 # TAP tests (test/t/*.pl, PostgreSQL::Test::Cluster: primary + streaming standby), run by prove
 # as the unprivileged postgres account; logs in $(BUILD)/tap/log. PROVE_TESTS picks files.
 .PHONY: tap
-tap: all
+tap: all decide
 	$(MAKE) install
 	PG_CONFIG='$(PG_CONFIG)' scripts/run-tap.sh $(PROVE_TESTS)
 

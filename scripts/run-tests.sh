@@ -53,8 +53,9 @@ stage() {  # stage NAME CMD...
     echo "---- $name: $p passed, $f failed (exit $status)"
 }
 
-stage "build" make --no-print-directory -j"$(nproc)" all
+stage "build" make --no-print-directory -j"$(nproc)" all decide
 stage "core unit tests (GoogleTest)" make --no-print-directory -j"$(nproc)" unit
+stage "service unit tests (GoogleTest, throw-away cluster)" make --no-print-directory -j"$(nproc)" decide-unit
 stage "SQL tests (pg_regress on a throw-away cluster)" make --no-print-directory regress
 stage "TAP tests (primary + streaming standby)" make --no-print-directory tap
 

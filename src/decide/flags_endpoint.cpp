@@ -1,0 +1,179 @@
+#include "decide/flags_endpoint.hpp"
+
+#include "decide/answer_shapes.hpp"
+#include "decide/local_evaluation.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace flag_eval::decide {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+
+// GCC 12 miscompiles temporaries with destructors inside co_await expressions (double frees):
+// arguments are built in named locals and only named awaitables are awaited.
+
+// Unnamed statements with text parameters: PgBouncer in transaction pooling keeps no state for us.
+constexpr const char* kDecideSql =
+    "SELECT flag_eval.decide($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[])::text";
+constexpr const char* kRecordOverridesSql = "SELECT flag_eval.record_hash_key_overrides($1, $2, $3)";
+constexpr const char* kInvalidToken = "28000";
+
+bool wanted(const DecideRequest& request, const Flag& flag) {
+    if (!request.flag_keys) return true;
+    return std::find(request.flag_keys->begin(), request.flag_keys->end(), flag.key) != request.flag_keys->end();
+}
+
+// PostHog records continuity keys for person flags only (record_hash_key_overrides() does too).
+bool records_override(const Flag& flag) {
+    return flag.ensure_experience_continuity && !flag.aggregation_group_type_index;
+}
+
+// The single text value of a successful query, or nullopt.
+std::optional<std::string> single_value(const QueryOutcome& outcome) {
+    if (!outcome.result.ok() || outcome.result.rows.empty() || outcome.result.rows[0].empty()) return std::nullopt;
+    return outcome.result.rows[0][0];
+}
+
+std::string describe(const QueryResult& result) {
+    std::string text(query_status_name(result.status));
+    if (!result.error.empty()) text += ": " + result.error;
+    return text;
+}
+
+std::string failure_description(const QueryOutcome& outcome) {
+    return "stored data unavailable (" + describe(outcome.result) + ")";
+}
+
+}  // namespace
+
+std::string text_array_literal(const std::vector<std::string>& values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        out += '"';
+        for (char c : values[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+std::vector<std::optional<std::string>> decide_parameters(const DecideRequest& request,
+                                                          const std::optional<std::vector<std::string>>& flag_keys) {
+    std::vector<std::optional<std::string>> params;
+    params.reserve(7);
+    params.emplace_back(request.token);
+    params.emplace_back(request.distinct_id);
+    params.emplace_back(boost::json::serialize(request.person_properties));
+    params.emplace_back(boost::json::serialize(request.groups));
+    params.emplace_back(boost::json::serialize(request.group_properties));
+    params.emplace_back(request.anon_distinct_id);
+    if (flag_keys)
+        params.emplace_back(text_array_literal(*flag_keys));
+    else
+        params.emplace_back(std::nullopt);
+    return params;
+}
+
+boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer(const DecideRequest& request) {
+    const Clock::time_point deadline = Clock::now() + deadline_;
+    if (request.disable_flags) co_return Answer{};
+    const std::shared_ptr<const TeamDefinitions> team = cache_.by_api_token(request.token);
+    if (!team) {
+        if (cache_.loaded()) co_return FlagsFailure{401, "invalid API token"};
+        // No definitions yet (first start, no snapshot): the database is all there is.
+        co_return co_await answer_from_database_only(request, deadline);
+    }
+
+    const Subject subject{request.distinct_id, &request.person_properties, &request.groups, &request.group_properties};
+    const LocalEvaluation local = evaluate_locally(team->flags, subject);
+
+    std::vector<std::string> from_database;
+    bool record_overrides = false;
+    for (std::size_t i = 0; i < local.summary.flags.size(); ++i) {
+        const Flag& flag = *local.summary.flags[i].flag;
+        if (!wanted(request, flag) || !local.needs_database[i]) continue;
+        from_database.push_back(flag.key);
+        // Written when the SDK names the anonymous id the subject had before identifying.
+        record_overrides |= request.anon_distinct_id && records_override(flag);
+    }
+
+    std::unordered_map<std::string, FlagAnswer> stored;
+    std::string stored_failure;
+    std::string write_failure;
+    if (!from_database.empty()) {
+        auto read = routes_.query(Purpose::PersonData, kDecideSql, decide_parameters(request, from_database), deadline);
+        QueryOutcome read_outcome;
+        if (record_overrides) {
+            auto write = routes_.query(Purpose::PrimaryWrite, kRecordOverridesSql,
+                                       {request.token, request.distinct_id, request.anon_distinct_id}, deadline);
+            auto both = std::move(read) && std::move(write);  // concurrently, each within the deadline
+            auto outcomes = co_await std::move(both);
+            auto& [r, w] = outcomes;
+            read_outcome = std::move(r);
+            if (!w.result.ok()) write_failure = "experience continuity not recorded (" + describe(w.result) + ")";
+        } else {
+            read_outcome = co_await std::move(read);
+        }
+        if (auto body = single_value(read_outcome)) {
+            auto parsed = parse_v2_body(*body);
+            if (auto* answer = std::get_if<Answer>(&parsed))
+                for (auto& flag : answer->flags) stored.emplace(flag.key, std::move(flag));
+            else
+                stored_failure = "unreadable decide() answer: " + std::get<std::string>(parsed);
+        } else {
+            stored_failure = failure_description(read_outcome);
+        }
+    }
+
+    Answer answer;
+    std::size_t computed_here = 0, from_stored = 0, failed = 0;
+    for (std::size_t i = 0; i < local.summary.flags.size(); ++i) {
+        const auto& [flag, result] = local.summary.flags[i];
+        if (!wanted(request, *flag)) continue;
+        if (!local.needs_database[i]) {
+            answer.flags.push_back(flag_answer(*flag, result));
+            ++computed_here;
+        } else if (!write_failure.empty() && records_override(*flag)) {
+            answer.flags.push_back(failed_answer(*flag, write_failure, "hash_key_override_error"));  // PostHog's code
+        } else if (auto it = stored.find(flag->key); it != stored.end()) {
+            answer.flags.push_back(std::move(it->second));
+            ++from_stored;
+        } else {
+            answer.flags.push_back(failed_answer(
+                *flag, stored_failure.empty() ? "flag missing from the database's answer" : stored_failure));
+        }
+        if (answer.flags.back().failed) {
+            answer.errors_while_computing = true;
+            ++failed;
+        }
+    }
+    metrics_.record_flags_evaluated(FlagSource::local, computed_here);
+    metrics_.record_flags_evaluated(FlagSource::database, from_stored);
+    metrics_.record_flags_evaluated(FlagSource::failed, failed);
+    if (!stored_failure.empty() || !write_failure.empty()) metrics_.record_degraded_answer();
+    co_return answer;
+}
+
+boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer_from_database_only(
+    const DecideRequest& request, Clock::time_point deadline) {
+    auto read = routes_.query(Purpose::PersonData, kDecideSql, decide_parameters(request, request.flag_keys), deadline);
+    const QueryOutcome outcome = co_await std::move(read);
+    if (outcome.result.sqlstate == kInvalidToken) co_return FlagsFailure{401, "invalid API token"};
+    const auto body = single_value(outcome);
+    if (!body) co_return FlagsFailure{503, "no flag definitions loaded and " + failure_description(outcome)};
+    auto parsed = parse_v2_body(*body);
+    if (auto* answer = std::get_if<Answer>(&parsed)) co_return std::move(*answer);
+    co_return FlagsFailure{503, "unreadable decide() answer: " + std::get<std::string>(parsed)};
+}
+
+}  // namespace flag_eval::decide

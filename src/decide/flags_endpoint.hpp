@@ -1,0 +1,50 @@
+// POST /flags?v=1|2 and POST /decide?v=3|4: one subject's flags. Flags the request alone decides
+// are evaluated here; the rest come from one flag_eval.decide() call on the best route, within
+// the request's deadline; whatever cannot be computed is answered as failed (half an answer
+// beats none).
+#pragma once
+#include "decide/answer.hpp"
+#include "decide/decide_request.hpp"
+#include "decide/definitions_cache.hpp"
+#include "decide/metrics.hpp"
+#include "decide/route_set.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace flag_eval::decide {
+
+struct FlagsFailure {   // nothing could be answered
+    int status;         // 401 unknown token, 503 no definitions and no database
+    std::string message;
+};
+
+class FlagsEndpoint {
+public:
+    FlagsEndpoint(DefinitionsCache& cache, RouteSet& routes, Metrics& metrics, std::chrono::milliseconds deadline)
+        : cache_(cache), routes_(routes), metrics_(metrics), deadline_(deadline) {}
+
+    boost::asio::awaitable<std::variant<Answer, FlagsFailure>> answer(const DecideRequest& request);
+
+private:
+    boost::asio::awaitable<std::variant<Answer, FlagsFailure>> answer_from_database_only(
+        const DecideRequest& request, std::chrono::steady_clock::time_point deadline);
+
+    DefinitionsCache& cache_;
+    RouteSet& routes_;
+    Metrics& metrics_;
+    std::chrono::milliseconds deadline_;
+};
+
+// The parameters of flag_eval.decide() for a request, $7 limited to `flag_keys` when given.
+std::vector<std::optional<std::string>> decide_parameters(const DecideRequest& request,
+                                                          const std::optional<std::vector<std::string>>& flag_keys);
+
+// A PostgreSQL text[] literal: {"a","b\"c"}.
+std::string text_array_literal(const std::vector<std::string>& values);
+
+}  // namespace flag_eval::decide

@@ -1,0 +1,108 @@
+// flag-decide: answers PostHog SDKs from read replicas and keeps answering while they fail.
+// Wires the pieces together on one event loop: configuration, the definitions cache (restored
+// from its snapshot, then refreshed), the database routes, the HTTP server.
+#include "decide/config.hpp"
+#include "decide/definitions_cache.hpp"
+#include "decide/definitions_refresher.hpp"
+#include "decide/http_server.hpp"
+#include "decide/metrics.hpp"
+#include "decide/route_set.hpp"
+#include "decide/service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+using namespace flag_eval::decide;
+namespace asio = boost::asio;
+
+namespace {
+
+std::vector<RouteConfig> route_configs(const Config& config) {
+    std::vector<RouteConfig> routes;
+    for (const auto& entry : config.routes)
+        routes.push_back({entry.name, *route_role_from_name(entry.role), entry.conninfo});  // roles validated
+    return routes;
+}
+
+ServiceGauges gauges(const RouteSet& routes, const DefinitionsCache& cache) {
+    ServiceGauges out;
+    for (const auto& route : routes.status())
+        out.routes.push_back({route.name, std::string(route_role_name(route.role)),
+                              route.breaker == BreakerState::Closed, route.lag_seconds,
+                              route.breaker == BreakerState::Open});
+    out.definitions_loaded = cache.loaded();
+    if (cache.loaded()) out.definitions_version = cache.version();
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Config config;
+    try {
+        config = load_config(argc, argv);
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "flag-decide: %s\n", e.what());
+        return 2;
+    }
+    if (config.help_requested) {
+        std::fputs(config_usage().c_str(), stdout);
+        return 0;
+    }
+
+    try {
+        asio::io_context loop(1);
+        Metrics metrics;
+        DefinitionsCache cache;
+        RouteSet routes(loop.get_executor(), route_configs(config),
+                        RouteOptions{.max_pool_size = config.pool_size,
+                                     .probe_interval = config.probe_interval,
+                                     .max_lag = config.max_replica_lag});
+
+        // Definitions come from any route; a failure is just a poll that did not happen.
+        QueryText query_text = [&routes, &config](std::string sql) -> asio::awaitable<std::optional<std::string>> {
+            const auto deadline = std::chrono::steady_clock::now() + std::max(config.refresh_interval, std::chrono::milliseconds(1000));
+            // A named awaitable: GCC 12 mishandles temporaries inside co_await expressions.
+            auto read = routes.query(Purpose::Definitions, std::move(sql), QueryParams{}, deadline);
+            const QueryOutcome outcome = co_await std::move(read);
+            if (!outcome.result.ok() || outcome.result.rows.empty() || outcome.result.rows[0].empty())
+                co_return std::nullopt;
+            co_return outcome.result.rows[0][0];
+        };
+        DefinitionsRefresher refresher(loop.get_executor(), cache, query_text,
+                                       RefresherOptions{.interval = config.refresh_interval,
+                                                        .snapshot_path = config.snapshot_path});
+        refresher.restore_from_snapshot();
+
+        Service service(config, cache, routes, metrics);
+        metrics.set_gauge_source([&routes, &cache] { return gauges(routes, cache); });
+        HttpServer server(loop.get_executor(),
+                          asio::ip::tcp::endpoint(asio::ip::make_address(config.listen_address), config.listen_port),
+                          HttpLimits{.max_body_bytes = config.max_body_bytes, .max_connections = config.max_connections},
+                          [&service](Request& request) { return service.handle(request); }, &metrics);
+
+        asio::signal_set signals(loop, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code&, int) {
+            server.stop();
+            refresher.stop();
+            routes.stop();
+        });
+
+        routes.start();
+        asio::co_spawn(loop, refresher.run(), asio::detached);
+        server.start();
+        const auto endpoint = server.local_endpoint();
+        std::cout << "flag-decide listening on http://" << endpoint.address().to_string() << ':' << endpoint.port()
+                  << std::endl;
+        loop.run();
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "flag-decide: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,173 @@
+#include "decide/service.hpp"
+
+#include "decide/answer_shapes.hpp"
+#include "decide/decide_request.hpp"
+#include "decide/request_body.hpp"
+#include "decide/sdk_feed.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace flag_eval::decide {
+namespace {
+
+namespace http = boost::beast::http;
+
+Response text_response(const Request& request, http::status status, std::string body,
+                           std::string_view content_type) {
+    Response response{status, request.version()};
+    response.set(http::field::content_type, content_type);
+    response.body() = std::move(body);
+    response.keep_alive(request.keep_alive());
+    response.prepare_payload();
+    return response;
+}
+
+Response json_response(const Request& request, http::status status, std::string body) {
+    return text_response(request, status, std::move(body), "application/json");
+}
+
+Response error_response(const Request& request, unsigned status, std::string_view detail) {
+    std::string_view type = "validation_error", code = "invalid_input";
+    if (status == 401) type = "authentication_error", code = "invalid_api_key";
+    if (status == 404) code = "not_found";
+    if (status == 405) code = "method_not_allowed";
+    if (status == 413) code = "payload_too_large";
+    if (status == 503) type = "server_error", code = "unavailable";
+    Response response = json_error_response(status, type, code, detail, request.version());
+    response.keep_alive(request.keep_alive());
+    response.prepare_payload();
+    return response;
+}
+
+std::string new_request_id() {
+    static std::mt19937_64 random{std::random_device{}()};
+    const std::uint64_t high = random(), low = random();
+    std::array<char, 37> text{};
+    // A version-4 UUID: PostHog's requestId has this form.
+    std::snprintf(text.data(), text.size(), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(high >> 32),
+                  static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0x0fff),
+                  static_cast<unsigned>(0x8000 | ((low >> 48) & 0x3fff)),
+                  static_cast<unsigned long long>(low & 0xffffffffffffULL));
+    return text.data();
+}
+
+// Compares secrets in time independent of where they differ (their length is not secret).
+bool same_secret(std::string_view given, std::string_view expected) {
+    if (given.size() != expected.size() || expected.empty()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+    return diff == 0;
+}
+
+std::string_view header(const Request& request, http::field field) {
+    auto it = request.find(field);
+    return it == request.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
+}
+
+std::string_view strip_trailing_slash(std::string_view path) {
+    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    return path;
+}
+
+// The value of query parameter `name` ("" when absent), percent-decoded.
+std::string query_param(const boost::urls::url_view& url, std::string_view name) {
+    auto it = url.params().find(name);
+    return it == url.params().end() ? std::string{} : std::string((*it).value);
+}
+
+}  // namespace
+
+boost::asio::awaitable<Response> Service::handle(const Request& request) {
+    std::string endpoint = "other";
+    Response response = co_await route(request, endpoint);
+    response.set(kEndpointLabelField, endpoint);
+    co_return response;
+}
+
+boost::asio::awaitable<Response> Service::route(const Request& request, std::string& endpoint) {
+    auto parsed = boost::urls::parse_origin_form(request.target());
+    if (!parsed) {
+        co_return error_response(request, 400, "malformed request target");
+    }
+    const boost::urls::url_view url = *parsed;
+    const std::string path(strip_trailing_slash(url.encoded_path()));
+    const bool get = request.method() == http::verb::get, post = request.method() == http::verb::post;
+
+    if (path == "/flags" || path == "/decide") {
+        endpoint = path.substr(1);
+        if (!post) co_return error_response(request, 405, "use POST");
+        const std::string version = query_param(url, "v");
+        // /flags: v=2 is the flags shape, anything else v1. /decide: v=4 and up the flags shape.
+        const bool v2 = path == "/flags" ? version == "2" : (!version.empty() && std::atoi(version.c_str()) >= 4);
+        const std::string compression = query_param(url, "compression");  // a named local: see flags_endpoint.cpp
+        co_return co_await flags(request, compression, v2);
+    }
+    if (path == "/flags/definitions" || path == "/api/feature_flag/local_evaluation") {
+        endpoint = "definitions";
+        if (!get) co_return error_response(request, 405, "use GET");
+        co_return definitions(request, query_param(url, "token"));
+    }
+    if (path == "/healthz") {
+        endpoint = "healthz";
+        co_return json_response(request, http::status::ok, R"({"status":"ok"})");
+    }
+    if (path == "/readyz") {
+        endpoint = "readyz";
+        co_return readiness(request);
+    }
+    if (path == "/metrics") {
+        endpoint = "metrics";
+        co_return text_response(request, http::status::ok, metrics_.render(), Metrics::kContentType);
+    }
+    co_return error_response(request, 404, "no such endpoint");
+}
+
+boost::asio::awaitable<Response> Service::flags(const Request& request, std::string_view compression, bool v2) {
+    auto body = decode_body(request.body(), header(request, http::field::content_encoding),
+                            header(request, http::field::content_type), compression, config_.max_body_bytes);
+    if (auto* error = std::get_if<BodyError>(&body)) co_return error_response(request, error->status, error->message);
+    auto parsed = parse_decide_request(std::get<std::string>(body));
+    if (auto* error = std::get_if<RequestError>(&parsed)) co_return error_response(request, error->status, error->message);
+
+    auto result = co_await flags_.answer(std::get<DecideRequest>(parsed));
+    if (auto* failure = std::get_if<FlagsFailure>(&result)) co_return error_response(request, failure->status, failure->message);
+    const Answer& answer = std::get<Answer>(result);
+    const std::string request_id = new_request_id();
+    // posthog-node reports evaluatedAt with its $feature_flag_called events.
+    const auto evaluated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count();
+    co_return json_response(request, http::status::ok,
+                            v2 ? flags_v2_body(answer, request_id, evaluated_at) : flags_v1_body(answer, request_id));
+}
+
+Response Service::definitions(const Request& request, std::string_view token) {
+    if (!cache_.loaded()) return error_response(request, 503, "flag definitions are not loaded yet");
+    std::string_view authorization = header(request, http::field::authorization);
+    constexpr std::string_view kBearer = "Bearer ";
+    const std::string_view secret =
+        authorization.starts_with(kBearer) ? authorization.substr(kBearer.size()) : std::string_view{};
+    const auto team = cache_.by_api_token(token);
+    if (!team || !same_secret(secret, team->secret_token))
+        return error_response(request, 401, "the definitions feed needs ?token=<public token> and Authorization: Bearer <secret token>");
+    if (etag_matches(header(request, http::field::if_none_match), team->sdk_feed_etag)) {
+        Response response{http::status::not_modified, request.version()};
+        response.set(http::field::etag, team->sdk_feed_etag);
+        response.keep_alive(request.keep_alive());
+        return response;
+    }
+    Response response = json_response(request, http::status::ok, team->sdk_feed_body);
+    response.set(http::field::etag, team->sdk_feed_etag);
+    return response;
+}
+
+Response Service::readiness(const Request& request) const {
+    if (!cache_.loaded()) return error_response(request, 503, "flag definitions are not loaded yet");
+    return json_response(request, http::status::ok, R"({"status":"ready"})");
+}
+
+}  // namespace flag_eval::decide
