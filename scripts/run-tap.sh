@@ -8,6 +8,8 @@
 # - prove's working area (TESTDIR, whose tmp_check/ holds the nodes, and TMPDIR, where the
 #   framework puts the nodes' unix sockets) is a fresh /tmp/flag_eval_tap.XXXXXX owned by
 #   postgres, removed afterwards; the test and server logs are copied to build/tap/log first.
+# - test/sdk's npm packages are installed first (scripts/install-npm-deps.sh: npm ci, skipped
+#   while package-lock.json is unchanged).
 # - Every node a test starts, the framework stops in its END block, failures included. If prove
 #   itself is killed (or overruns FLAG_EVAL_TAP_TIMEOUT), any postmaster still running from a
 #   data directory of this run is stopped here, by that data directory.
@@ -36,6 +38,9 @@ die() { log "$*"; exit 1; }
 perl -MIPC::Run -e 1 2>/dev/null || die "perl module IPC::Run missing (Debian package libipc-run-perl)"
 command -v prove >/dev/null || die "prove not found (Debian package perl)"
 id -u "$PG_OS_USER" >/dev/null 2>&1 || die "no '$PG_OS_USER' account (run scripts/install-deps.sh)"
+
+# The npm packages some tests drive (test/sdk: posthog-node); quick when already installed.
+scripts/install-npm-deps.sh || die "could not install the npm packages of test/sdk"
 
 if [[ $# -gt 0 ]]; then
     tests=("$@")
