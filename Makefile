@@ -1,5 +1,5 @@
 # flag_eval: PGXS build of the extension, plus the project's drivers:
-#   make up     install dependencies, build, install (later: start the local topology)
+#   make up     install dependencies, build, install, start the local topology (make down stops it)
 #   make test   every test: core unit tests, pg_regress, conformance
 #   make bench  benchmarks, results in bench/RESULTS.md
 
@@ -72,7 +72,7 @@ decide: $(DECIDE_BIN)
 decide-unit: $(BUILD)/decide_tests
 	scripts/with-temp-cluster.sh $(BUILD)/decide_tests
 
-.PHONY: deps unit regress test up bench
+.PHONY: deps unit regress test up down bench
 deps:
 	scripts/install-deps.sh
 
@@ -95,10 +95,15 @@ tap: all decide
 test: deps
 	scripts/run-tests.sh
 
+# The local topology (deploy/): a primary, two standbys, a PgBouncer per standby, flag-decide
+# with sample data; prints how to use it. Running it again does no harm; `make down` stops it.
 up: deps
-	$(MAKE) all
+	$(MAKE) all decide
 	$(MAKE) install
-	@echo "flag_eval is installed. In psql: CREATE EXTENSION flag_eval;"
+	deploy/up.sh
+
+down:
+	deploy/down.sh
 
 clean: clean-build
 clean-build:

@@ -38,6 +38,7 @@ PACKAGES=(
     perl
     libipc-run-perl
     wrk
+    curl
     # runuser (running servers as the unprivileged postgres account)
     util-linux
 )
