@@ -126,6 +126,6 @@ $(BENCH_CORE): $(BENCH_OBJS)
 -include $(BENCH_OBJS:.o=.d)
 
 bench: deps
-	$(MAKE) all install
+	$(MAKE) all decide install
 	$(MAKE) $(BENCH_CORE)
 	BENCH_CORE=$(BENCH_CORE) bench/run.sh
