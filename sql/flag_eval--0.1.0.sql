@@ -372,120 +372,29 @@ WHERE t.id = _team_document.team_id
 $function$;
 
 COMMENT ON FUNCTION flag_eval._team_document(bigint) IS
-'internal: {flags, group_type_mapping, cohorts, static_cohort_ids} of a team, what _decide_team() compiles and caches';
-
--- The evaluation core of decide(), in C: evaluates the team's cached flags for one subject.
--- NULL static_cohort_ids / hash_key_overrides mean none; NULL flag_keys means every flag.
-CREATE FUNCTION flag_eval._decide_team(team_id bigint, context jsonb, static_cohort_ids bigint[],
-                                       hash_key_overrides jsonb, flag_keys text[])
-RETURNS jsonb
-AS 'MODULE_PATHNAME', 'flag_eval_decide_team'
-LANGUAGE C STABLE PARALLEL SAFE;
-
-COMMENT ON FUNCTION flag_eval._decide_team(bigint, jsonb, bigint[], jsonb, text[]) IS
-'internal: the /flags?v=2 body for a team''s cached flags and a context; decide() looks the subject up and calls it';
+'internal: {flags, group_type_mapping, cohorts, static_cohort_ids} of a team, what decide() compiles and caches';
 
 -- ---- decide() ----
 
--- One statement: the team by token, the person by distinct id, the groups, the static cohorts
--- and the hash key overrides, each an index lookup (the regression test decide_plan explains the
--- statement between the "lookup" markers), then _decide_team().
+-- In C (src/pg/decide_functions.cpp): the team by token, the person by distinct id (and by
+-- anon_distinct_id), the request's groups, the person's static cohorts and the experience-
+-- continuity hash keys (these two only for a team whose flags can use them), each read by an
+-- index lookup with no query plan and with the caller's SELECT privileges checked; then the
+-- team's cached flags are evaluated and the answer is written as JSON text, the text jsonb would
+-- print (decide(...)::jsonb is the document as jsonb). The regression test decide_plan checks
+-- that it reads every table through an index.
 CREATE FUNCTION flag_eval.decide(token text, distinct_id text,
                                  person_properties jsonb DEFAULT '{}',
                                  groups jsonb DEFAULT '{}',
                                  group_properties jsonb DEFAULT '{}',
                                  anon_distinct_id text DEFAULT NULL,
                                  flag_keys text[] DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-AS $function$
-DECLARE
-    found_team bigint;
-    body jsonb;
-BEGIN
-    IF decide.distinct_id IS NULL THEN
-        RAISE EXCEPTION 'distinct_id must not be null' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF pg_catalog.jsonb_typeof(decide.person_properties) <> 'object' THEN
-        RAISE EXCEPTION 'person_properties must be a JSON object, not %', pg_catalog.jsonb_typeof(decide.person_properties)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF pg_catalog.jsonb_typeof(decide.groups) <> 'object' THEN
-        RAISE EXCEPTION 'groups must be a JSON object of group keys by group type, not %', pg_catalog.jsonb_typeof(decide.groups)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF pg_catalog.jsonb_typeof(decide.group_properties) <> 'object' THEN
-        RAISE EXCEPTION 'group_properties must be a JSON object of properties by group type, not %',
-                        pg_catalog.jsonb_typeof(decide.group_properties)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-
-    -- lookup begin
-    SELECT t.id,
-           flag_eval._decide_team(
-               t.id,
-               pg_catalog.jsonb_build_object(
-                   'distinct_id', decide.distinct_id,
-                   -- stored properties under the request's
-                   'person_properties', coalesce(p.properties, '{}'::jsonb) || coalesce(decide.person_properties, '{}'::jsonb),
-                   'groups', coalesce(decide.groups, '{}'::jsonb),
-                   -- per group type of the request: stored group properties under the request's
-                   'group_properties', coalesce(decide.group_properties, '{}'::jsonb) || coalesce((
-                       SELECT pg_catalog.jsonb_object_agg(g.key,
-                                  coalesce((SELECT gr.properties
-                                            FROM flag_eval.groups gr
-                                            WHERE gr.team_id = t.id
-                                              AND gr.group_type_index = (SELECT m.group_type_index
-                                                                         FROM flag_eval.group_type_mappings m
-                                                                         WHERE m.team_id = t.id AND m.group_type = g.key)
-                                              AND gr.group_key = g.value),
-                                           '{}'::jsonb)
-                                  || coalesce(decide.group_properties -> g.key, '{}'::jsonb))
-                       FROM pg_catalog.jsonb_each_text(decide.groups) AS g(key, value)), '{}'::jsonb)),
-               -- the person's static cohorts (membership rows of other cohorts are ignored)
-               (SELECT pg_catalog.array_agg(cm.cohort_id)
-                FROM flag_eval.cohort_members cm
-                WHERE cm.person_id = p.id),
-               -- experience continuity, as PostHog reads it: the overrides of the persons of
-               -- distinct_id and anon_distinct_id, distinct_id's winning. A continuity flag
-               -- without one is bucketed with anon_distinct_id, the key that
-               -- record_hash_key_overrides() writes for it, so the answer does not depend on
-               -- whether the write has reached this server yet.
-               CASE WHEN p.id IS NOT NULL OR a.id IS NOT NULL THEN
-                   coalesce((SELECT pg_catalog.jsonb_object_agg(f.key, decide.anon_distinct_id)
-                             FROM flag_eval.flags f
-                             WHERE decide.anon_distinct_id IS NOT NULL AND f.team_id = t.id AND NOT f.deleted
-                               AND (f.definition -> 'ensure_experience_continuity') = 'true'::jsonb), '{}'::jsonb)
-                   || coalesce((SELECT pg_catalog.jsonb_object_agg(h.feature_flag_key, h.hash_key
-                                                                   ORDER BY h.person_id = p.id NULLS FIRST)
-                                FROM flag_eval.hash_key_overrides h
-                                WHERE h.team_id = t.id AND h.person_id IN (p.id, a.id)), '{}'::jsonb)
-               END,
-               decide.flag_keys)
-      INTO found_team, body
-      FROM flag_eval.teams t
-      LEFT JOIN LATERAL (SELECT pe.id, pe.properties
-                         FROM flag_eval.person_distinct_ids d
-                         JOIN flag_eval.persons pe ON pe.id = d.person_id
-                         WHERE d.team_id = t.id AND d.distinct_id = decide.distinct_id) p ON true
-      LEFT JOIN LATERAL (SELECT d.person_id AS id
-                         FROM flag_eval.person_distinct_ids d
-                         WHERE d.team_id = t.id AND d.distinct_id = decide.anon_distinct_id) a ON true
-     WHERE t.api_token = decide.token;
-    -- lookup end
-
-    IF found_team IS NULL THEN
-        RAISE EXCEPTION 'invalid API token'
-            USING ERRCODE = 'invalid_authorization_specification',
-                  DETAIL = 'No team has this api_token.',
-                  HINT = 'Pass the project''s public token (teams.api_token, phc_...).';
-    END IF;
-    RETURN body;
-END
-$function$;
+RETURNS json
+AS 'MODULE_PATHNAME', 'flag_eval_decide'
+LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[]) IS
-'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, payload}, failed}}, errorsWhileComputingFlags} of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; unknown token: SQLSTATE 28000';
+'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, payload}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; unknown token: SQLSTATE 28000';
 
 -- ---- experience continuity: the write (on the primary) ----
 
@@ -798,3 +707,85 @@ $function$;
 
 COMMENT ON FUNCTION flag_eval.preview(text, jsonb) IS
 'how many of the team''s persons (groups, for a group flag) the flag would enable, each evaluated: a row per outcome (each variant, true, false) with count, total and percent; a person is bucketed with its least distinct id (byte order); the flag is evaluated as active';
+
+-- ==============================================================================================
+-- The decide service's definitions cache (SPEC section 5): a version the service polls cheaply,
+-- and every team's tokens and definitions in one consistent read. Both are plain queries on
+-- tables, so they work on hot standbys and through PgBouncer in transaction pooling (no LISTEN,
+-- no session state, no named prepared statements).
+-- ==============================================================================================
+
+-- One row, bumped in the same transaction as each change of flags, cohorts, teams or group type
+-- mappings, so that a reader never sees a new version without the data it stands for. A table
+-- (not a sequence, which is not transactional) so that it replicates with the data.
+--
+-- The version is also at least the commit's clock in microseconds since 1970: a database that
+-- was restored or recreated does not start again below the version a running service (or its
+-- snapshot file) holds, which would otherwise ignore it as a lagging replica. For the same reason
+-- pg_dump does not keep the row: CREATE EXTENSION writes a fresh one.
+CREATE TABLE flag_eval.definitions_version_counter (
+    only_row  boolean PRIMARY KEY DEFAULT true CONSTRAINT definitions_version_counter_one_row CHECK (only_row),
+    version   bigint NOT NULL
+);
+
+INSERT INTO flag_eval.definitions_version_counter (only_row, version)
+VALUES (true, (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000000)::bigint);
+
+COMMENT ON TABLE flag_eval.definitions_version_counter IS
+'one row: the version of every team''s definitions, bumped by each statement that changes flags, cohorts, teams or group_type_mappings; read with definitions_version()';
+
+-- SECURITY DEFINER: a role allowed to write flags need not be granted the counter too. It runs
+-- one fixed statement with a fixed search_path.
+CREATE FUNCTION flag_eval._bump_definitions_version()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+BEGIN
+    UPDATE flag_eval.definitions_version_counter
+       SET version = greatest(version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
+    RETURN NULL;
+END
+$function$;
+
+CREATE TRIGGER flags_definitions_version
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flag_eval.flags
+    FOR EACH STATEMENT EXECUTE FUNCTION flag_eval._bump_definitions_version();
+CREATE TRIGGER cohorts_definitions_version
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flag_eval.cohorts
+    FOR EACH STATEMENT EXECUTE FUNCTION flag_eval._bump_definitions_version();
+CREATE TRIGGER teams_definitions_version
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flag_eval.teams
+    FOR EACH STATEMENT EXECUTE FUNCTION flag_eval._bump_definitions_version();
+CREATE TRIGGER group_type_mappings_definitions_version
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flag_eval.group_type_mappings
+    FOR EACH STATEMENT EXECUTE FUNCTION flag_eval._bump_definitions_version();
+
+CREATE FUNCTION flag_eval.definitions_version()
+RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $function$
+SELECT c.version FROM flag_eval.definitions_version_counter c
+$function$;
+
+COMMENT ON FUNCTION flag_eval.definitions_version() IS
+'the version of every team''s definitions: greater after each change of flags, cohorts, teams or group type mappings; what the decide service polls';
+
+-- One statement, hence one snapshot (the functions it calls are STABLE): the version and the
+-- teams always belong together. Carries the secret tokens: the caller needs SELECT on teams.
+CREATE FUNCTION flag_eval.service_definitions()
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $function$
+SELECT pg_catalog.jsonb_build_object(
+    'version', (SELECT c.version FROM flag_eval.definitions_version_counter c),
+    'teams', coalesce((
+        SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'id', t.id, 'api_token', t.api_token, 'secret_token', t.secret_token, 'bucketing', t.bucketing,
+                   'definitions', flag_eval._team_document(t.id)) ORDER BY t.id)
+        FROM flag_eval.teams t), '[]'::jsonb))
+$function$;
+
+COMMENT ON FUNCTION flag_eval.service_definitions() IS
+'what the decide service caches: {version, teams: [{id, api_token, secret_token, bucketing, definitions}]}, definitions as _team_document() builds them, read in one snapshot';
