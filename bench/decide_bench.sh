@@ -6,7 +6,7 @@
 # PGPORT, ... point at a cluster where flag_eval is installed); bench/run.sh calls it, and run
 # alone it starts its own cluster (same settings as run.sh). Loads bench/sql/load_decide.sql (one
 # team, BENCH_PERSONS persons, 50 flags), checks that decide() answers every flag without error
-# and with the stored data, records the plan of decide()'s lookups, then runs pgbench
+# and with the stored data, records the tables decide() reads and how, then runs pgbench
 # (-M prepared, fixed duration, per-transaction latency logs) for each client count on
 #
 #   lookup      bench/lookup.pgbench          the baseline: persons JOIN person_distinct_ids
@@ -84,7 +84,7 @@ psql_bench -v n="$PERSONS" <<'SQL' >"$D/checks.txt"
 CREATE TEMP TABLE answers AS
 SELECT s.id, 'org-' || (s.id % 1000) AS org,
        flag_eval.decide('phc_bench', 'user-' || s.id,
-                        groups => jsonb_build_object('organization', 'org-' || (s.id % 1000))) AS body
+                        groups => jsonb_build_object('organization', 'org-' || (s.id % 1000)))::jsonb AS body
 FROM (SELECT 1 + (i * 997) % :n AS id FROM generate_series(1, 1000) AS i) s;
 SELECT 'answers=' || count(*) FROM answers;
 SELECT 'min_flags=' || min(n) || E'\nmax_flags=' || max(n)
@@ -123,20 +123,23 @@ SELECT 'persons_enabled_paid_plan=' || count(*) FILTER (WHERE (body #>> '{flags,
 FROM answers;
 SQL
 
-# ---- plans: the bare lookup, and decide()'s lookup statement (auto_explain, nested) ----
+# ---- scans: the bare lookup's plan, and what one decide() call reads ----
+# decide() runs its index lookups itself, with no query plan to explain: its transaction's
+# statistics (pg_stat_xact_user_tables, once the counts of earlier statements are flushed) show
+# which tables it read and how.
 psql_bench <<'SQL' >"$D/plan_lookup.txt"
 EXPLAIN (COSTS OFF)
 SELECT p.properties FROM flag_eval.person_distinct_ids d JOIN flag_eval.persons p ON p.id = d.person_id
 WHERE d.team_id = 1 AND d.distinct_id = 'user-' || 12345;
 SQL
-psql_bench 2>"$D/plan_decide.txt" >/dev/null <<'SQL'
-SELECT flag_eval.decide('phc_bench', 'user-1');  -- compiles the team's flags: not logged below
-LOAD 'auto_explain';
-SET auto_explain.log_min_duration = 0;
-SET auto_explain.log_nested_statements = on;
-SET auto_explain.log_level = notice;
-SET client_min_messages = notice;
-SELECT flag_eval.decide('phc_bench', 'user-12345', groups => '{"organization": "org-345"}');
+psql_bench <<'SQL' | grep -E '^[a-z_]+\|[0-9]+\|[0-9]+$' >"$D/scans_decide.txt"
+SELECT flag_eval.decide('phc_bench', 'user-1') IS NOT NULL;  -- compiles the team's flags: not counted below
+SELECT pg_stat_force_next_flush();
+BEGIN;
+SELECT flag_eval.decide('phc_bench', 'user-12345', groups => '{"organization": "org-345"}') IS NOT NULL;
+SELECT relname || '|' || seq_scan || '|' || idx_scan FROM pg_stat_xact_user_tables
+WHERE schemaname = 'flag_eval' AND (seq_scan > 0 OR idx_scan > 0) ORDER BY relname;
+COMMIT;
 SQL
 
 # ---- pgbench: warm-up, then ROUNDS rounds; in each, every client count and script in turn ----

@@ -8,10 +8,9 @@
 #
 #   1. server-side timings, no client round trip: each step of a decide() call repeated for
 #      BENCH_PROFILE_CALLS subjects inside one statement (median of 3 runs), from the bare lookup
-#      to the whole call with its answer turned into text as it is sent;
+#      to the whole call with its 50-flag answer, elapsed and in the backend's CPU time;
 #   2. pg_stat_statements (track = all) over pgbench -c 1 of bench/lookup.pgbench, then of
-#      bench/decide.pgbench: server execution time per transaction next to pgbench's latency, and
-#      the lookup statement nested in decide();
+#      bench/decide.pgbench: server execution time per transaction next to pgbench's latency;
 #   3. perf record (dwarf call graphs) of the backend serving another pgbench -c 1 run of
 #      bench/decide.pgbench: self time per symbol and inclusive time of the steps.
 #
@@ -55,50 +54,60 @@ psql_bench -v n="$PERSONS" -f bench/sql/load_decide.sql >/dev/null
 psql_bench -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 
 # ---- 1. server-side timings ----
-# The subjects: :calls persons spread over the table, each with an organization; ctx holds the
-# context decide() builds for _decide_team() (stored properties, no group properties).
+# The subjects: :calls persons spread over the table, each with an organization.
 STEPS=(
     "lookup|the bare lookup by distinct id|SELECT count((SELECT p.properties FROM flag_eval.person_distinct_ids d JOIN flag_eval.persons p ON p.id = d.person_id WHERE d.team_id = 1 AND d.distinct_id = s.did)) FROM subjects s"
-    "team_one|_decide_team(), prebuilt context, answer of one flag (evaluation of all 50, no answer)|SELECT count(flag_eval._decide_team(1, s.ctx, NULL, NULL, '{rollout-50}')) FROM subjects s"
-    "team_all|_decide_team(), prebuilt context, answer of 50 flags|SELECT count(flag_eval._decide_team(1, s.ctx, NULL, NULL, NULL)) FROM subjects s"
-    "decide_one|decide(), answer of one flag|SELECT count(flag_eval.decide('phc_bench', s.did, groups => s.groups, flag_keys => '{rollout-50}')) FROM subjects s"
-    "decide_all|decide(), answer of 50 flags|SELECT count(flag_eval.decide('phc_bench', s.did, groups => s.groups)) FROM subjects s"
-    "decide_all_text|decide(), answer of 50 flags, as text (jsonb_out, as sent to a client)|SELECT count(flag_eval.decide('phc_bench', s.did, groups => s.groups)::text) FROM subjects s"
+    "decide_nobody|decide() for a distinct id nobody has, no group (team lookup, one person lookup that finds nothing, evaluation of all 50 flags), answer of one flag|SELECT count(flag_eval.decide('phc_bench', 'no-' || s.did, flag_keys => '{rollout-50}')) FROM subjects s"
+    "decide_one|decide(), answer of one flag (every lookup, evaluation of all 50 flags)|SELECT count(flag_eval.decide('phc_bench', s.did, groups => s.groups, flag_keys => '{rollout-50}')) FROM subjects s"
+    "decide_all|decide(), answer of 50 flags (json text, as sent to a client)|SELECT count(flag_eval.decide('phc_bench', s.did, groups => s.groups)) FROM subjects s"
 )
 log "server-side timings ($CALLS calls per step, median of 3 runs)"
 {
-    echo "SELECT flag_eval.decide('phc_bench', 'user-1');"   # compile the team's flags
+    echo "SELECT flag_eval.decide('phc_bench', 'user-1') IS NOT NULL;"   # compile the team's flags
     echo "CREATE TEMP TABLE subjects AS
-          SELECT 'user-' || id AS did, jsonb_build_object('organization', 'org-' || (id % 1000)) AS groups,
-                 jsonb_build_object('distinct_id', 'user-' || id, 'person_properties', p.properties,
-                                    'groups', '{}'::jsonb, 'group_properties', '{}'::jsonb) AS ctx
-          FROM (SELECT 1 + (i * 997) % $PERSONS AS id FROM generate_series(1, $CALLS) AS i) s
-          JOIN flag_eval.persons p USING (id);"
+          SELECT 'user-' || id AS did, jsonb_build_object('organization', 'org-' || (id % 1000)) AS groups
+          FROM (SELECT 1 + (i * 997) % $PERSONS AS id FROM generate_series(1, $CALLS) AS i) s;"
+    # the backend's CPU time (ns, /proc/PID/schedstat) before and after each step: other work on
+    # the machine stretches the wall-clock time but hardly the CPU time
+    echo "SELECT pg_backend_pid() AS backend_pid \\gset"
+    echo "\\setenv BACKEND_PID :backend_pid"
     echo "\\timing on"
     for run in 0 1 2 3; do   # run 0 is a warm-up
         for step in "${STEPS[@]}"; do
             IFS='|' read -r name _ sql <<<"$step"
             echo "\\echo @@ $name $run"
+            echo "\\! echo cpu_ns $name $run \$(cut -d' ' -f1 /proc/\$BACKEND_PID/schedstat)"
             echo "$sql;"
+            echo "\\! echo cpu_ns $name $run \$(cut -d' ' -f1 /proc/\$BACKEND_PID/schedstat)"
         done
     done
 } | psql_bench >"$OUT/timings.raw"
 /usr/bin/python3 - "$OUT/timings.raw" "$CALLS" "${STEPS[@]}" >"$OUT/timings.txt" <<'PY'
 import re, statistics, sys
 raw, calls, steps = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-ms, cur = {}, None
+ms, cpu, cur, cpu_before = {}, {}, None, {}
 for line in open(raw):
     line = line.strip()
     if line.startswith("@@ "):
         _, name, run = line.split(); cur = (name, int(run))
     elif line.startswith("Time:") and cur:
         ms.setdefault(cur[0], []).append((cur[1], float(re.match(r"Time:\s*([0-9.]+)", line).group(1))))
-print(f"| step | µs per call (median of 3 runs of {calls:,} calls) |")
-print("|---|--:|")
+    elif line.startswith("cpu_ns "):  # cpu_ns NAME RUN NS, before and after the step
+        _, name, run, ns = line.split()
+        key = (name, int(run))
+        if key not in cpu_before:
+            cpu_before[key] = int(ns)
+        else:
+            cpu.setdefault(name, []).append((key[1], (int(ns) - cpu_before[key]) / 1e6))
+print(f"| step | µs per call, elapsed | µs per call, the backend's CPU time |")
+print("|---|--:|--:|")
+def per_call(values, name):
+    runs = [t for r, t in values.get(name, []) if r > 0]
+    return f"{statistics.median(runs) * 1000 / calls:.1f}" if runs else "?"
 for step in steps:
     name, label, _ = step.split("|", 2)
-    runs = [t for r, t in ms.get(name, []) if r > 0]
-    print(f"| {label} | {statistics.median(runs) * 1000 / calls:.1f} |" if runs else f"| {label} | ? |")
+    print(f"| {label} | {per_call(ms, name)} | {per_call(cpu, name)} |")
+print(f"\n(median of 3 runs of {calls:,} calls each)")
 PY
 cat "$OUT/timings.txt" >&2
 

@@ -76,25 +76,29 @@ INSERT INTO flags (id, team_id, key, definition, active, deleted) VALUES
       {"key": "plan", "type": "person", "operator": "exact", "value": "enterprise"}], "rollout_percentage": 100}]}}', true, false);
 
 -- One row per flag of a decide() body.
-CREATE FUNCTION pg_temp.flags_of(body jsonb)
+CREATE FUNCTION pg_temp.flags_of(body json)
 RETURNS TABLE (key text, enabled boolean, variant text, reason text, condition_index int, payload text, failed boolean)
 LANGUAGE sql AS $$
   SELECT f.key, (f.value ->> 'enabled')::boolean, f.value ->> 'variant', f.value -> 'reason' ->> 'code',
          (f.value -> 'reason' ->> 'condition_index')::int, f.value -> 'metadata' ->> 'payload',
          (f.value ->> 'failed')::boolean
-  FROM jsonb_each(body -> 'flags') AS f
+  FROM json_each(body -> 'flags') AS f
   ORDER BY f.key
 $$;
 
 -- The /flags?v=2 body: flags by key with reason and metadata{id, version, payload}, and
 -- errorsWhileComputingFlags.
-SELECT jsonb_pretty(decide('phc_decide', 'user-1', flag_keys => ARRAY['pro-plan', 'layout']));
+SELECT jsonb_pretty(decide('phc_decide', 'user-1', flag_keys => ARRAY['pro-plan', 'layout'])::jsonb);
+-- It is json: the text as it is sent, in the key order and spacing jsonb prints, so that casting
+-- it to jsonb and back gives the same text.
+SELECT pg_typeof(decide('phc_decide', 'user-1')),
+       decide('phc_decide', 'user-1')::text = decide('phc_decide', 'user-1')::jsonb::text AS as_jsonb_prints_it;
 
 -- user-1 from the stored properties alone: pro, French, in the dynamic cohorts, not in the static
 -- one. switched-off (inactive) and removed (deleted) are omitted; the group flags have no group.
 SELECT * FROM pg_temp.flags_of(decide('phc_decide', 'user-1'));
 -- Any of the person's distinct ids finds the same person.
-SELECT decide('phc_decide', 'user-1-alias') = decide('phc_decide', 'user-1') AS same_answer;
+SELECT decide('phc_decide', 'user-1-alias')::text = decide('phc_decide', 'user-1')::text AS same_answer;
 
 -- Stored properties are merged under the request's: the request's plan wins, the stored country
 -- stays (pro-plan, in-pros and pro-and-french turn off; french stays on).
@@ -128,6 +132,9 @@ SELECT * FROM pg_temp.flags_of(decide('phc_decide', 'user-1', groups => '{"organ
                                       group_properties => '{"organization": {"tier": "gold", "seats": 11}}'))
 WHERE key IN ('gold-orgs', 'big-orgs');
 SELECT * FROM pg_temp.flags_of(decide('phc_decide', 'user-1', groups => '{"organization": "org-new"}'))
+WHERE key IN ('gold-orgs', 'big-orgs');
+-- group properties for a group type the request does not name are not read
+SELECT * FROM pg_temp.flags_of(decide('phc_decide', 'user-1', group_properties => '{"organization": "gold"}'))
 WHERE key IN ('gold-orgs', 'big-orgs');
 
 -- ---- flag_keys ----
@@ -206,9 +213,9 @@ SELECT decide('phc_decide', 'user-1') #> '{flags,brand-new,enabled}' AS brand_ne
 -- A change rolled back is forgotten: the session's next call sees the stored flag again.
 BEGIN;
 UPDATE flags SET active = false WHERE id = 1215;
-SELECT decide('phc_decide', 'user-1') -> 'flags' ? 'brand-new' AS in_the_transaction;
+SELECT decide('phc_decide', 'user-1')::jsonb -> 'flags' ? 'brand-new' AS in_the_transaction;
 ROLLBACK;
-SELECT decide('phc_decide', 'user-1') -> 'flags' ? 'brand-new' AS after_rollback;
+SELECT decide('phc_decide', 'user-1')::jsonb -> 'flags' ? 'brand-new' AS after_rollback;
 
 -- A stored flag that cannot be computed (a cohort of another team) is failed, and said so.
 INSERT INTO cohorts (id, team_id, name, filters) VALUES
@@ -251,6 +258,29 @@ FROM unnest(ARRAY[
   $$SELECT flag_eval.decide('phc_decide', 'user-1', groups => '{"company": "org-1"}', group_properties => '{"company": "gold"}')$$
 ]) AS s;
 -- NULL for a JSON argument means none.
-SELECT decide('phc_decide', 'user-1', NULL, NULL, NULL, NULL, ARRAY['brand-new']) -> 'flags' ? 'brand-new' AS answered;
+SELECT decide('phc_decide', 'user-1', NULL, NULL, NULL, NULL, ARRAY['brand-new'])::jsonb -> 'flags' ? 'brand-new' AS answered;
 
-DELETE FROM teams WHERE id IN (1001, 1002);
+-- Strings are escaped as jsonb prints them: quotes, backslashes, control characters; UTF-8 as it is.
+INSERT INTO teams (id, name, api_token, secret_token) VALUES (1003, 'escapes', 'phc_decide_escapes', 'phs_decide_escapes');
+INSERT INTO flags (id, team_id, key, definition) VALUES
+  (1220, 1003, 'a "quoted" key\with a backslash, é', '{"filters": {"groups": [{"rollout_percentage": 100}],
+      "payloads": {"true": "{\"text\": \"tab\\t\"} \\ \u0001\u001f\b\f\r\t\n é 😀"}}}');
+SELECT decide('phc_decide_escapes', 'user-1');
+SELECT decide('phc_decide_escapes', 'user-1')::text = decide('phc_decide_escapes', 'user-1')::jsonb::text AS as_jsonb_prints_it,
+       decide('phc_decide_escapes', 'user-1') -> 'flags' -> 'a "quoted" key\with a backslash, é' -> 'metadata' ->> 'payload'
+         = E'{"text": "tab\\t"} \\ \u0001\u001f\b\f\r\t\n é 😀' AS payload_round_trips;
+
+-- A role without SELECT on the tables is refused, as a query over them would be.
+CREATE ROLE flag_eval_decide_reader;
+GRANT USAGE ON SCHEMA flag_eval TO flag_eval_decide_reader;
+SET ROLE flag_eval_decide_reader;
+SELECT pg_temp.error_of($$SELECT flag_eval.decide('phc_decide', 'user-1')$$) AS without_select;
+RESET ROLE;
+GRANT SELECT ON ALL TABLES IN SCHEMA flag_eval TO flag_eval_decide_reader;
+SET ROLE flag_eval_decide_reader;
+SELECT decide('phc_decide', 'user-1') #> '{flags,brand-new,enabled}' AS with_select;
+RESET ROLE;
+DROP OWNED BY flag_eval_decide_reader;
+DROP ROLE flag_eval_decide_reader;
+
+DELETE FROM teams WHERE id IN (1001, 1002, 1003);

@@ -53,7 +53,7 @@ FROM (SELECT 'user-' || i AS distinct_id, jsonb_build_object('plan', (ARRAY['pro
 CROSS JOIN LATERAL jsonb_each(flag_evaluate_all(definitions('phc_definitions'),
                                                 jsonb_build_object('distinct_id', u.distinct_id,
                                                                    'person_properties', u.props)) -> 'flags') f
-LEFT JOIN LATERAL jsonb_each(decide('phc_definitions', u.distinct_id, u.props) -> 'flags') d ON d.key = f.key
+LEFT JOIN LATERAL json_each(decide('phc_definitions', u.distinct_id, u.props) -> 'flags') d ON d.key = f.key
 WHERE u.distinct_id IN ('user-1', 'user-2')
 ORDER BY u.distinct_id, f.key;
 SELECT count(*) AS persons,
@@ -65,7 +65,7 @@ CROSS JOIN LATERAL (
           FROM jsonb_each(flag_evaluate_all(definitions('phc_definitions'),
                                             jsonb_build_object('distinct_id', u.distinct_id, 'person_properties', u.props)) -> 'flags')) AS local,
          (SELECT jsonb_object_agg(key, value -> 'enabled') FILTER (WHERE key <> 'experiment')
-          FROM jsonb_each(decide('phc_definitions', u.distinct_id, u.props) -> 'flags')) AS remote) x;
+          FROM json_each(decide('phc_definitions', u.distinct_id, u.props) -> 'flags')) AS remote) x;
 
 -- An unknown token is SQLSTATE 28000.
 DO $$

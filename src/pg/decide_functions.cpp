@@ -1,18 +1,28 @@
-// The table-backed side of SPEC section 4: flag_eval._decide_team(), the evaluation core of
-// flag_eval.decide() (which looks the subject up in SQL), and the trigger that drops cached
+// The table-backed side of SPEC section 4: flag_eval.decide() and the trigger that drops cached
 // team definitions when the definitions tables change.
+//
+// decide() is one C function: it reads the subject's stored rows by index lookups
+// (stored_subject.cpp), evaluates the team's cached flags (team_cache.cpp) and writes the answer
+// as JSON text (flags_v2_text.cpp). It was a plpgsql function running one SQL statement that
+// built a context jsonb for a C function returning jsonb; the plan set-up, the jsonb context
+// and the jsonb answer made it 3x the bare person lookup (bench/RESULTS.md, section 2).
 #include "core/evaluator.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pg/error_report.hpp"
-#include "pg/flags_v2_jsonb.hpp"
+#include "pg/flags_v2_text.hpp"
 #include "pg/jsonb_properties.hpp"
 #include "pg/pg_guard.hpp"
+#include "pg/stored_subject.hpp"
 #include "pg/team_cache.hpp"
 
 extern "C" {
@@ -45,18 +55,115 @@ private:
     std::vector<std::int64_t> member_of_;
 };
 
-// {flag_key: hash_key} read in place.
-class StoredHashKeys final : public HashKeyOverrides {
+std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
+
+// Experience continuity as PostHog reads it, once either person is known: every continuity flag
+// is bucketed with anon_distinct_id (the key record_hash_key_overrides() writes for it, so the
+// answer does not depend on whether that write has reached this server yet) unless a stored row
+// says otherwise; the person's own rows win over the anonymous person's.
+class ContinuityHashKeys final : public HashKeyOverrides {
 public:
-    explicit StoredHashKeys(JsonbContainer* object) : keys_(object) {}
+    ContinuityHashKeys(const TeamDefinitions& team, text* anon_distinct_id, const StoredSubject& stored) {
+        if (anon_distinct_id != nullptr)
+            for (const auto& flag : team.flags.flags())
+                if (flag->ensure_experience_continuity && !flag->deleted)
+                    keys_.insert_or_assign(flag->key, view_of(anon_distinct_id));
+        for (int i = 0; i < stored.hash_key_count; ++i)  // in order: a later row wins
+            keys_.insert_or_assign(view_of(stored.hash_keys[i].flag_key), view_of(stored.hash_keys[i].hash_key));
+    }
     std::optional<std::string_view> for_flag(std::string_view flag_key) const override {
-        const PropertyValue v = keys_.get(flag_key);
-        if (v.kind != ValueKind::String) return std::nullopt;
-        return v.text;
+        const auto it = keys_.find(flag_key);
+        if (it == keys_.end()) return std::nullopt;
+        return it->second;
     }
 
 private:
-    JsonbPropertySource keys_;
+    std::unordered_map<std::string_view, std::string_view> keys_;
+};
+
+[[noreturn]] void invalid_context(std::string_view path, std::string_view member, const char* message) {
+    std::string m = "invalid context at ";
+    m.append(path).append(".").append(member).append(": ").append(message);
+    throw InvalidInput(m);
+}
+
+// An integer group key as its decimal string (numeric_out's text of a jsonb number): an int64,
+// or a number with an integral value inside int64's range, as the engine's contexts read it.
+bool integer_group_key(const char* text, std::size_t length, std::string& out) {
+    std::int64_t i = 0;
+    const auto [end, ec] = std::from_chars(text, text + length, i);
+    if (ec == std::errc() && end == text + length) {
+        out = std::to_string(i);
+        return true;
+    }
+    if (std::memchr(text, '.', length) == nullptr) return false;  // an integer beyond int64
+    const double d = std::strtod(text, nullptr);  // the backend keeps LC_NUMERIC at "C"
+    if (d > -9.2e18 && d < 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d))) {
+        out = std::to_string(static_cast<std::int64_t>(d));
+        return true;
+    }
+    return false;
+}
+
+// The evaluation context of a request: the request's person and group properties over the
+// stored ones (a key the request gives wins, JSON null included, as jsonb's || merged them).
+class RequestContext {
+public:
+    RequestContext(const StoredSubject& stored, text* distinct_id, Jsonb* person_properties, Jsonb* group_properties) {
+        // Two sources and an overlay at most for the person and for each group: reserved, so that
+        // the pointers handed out stay valid.
+        sources_.reserve(2 * (1 + static_cast<std::size_t>(stored.group_count)));
+        overlays_.reserve(1 + static_cast<std::size_t>(stored.group_count));
+        context_.groups.reserve(static_cast<std::size_t>(stored.group_count));
+        context_.distinct_id = view_of(distinct_id);
+        context_.person_properties = layered(request_object(person_properties), stored.person_properties);
+        JsonbContainer* request_groups = request_object(group_properties);
+        for (int i = 0; i < stored.group_count; ++i) {
+            const StoredGroup& g = stored.groups[i];
+            const std::string_view type(g.type, static_cast<std::size_t>(g.type_length));
+            GroupContext group;
+            group.type_name = std::string(type);
+            if (g.key_kind == StoredGroup::KeyKind::String)
+                group.key.assign(g.key, static_cast<std::size_t>(g.key_length));
+            else if (g.key_kind != StoredGroup::KeyKind::Number ||
+                     !integer_group_key(g.key, static_cast<std::size_t>(g.key_length), group.key))
+                invalid_context("$.groups", type, "expected a group key string or integer");
+            JsonbContainer* request = nullptr;
+            if (request_groups != nullptr) {
+                JsonbValue v;
+                if (getKeyJsonValueFromContainer(request_groups, g.type, g.type_length, &v) != nullptr) {
+                    if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+                        invalid_context("$.group_properties", type, "expected an object");
+                    request = v.val.binary.data;
+                }
+            }
+            group.properties = layered(request, g.properties);
+            context_.groups.push_back(std::move(group));
+        }
+    }
+    RequestContext(const RequestContext&) = delete;
+    RequestContext& operator=(const RequestContext&) = delete;
+
+    EvaluationContext& context() { return context_; }
+
+private:
+    // The argument's object container; nullptr for none (SQL NULL, checked to be an object).
+    static JsonbContainer* request_object(Jsonb* j) { return j != nullptr && JB_ROOT_IS_OBJECT(j) ? &j->root : nullptr; }
+
+    const PropertySource* layered(JsonbContainer* request, Jsonb* stored) {
+        if (request != nullptr && JsonContainerSize(request) == 0) request = nullptr;  // {} adds nothing
+        const PropertySource* bottom = stored != nullptr ? &sources_.emplace_back(&stored->root) : nullptr;
+        const PropertySource* top = request != nullptr ? &sources_.emplace_back(request) : nullptr;
+        if (top && bottom) return &overlays_.emplace_back(*top, *bottom);
+        if (top) return top;
+        if (bottom) return bottom;
+        return &empty_;
+    }
+
+    std::vector<JsonbPropertySource> sources_;
+    std::vector<OverlayPropertySource> overlays_;
+    EmptyPropertySource empty_;
+    EvaluationContext context_;
 };
 
 // The array elements as plain data, read in the entry point's frame (deconstruct_array may raise).
@@ -72,60 +179,112 @@ Elements array_elements(ArrayType* array, Oid type, int16 length, bool by_value,
     return e;
 }
 
+// A jsonb argument that must be an object when given; raises like the plpgsql checks did.
+void check_object_argument(Jsonb* value, const char* message) {
+    if (value == nullptr || JB_ROOT_IS_OBJECT(value)) return;
+    const char* type = TextDatumGetCString(DirectFunctionCall1(jsonb_typeof, JsonbPGetDatum(value)));
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s, not %s", message, type)));
+}
+
+// What of the team's definitions decides which stored rows are worth reading.
+TeamShape shape_of(const TeamDefinitions& team) {
+    TeamShape shape{};
+    shape.has_static_cohorts = !team.static_cohort_ids.empty();
+    for (const auto& flag : team.flags.flags())
+        if (flag->ensure_experience_continuity && !flag->deleted) shape.has_continuity_flags = true;
+    const GroupTypeMapping& mapping = team.flags.group_type_mapping();
+    for (std::size_t i = 0; i < mapping.size(); ++i)
+        if (mapping[i]) {
+            shape.group_types[i] = mapping[i]->data();
+            shape.group_type_lengths[i] = static_cast<int>(mapping[i]->size());
+        }
+    return shape;
+}
+
+// The request's arguments, as the entry point read them.
+struct Request {
+    std::int64_t team_id;
+    text* distinct_id;
+    Jsonb* person_properties;
+    Jsonb* groups;
+    Jsonb* group_properties;
+    text* anon_distinct_id;
+    bool all_flags;
+    Elements flag_keys;
+};
+
+// The answer: every flag, or those of flag_keys. The stored rows are read under the guard, with
+// the team's definitions in hand, so that only the rows its flags can use are read.
+text* answer(const Request& request) {
+    const auto team = team_definitions(request.team_id);
+    const TeamShape shape = shape_of(*team);
+    StoredSubject stored;
+    guarded([&] {
+        read_stored_subject(request.team_id, shape, request.distinct_id, request.groups, request.anon_distinct_id,
+                            &stored);
+    });
+
+    const PersonStaticCohorts static_cohorts(
+        *team, std::vector<std::int64_t>(stored.static_cohort_ids, stored.static_cohort_ids + stored.static_cohort_count));
+    std::optional<ContinuityHashKeys> hash_keys;  // only continuity flags read them
+    if (shape.has_continuity_flags && (stored.person_found || stored.anon_person_found))
+        hash_keys.emplace(*team, request.anon_distinct_id, stored);
+
+    RequestContext context(stored, request.distinct_id, request.person_properties, request.group_properties);
+    EvaluationContext& ctx = context.context();
+    ctx.static_cohorts = &static_cohorts;
+    ctx.hash_key_overrides = hash_keys ? &*hash_keys : nullptr;
+    EvaluationSummary summary = team->flags.evaluate_all(ctx);
+
+    if (!request.all_flags) {
+        std::set<std::string_view> wanted;
+        for (int i = 0; i < request.flag_keys.count; ++i)
+            if (!request.flag_keys.nulls[i]) wanted.insert(view_of(DatumGetTextPP(request.flag_keys.values[i])));
+        std::erase_if(summary.flags, [&](const FlagOutcome& o) { return !wanted.count(o.flag->key); });
+        summary.errors_while_computing = std::any_of(summary.flags.begin(), summary.flags.end(),
+                                                     [](const FlagOutcome& o) { return o.result.failed; });
+    }
+    return flags_v2_text(summary);
+}
+
 }  // namespace
 
 extern "C" {
 
-PGDLLEXPORT Datum flag_eval_decide_team(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_decide_team);
+PGDLLEXPORT Datum flag_eval_decide(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(flag_eval_decide);
 PGDLLEXPORT Datum flag_eval_definitions_changed(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
 
-// _decide_team(team_id bigint, context jsonb, static_cohort_ids bigint[], hash_key_overrides jsonb,
-//              flag_keys text[]) returns jsonb: the /flags?v=2 body. NULL arrays and overrides
-// mean none; NULL flag_keys means every flag.
-Datum flag_eval_decide_team(PG_FUNCTION_ARGS) {
-    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
-    const int64 team_id = PG_GETARG_INT64(0);
-    Jsonb* context = PG_GETARG_JSONB_P(1);
-    const Elements cohorts = array_elements(PG_ARGISNULL(2) ? nullptr : PG_GETARG_ARRAYTYPE_P(2), INT8OID, 8,
-                                            FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-    Jsonb* overrides = PG_ARGISNULL(3) ? nullptr : PG_GETARG_JSONB_P(3);
-    const bool all_flags = PG_ARGISNULL(4);
-    const Elements keys =
-        array_elements(all_flags ? nullptr : PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT);
-    Jsonb* body = nullptr;
+// decide(token text, distinct_id text, person_properties jsonb, groups jsonb,
+//        group_properties jsonb, anon_distinct_id text, flag_keys text[]) returns json: the
+// /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every flag.
+Datum flag_eval_decide(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(1))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("distinct_id must not be null")));
+    Request request;
+    text* token = PG_ARGISNULL(0) ? nullptr : PG_GETARG_TEXT_PP(0);
+    request.distinct_id = PG_GETARG_TEXT_PP(1);
+    request.person_properties = PG_ARGISNULL(2) ? nullptr : PG_GETARG_JSONB_P(2);
+    request.groups = PG_ARGISNULL(3) ? nullptr : PG_GETARG_JSONB_P(3);
+    request.group_properties = PG_ARGISNULL(4) ? nullptr : PG_GETARG_JSONB_P(4);
+    request.anon_distinct_id = PG_ARGISNULL(5) ? nullptr : PG_GETARG_TEXT_PP(5);
+    request.all_flags = PG_ARGISNULL(6);
+    check_object_argument(request.person_properties, "person_properties must be a JSON object");
+    check_object_argument(request.groups, "groups must be a JSON object of group keys by group type");
+    check_object_argument(request.group_properties,
+                          "group_properties must be a JSON object of properties by group type");
+    if (!find_team(token, &request.team_id))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid API token"),
+                        errdetail("No team has this api_token."),
+                        errhint("Pass the project's public token (teams.api_token, phc_...).")));
+    request.flag_keys =
+        array_elements(request.all_flags ? nullptr : PG_GETARG_ARRAYTYPE_P(6), TEXTOID, -1, false, TYPALIGN_INT);
+
+    text* body = nullptr;
     ErrorReport error;
-    if (!run_cpp(error, "stored flag definition", [&] {
-            const auto team = team_definitions(team_id);
-            std::vector<std::int64_t> member_of;
-            for (int i = 0; i < cohorts.count; ++i)
-                if (!cohorts.nulls[i]) member_of.push_back(DatumGetInt64(cohorts.values[i]));
-            const PersonStaticCohorts static_cohorts(*team, std::move(member_of));
-            std::optional<StoredHashKeys> hash_keys;
-            if (overrides && JB_ROOT_IS_OBJECT(overrides)) hash_keys.emplace(&overrides->root);
-
-            const JsonbContext subject(context);
-            EvaluationContext ctx = subject.context();
-            ctx.static_cohorts = &static_cohorts;
-            ctx.hash_key_overrides = hash_keys ? &*hash_keys : nullptr;
-            EvaluationSummary summary = team->flags.evaluate_all(ctx);
-
-            if (!all_flags) {
-                std::set<std::string_view> wanted;
-                for (int i = 0; i < keys.count; ++i)
-                    if (!keys.nulls[i]) {
-                        text* t = DatumGetTextPP(keys.values[i]);
-                        wanted.emplace(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-                    }
-                std::erase_if(summary.flags, [&](const FlagOutcome& o) { return !wanted.count(o.flag->key); });
-                summary.errors_while_computing = std::any_of(summary.flags.begin(), summary.flags.end(),
-                                                             [](const FlagOutcome& o) { return o.result.failed; });
-            }
-            body = flags_v2_jsonb(summary);
-        }))
-        raise_error(error);
-    PG_RETURN_JSONB_P(body);
+    if (!run_cpp(error, "stored flag definition", [&] { body = answer(request); })) raise_error(error);
+    PG_RETURN_TEXT_P(body);
 }
 
 // AFTER ... FOR EACH STATEMENT on the definitions tables: invalidating the table's relcache entry
