@@ -116,8 +116,9 @@ public:
         overlays_.reserve(1 + static_cast<std::size_t>(stored.group_count));
         context_.groups.reserve(static_cast<std::size_t>(stored.group_count));
         context_.distinct_id = view_of(distinct_id);
-        context_.person_properties = layered(request_object(person_properties), stored.person_properties);
-        JsonbContainer* request_groups = request_object(group_properties);
+        // The arguments are objects or null (check_object_argument).
+        context_.person_properties = layered(object_root(person_properties), stored.person_properties);
+        JsonbContainer* request_groups = object_root(group_properties);
         for (int i = 0; i < stored.group_count; ++i) {
             const StoredGroup& g = stored.groups[i];
             const std::string_view type(g.type, static_cast<std::size_t>(g.type_length));
@@ -130,12 +131,10 @@ public:
                 invalid_context("$.groups", type, "expected a group key string or integer");
             JsonbContainer* request = nullptr;
             if (request_groups != nullptr) {
-                JsonbValue v;
-                if (getKeyJsonValueFromContainer(request_groups, g.type, g.type_length, &v) != nullptr) {
-                    if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
-                        invalid_context("$.group_properties", type, "expected an object");
-                    request = v.val.binary.data;
-                }
+                const MemberObject member = member_object(request_groups, type);
+                if (member.found && member.object == nullptr)
+                    invalid_context("$.group_properties", type, "expected an object");
+                request = member.object;
             }
             group.properties = layered(request, g.properties);
             context_.groups.push_back(std::move(group));
@@ -147,12 +146,9 @@ public:
     EvaluationContext& context() { return context_; }
 
 private:
-    // The argument's object container; nullptr for none (SQL NULL, checked to be an object).
-    static JsonbContainer* request_object(Jsonb* j) { return j != nullptr && JB_ROOT_IS_OBJECT(j) ? &j->root : nullptr; }
-
     const PropertySource* layered(JsonbContainer* request, Jsonb* stored) {
-        if (request != nullptr && JsonContainerSize(request) == 0) request = nullptr;  // {} adds nothing
-        const PropertySource* bottom = stored != nullptr ? &sources_.emplace_back(&stored->root) : nullptr;
+        if (request != nullptr && container_is_empty(request)) request = nullptr;  // {} adds nothing
+        const PropertySource* bottom = stored != nullptr ? &sources_.emplace_back(root_container(stored)) : nullptr;
         const PropertySource* top = request != nullptr ? &sources_.emplace_back(request) : nullptr;
         if (top && bottom) return &overlays_.emplace_back(*top, *bottom);
         if (top) return top;
@@ -181,8 +177,8 @@ Elements array_elements(ArrayType* array, Oid type, int16 length, bool by_value,
 
 // A jsonb argument that must be an object when given; raises like the plpgsql checks did.
 void check_object_argument(Jsonb* value, const char* message) {
-    if (value == nullptr || JB_ROOT_IS_OBJECT(value)) return;
-    const char* type = TextDatumGetCString(DirectFunctionCall1(jsonb_typeof, JsonbPGetDatum(value)));
+    if (value == nullptr || object_root(value) != nullptr) return;
+    const char* type = jsonb_type_name(value);
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s, not %s", message, type)));
 }
 

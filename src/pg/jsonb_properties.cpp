@@ -218,6 +218,54 @@ JsonbContext::JsonbContext(Jsonb* jsonb) {
     }
 }
 
+JsonbContainer* object_root(Jsonb* jsonb) { return jsonb != nullptr && JB_ROOT_IS_OBJECT(jsonb) ? &jsonb->root : nullptr; }
+
+JsonbContainer* root_container(Jsonb* jsonb) { return &jsonb->root; }
+
+bool container_is_empty(JsonbContainer* container) { return JsonContainerSize(container) == 0; }
+
+const char* jsonb_type_name(Jsonb* jsonb) {
+    return TextDatumGetCString(DirectFunctionCall1(jsonb_typeof, JsonbPGetDatum(jsonb)));
+}
+
+MemberObject member_object(JsonbContainer* object, std::string_view key) {
+    JsonbValue v;
+    if (!lookup(object, key, v)) return {false, nullptr};
+    return {true, is_object(v) ? v.val.binary.data : nullptr};
+}
+
+// No guard: decide() calls it under guarded(), and no C++ exception may unwind through PG_TRY.
+MemberText* member_texts(JsonbContainer* object, int* count) {
+    const int size = JsonContainerSize(object);
+    auto* members = static_cast<MemberText*>(palloc0(sizeof(MemberText) * (size > 0 ? size : 1)));
+    JsonbIterator* it = JsonbIteratorInit(object);
+    JsonbValue v;
+    JsonbIteratorToken token;
+    int n = 0;
+    while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+        if (token == WJB_KEY && n < size) {
+            members[n].key = v.val.string.val;
+            members[n].key_length = v.val.string.len;
+            continue;
+        }
+        if (token != WJB_VALUE || n >= size) continue;
+        MemberText& m = members[n++];
+        if (v.type == jbvString) {
+            m.kind = MemberText::Kind::String;
+            m.text = v.val.string.val;
+            m.text_length = v.val.string.len;
+        } else if (v.type == jbvNumeric) {
+            m.kind = MemberText::Kind::Number;
+            m.text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+            m.text_length = static_cast<int>(std::strlen(m.text));
+        } else {
+            m.kind = MemberText::Kind::Other;
+        }
+    }
+    *count = n;
+    return members;
+}
+
 boost::json::value jsonb_to_json(Jsonb* jsonb) {
     const char* text = container_text(&jsonb->root, static_cast<int>(VARSIZE(jsonb)));
     boost::json::parse_options options;

@@ -49,6 +49,45 @@ private:
     EvaluationContext context_;
 };
 
+// ---- plain-data reads for decide() (stored_subject.cpp, decide_functions.cpp) ----
+
+// The root container of a jsonb argument when it is an object; nullptr for none (nullptr) or for
+// any other JSON type. Neither allocates nor raises.
+JsonbContainer* object_root(Jsonb* jsonb);
+
+// The root container of a jsonb document, whatever its JSON type. Neither allocates nor raises.
+JsonbContainer* root_container(Jsonb* jsonb);
+
+// Whether a container has no members or elements. Neither allocates nor raises.
+bool container_is_empty(JsonbContainer* container);
+
+// jsonb_typeof's name for the document's type ("array", "string", ...), palloc'd. It may raise:
+// call it from a frame without live C++ objects.
+const char* jsonb_type_name(Jsonb* jsonb);
+
+// The member `key` of an object container, found or not, and its container when it is an object
+// (nullptr when it is anything else, JSON null included). Neither allocates nor raises.
+struct MemberObject {
+    bool found;
+    JsonbContainer* object;
+};
+MemberObject member_object(JsonbContainer* object, std::string_view key);
+
+// One member of an object with its value as text: a string's characters (into the datum), a
+// number's numeric_out text (palloc'd), or nothing for any other type. Plain data.
+struct MemberText {
+    enum class Kind { String, Number, Other };
+    const char* key;  // into the datum
+    int key_length;
+    Kind kind;
+    const char* text;  // nullptr for Other
+    int text_length;
+};
+
+// The direct members of an object container, in order, in a palloc'd array. It may raise
+// (palloc, numeric_out): call it from a frame without live C++ objects, or inside guarded().
+MemberText* member_texts(JsonbContainer* object, int* count);
+
 // The jsonb document as a Boost.JSON value (a flag definition, or a definitions document).
 // Throws InvalidDefinition at "$" when Boost.JSON cannot represent it (nesting too deep).
 boost::json::value jsonb_to_json(Jsonb* jsonb);

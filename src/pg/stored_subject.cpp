@@ -1,5 +1,6 @@
 // Plain C-style code on purpose: everything here may ereport (locks, permissions, buffer reads),
 // so no frame holds an object with a destructor (DESIGN.md, C++ inside PostgreSQL).
+#include "pg/jsonb_properties.hpp"  // first: it includes core headers, which precede PostgreSQL's
 #include "pg/stored_subject.hpp"
 
 extern "C" {
@@ -199,33 +200,24 @@ bool person_of(std::int64_t team_id, text* distinct_id, std::int64_t* person_id)
 // is the one the compiled flags use; the key is compared in the text jsonb_each_text gives it (an
 // integer 42 finds the group stored as '42').
 void read_groups(std::int64_t team_id, const TeamShape& shape, Jsonb* groups, StoredSubject* out) {
-    if (groups == nullptr || !JB_ROOT_IS_OBJECT(groups)) return;
-    const int size = static_cast<int>(JB_ROOT_COUNT(groups));
-    out->groups = static_cast<StoredGroup*>(palloc0(sizeof(StoredGroup) * (size > 0 ? size : 1)));
-    JsonbIterator* it = JsonbIteratorInit(&groups->root);
-    JsonbValue v;
-    JsonbIteratorToken token;
-    int n = 0;
-    while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
-        if (token == WJB_KEY && n < size) {
-            out->groups[n].type = v.val.string.val;
-            out->groups[n].type_length = v.val.string.len;
-            continue;
-        }
-        if (token != WJB_VALUE || n >= size) continue;
-        StoredGroup* group = &out->groups[n++];
-        if (v.type == jbvString) {
-            group->key_kind = StoredGroup::KeyKind::String;
-            group->key = v.val.string.val;
-            group->key_length = v.val.string.len;
-        } else if (v.type == jbvNumeric) {
-            group->key_kind = StoredGroup::KeyKind::Number;
-            group->key = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-            group->key_length = static_cast<int>(strlen(group->key));
-        } else {
+    JsonbContainer* object = object_root(groups);
+    if (object == nullptr) return;
+    int count = 0;
+    const MemberText* members = member_texts(object, &count);
+    out->groups = static_cast<StoredGroup*>(palloc0(sizeof(StoredGroup) * (count > 0 ? count : 1)));
+    for (int n = 0; n < count; ++n) {
+        const MemberText& member = members[n];
+        StoredGroup* group = &out->groups[n];
+        group->type = member.key;
+        group->type_length = member.key_length;
+        if (member.kind == MemberText::Kind::Other) {
             group->key_kind = StoredGroup::KeyKind::Other;
             continue;
         }
+        group->key_kind = member.kind == MemberText::Kind::String ? StoredGroup::KeyKind::String
+                                                                  : StoredGroup::KeyKind::Number;
+        group->key = member.text;
+        group->key_length = member.text_length;
         int type_index = -1;
         for (int i = 0; i < 5; ++i)
             if (shape.group_types[i] != nullptr && shape.group_type_lengths[i] == group->type_length &&
@@ -238,7 +230,7 @@ void read_groups(std::int64_t team_id, const TeamShape& shape, Jsonb* groups, St
         if (lookup_one(GroupsKey, keys, 3, GroupProperties, &properties, true))
             group->properties = DatumGetJsonbP(properties);
     }
-    out->group_count = n;
+    out->group_count = count;
 }
 
 void read_static_cohorts(std::int64_t person_id, StoredSubject* out) {
