@@ -12,6 +12,9 @@ import re
 import statistics
 import sys
 
+sys.dont_write_bytecode = True  # importing the next module must not leave bench/__pycache__
+import service_report  # noqa: E402  section 4, the decide service (bench/service_bench.sh)
+
 CORE_GOAL_NS = 200.0
 SCAN_GOAL_RATIO = 1.0
 
@@ -308,24 +311,24 @@ def decide_checks(out):
 
 
 def decide_plan_scans(out):
-    """The scan nodes of decide()'s lookup statement (auto_explain) and of the bare lookup."""
+    """The scan nodes of the bare lookup's plan (EXPLAIN), and the scans of one decide() call: its
+    transaction's statistics (pg_stat_xact_user_tables), as [(table, seq_scan, idx_scan)]."""
     d = os.path.join(out, "decide")
     scans = {}
-    for key, path in (("decide", "plan_decide.txt"), ("lookup", "plan_lookup.txt")):
-        p = os.path.join(d, path)
-        if not os.path.exists(p):
-            continue
+    p = os.path.join(d, "plan_lookup.txt")
+    if os.path.exists(p):
         with open(p) as f:
             text = f.read()
-        if key == "decide":
-            # the statement that calls _decide_team(): from its "Query Text" to the next NOTICE
-            blocks = re.split(r"^NOTICE:", text, flags=re.M)
-            text = next((b for b in blocks if "_decide_team(" in b), "")
         found = []
         for m in re.finditer(r"((?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Heap Scan|Bitmap Index Scan)"
                              r")(?: using (\S+))? on (\S+)", text):
             found.append(f"{m.group(1)} on {m.group(3)}" + (f" ({m.group(2)})" if m.group(2) else ""))
-        scans[key] = found
+        scans["lookup"] = found
+    p = os.path.join(d, "scans_decide.txt")
+    if os.path.exists(p):
+        with open(p) as f:
+            rows = [line.strip().split("|") for line in f]
+        scans["decide"] = [(r[0], int(r[1]), int(r[2])) for r in rows if len(r) == 3 and r[1].isdigit() and r[2].isdigit()]
     return scans
 
 
@@ -416,10 +419,15 @@ def decide_section(out, L):
 
     scans = decide_plan_scans(out)
     if scans.get("decide") or scans.get("lookup"):
-        L.append("Plans in this run: the bare lookup reads " + ", ".join(scans.get("lookup", [])) + "; "
-                 "`decide()`'s lookup statement (auto_explain, nested) reads " + ", ".join(scans.get("decide", []))
-                 + ". The sequential scans are of one-row or empty tables (teams, group type mappings, "
-                 "hash key overrides); everything that grows with the persons is an index scan.")
+        decide_scans = scans.get("decide", [])
+        seq = sum(x[1] for x in decide_scans)
+        L.append("Scans in this run: the bare lookup's plan reads " + ", ".join(scans.get("lookup", [])) + "; "
+                 "one `decide()` call (a person with an organization; the counts of its transaction in "
+                 "`pg_stat_xact_user_tables`) makes index lookups on "
+                 + ", ".join(f"{t} ({i})" for t, _, i in decide_scans if i)
+                 + (" and no sequential scan." if seq == 0 else
+                    ", and sequential scans on " + ", ".join(f"{t} ({q})" for t, q, _ in decide_scans if q) + ".")
+                 + " `decide()` runs its lookups itself (index_beginscan), with no query plan.")
         L.append("")
     here = os.path.dirname(os.path.abspath(__file__))
     if os.path.exists(os.path.join(here, "DECIDE_PROFILE.md")):
@@ -456,7 +464,7 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "--check":
         _, results = checks(argv[2])
         _, decide = decide_checks(argv[2])
-        failed = [r for r in results + decide if not r[3]]
+        failed = [r for r in results + decide + service_report.checks(argv[2]) if not r[3]]
         for r in failed:
             print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
         return 1 if failed else 0
@@ -561,6 +569,9 @@ def main(argv):
         L.append("not run")
     L.append("")
 
+    # ---- part 4 ----
+    service_report.section(out, L)
+
     # ---- verdicts ----
     L.append("## Verdicts")
     L.append("")
@@ -590,7 +601,7 @@ def main(argv):
     else:
         L.append("- Core evaluation: not measured.")
     L.append(decide_verdict or "- decide(): not measured.")
-    if any(not r[3] for r in check_results + decide_checks(out)[1]):
+    if any(not r[3] for r in check_results + decide_checks(out)[1] + service_report.checks(out)):
         L.append("- **Correctness checks FAILED** (see the checks table): the figures compare different work.")
     L.append("")
     if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "PROFILE.md")):

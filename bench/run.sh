@@ -6,14 +6,19 @@
 #      (scripts/with-temp-cluster.sh), flag_eval installed beforehand (`make bench` does it)
 #   3. decide() in the database: bench/decide_bench.sh (pgbench, decide() next to the bare lookup
 #      of a person by distinct id) in another throw-away cluster with the same settings
+#   4. the decide service over HTTP: bench/service_bench.sh (wrk against flag-decide, next to
+#      SELECT 1 through the same PgBouncer) on a deploy/up.sh topology of its own (needs
+#      build/flag-decide: `make bench` builds it)
 #
 # Run it through `make bench` (dependencies, extension build and install, core_bench build).
 # Raw outputs stay in build/bench/results/. Not a test: it fails only when a step fails or the
-# flag and its native equivalent disagree on who is selected, or decide() answers wrongly.
+# flag and its native equivalent disagree on who is selected, or decide() answers wrongly, or the
+# service's run failed requests or answered from the wrong place.
 #
 # Environment: BENCH_PERSONS (default 1000000), BENCH_RUNS (measured runs per query, default 9),
 # BENCH_CORE (the core benchmark binary, default build/bench/core_bench),
-# BENCH_CORE_REPETITIONS (default 9), BENCH_DECIDE_SECONDS (per pgbench run, default 15).
+# BENCH_CORE_REPETITIONS (default 9), BENCH_DECIDE_SECONDS (per pgbench run, default 15),
+# SERVICE_BENCH_* (bench/service_bench.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -50,7 +55,11 @@ scripts/with-temp-cluster.sh bench/pg_bench.sh "$OUT"
 log "decide() (PostgreSQL, pgbench)"
 scripts/with-temp-cluster.sh bench/decide_bench.sh "$OUT"
 
-# ---- 4. RESULTS.md ----
+# ---- 4. the decide service over HTTP ----
+log "the decide service (wrk, and pgbench through PgBouncer)"
+BENCH_RUN_SH=1 bench/service_bench.sh "$OUT"
+
+# ---- 5. RESULTS.md ----
 {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "nproc=$(nproc)"
