@@ -2,6 +2,7 @@
 #   make up     install dependencies, build, install, start the local topology (make down stops it)
 #   make test   every test: core unit tests, pg_regress, conformance
 #   make bench  benchmarks, results in bench/RESULTS.md
+#   make drill  failure drills under load, results in docs/resilience.md
 
 EXTENSION   = flag_eval
 MODULE_big  = flag_eval
@@ -104,6 +105,13 @@ up: deps
 
 down:
 	deploy/down.sh
+
+# The failure drills (test/drill/; never part of `make test`, whose short form is
+# test/t/020_drill_short.pl): faults under steady /flags traffic, figures in docs/resilience.md.
+.PHONY: drill
+drill: all decide
+	$(MAKE) install
+	/usr/bin/python3 test/drill/drill.py --report docs/resilience.md
 
 clean: clean-build
 clean-build:

@@ -24,6 +24,7 @@ RUN_AS=${RUN_AS:-postgres}
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 PGBOUNCER_BIN=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
 DECIDE_BIN=${DECIDE_BIN:-$REPO_DIR/build/flag-decide}
+DECIDE_SETTINGS=${DECIDE_SETTINGS:-}   # extra config.json members ("key": value, ...), see up.sh
 START_TIMEOUT=${START_TIMEOUT:-60}   # seconds, per server start and for /readyz
 
 # ---- layout of the data directory (owned by $RUN_AS, mode 0700) ----

@@ -18,6 +18,8 @@
 #   DB_NAME [app]  SERVICE_ROLE [flag_decide]  RUN_AS [postgres]  START_TIMEOUT [60] seconds
 #   PG_BINDIR [/usr/lib/postgresql/15/bin]  PGBOUNCER_BIN [/usr/sbin/pgbouncer]
 #   DECIDE_BIN [<repo>/build/flag-decide]
+#   DECIDE_SETTINGS [none]  more members of flag-decide's config.json, e.g.
+#                           '"max_replica_lag_ms": 1000, "probe_interval_ms": 100' (test/drill uses it)
 #
 # Idempotent: what already runs is left running, what is missing is started, the sample data is
 # loaded only when the demo team is absent or has another number of persons. flag-decide is
@@ -316,7 +318,8 @@ $(route standby1 replica "$STANDBY1_PORT"),
 $(route standby2 replica "$STANDBY2_PORT"),
 $(route primary primary "$PRIMARY_PORT")
   ],
-  "snapshot_path": $(json_string "$DECIDE_DIR/definitions.snapshot.json")
+  "snapshot_path": $(json_string "$DECIDE_DIR/definitions.snapshot.json")${DECIDE_SETTINGS:+,
+  $DECIDE_SETTINGS}
 }
 EOF
 )

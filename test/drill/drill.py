@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+"""Failure drills for the decide service: while steady /flags?v=2 traffic runs, inject each fault
+into a topology of the drill's own (primary, two standbys, a PgBouncer per standby, flag-decide),
+clear it, and measure HTTP statuses, degraded answers, wrong answers, latency and the seconds
+until answers are full again. Asserts what the service promises (SPEC section 5): no request
+fails, latency never exceeds the deadline plus 50 ms, flags that need no stored data are always
+correct, full answers within 5 s after a fault clears.
+
+    test/drill/drill.py                      the full drill (a few minutes)
+    test/drill/drill.py --short              a subset with short holds (make tap: 020_drill_short.pl)
+    test/drill/drill.py --faults a,b         only these faults (--list names them)
+    test/drill/drill.py --report docs/resilience.md   also write the Markdown report
+
+Needs the extension installed and build/flag-decide built (make drill does both). Runs as root
+(servers run as postgres) or as postgres. Stops everything it started, failures included.
+Exit status 0 when every assertion held, 1 when one failed, 2 when the drill could not run.
+Debian's /usr/bin/python3, standard library only.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+import faults  # noqa: E402
+import report  # noqa: E402
+from load import Load, judge  # noqa: E402
+from service import MetricsSampler, Service  # noqa: E402
+from subjects import prepare_subjects  # noqa: E402
+from topology import TOKEN, Topology, TopologyError, poll_until  # noqa: E402
+
+
+class Interrupted(Exception):
+    pass
+
+
+def log(message):
+    print(f"drill {time.strftime('%H:%M:%S')}: {message}", flush=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--short", action="store_true", help="the short form: fewer faults, shorter holds")
+    p.add_argument("--faults", help="comma-separated fault names (default: all, or the short set)")
+    p.add_argument("--list", action="store_true", help="list the faults and exit")
+    p.add_argument("--rate", type=float, default=400, help="requests per second, all workers together [400]")
+    p.add_argument("--workers", type=int, default=8, help="load worker processes [8]")
+    p.add_argument("--hold", type=float, help="seconds each fault is held [5; short 2]")
+    p.add_argument("--persons", type=int, help="persons in the sample data [100000; short 20000]")
+    p.add_argument("--deadline-ms", type=int, default=50, help="flag-decide's request deadline [50]")
+    p.add_argument("--max-lag-ms", type=int, default=1000, help="flag-decide's max replica lag [1000]")
+    p.add_argument("--work-dir", help="where the topology lives [a new /var/tmp/flag_eval_drill.*]")
+    p.add_argument("--decide-bin", default=os.path.join(REPO, "build", "flag-decide"))
+    p.add_argument("--report", help="write the Markdown report here (docs/resilience.md)")
+    p.add_argument("--json", help="write the results as JSON here")
+    p.add_argument("--log-dir", help="copy the servers' logs here at the end")
+    p.add_argument("--trace", help="write every request record and /metrics sample here (JSON)")
+    p.add_argument("--keep", action="store_true", help="leave the topology running at the end (debugging)")
+    args = p.parse_args(argv)
+    if args.hold is None:
+        args.hold = 2.0 if args.short else 5.0
+    if args.persons is None:
+        args.persons = 20000 if args.short else 100000
+    if args.faults:
+        names = [n.strip() for n in args.faults.split(",") if n.strip()]
+        unknown = [n for n in names if n not in faults.BY_NAME]
+        if unknown:
+            p.error(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(faults.BY_NAME)}")
+        args.fault_classes = [f for f in faults.ALL if f.name in names]
+    else:
+        args.fault_classes = [f for f in faults.ALL if f.short or not args.short]
+    return args
+
+
+class Drill:
+    """What a fault gets to work with."""
+
+    def __init__(self, args, topology):
+        self.args = args
+        self.topology = topology
+        self.service = Service(topology.port["decide"])
+        self.sampler = MetricsSampler(self.service)
+        self.load = None
+        self.hold = args.hold
+        self.deadline_ms = args.deadline_ms
+        self.max_lag_ms = args.max_lag_ms
+        self.persons = args.persons
+        self.canary_id = "drill-canary"
+        self.canary_person = None
+        self.down_for_good = set()
+
+
+def create_canary(topology, distinct_id):
+    """A person only the replica-lag fault changes (never asked about by the load)."""
+    return int(topology.psql("primary", f"""
+        WITH team AS (SELECT id FROM flag_eval.teams WHERE api_token = '{TOKEN}'),
+             person AS (INSERT INTO flag_eval.persons (team_id, properties)
+                        SELECT id, '{{"plan": "free", "email": "canary@example.com"}}' FROM team RETURNING id, team_id),
+             ids AS (INSERT INTO flag_eval.person_distinct_ids (team_id, distinct_id, person_id)
+                     SELECT team_id, '{distinct_id}', id FROM person)
+        SELECT id FROM person"""))
+
+
+def check_full_answers(service, subjects):
+    """Every subject once, all databases up: each answer must be full and equal the expected one."""
+    bad = []
+    for kind, request, expected, local in subjects:
+        status, body = service.request("POST", "/flags?v=2", request)
+        if status != 200:
+            bad.append(f"{request['distinct_id']}: HTTP {status}")
+            continue
+        degraded, failed, wrong, local_bad, problem = judge(body, expected, local)
+        if degraded or wrong:
+            bad.append(f"{request['distinct_id']}: {problem or 'degraded'}")
+    return bad
+
+
+def settle(d, quiet=1.0, seconds=30.0):
+    """Waits until every route is healthy in /metrics and the last answer that was not full is
+    `quiet` seconds old. False if that does not happen within `seconds`."""
+    def calm():
+        return (d.sampler.all_routes_healthy(d.down_for_good)
+                and time.time() - d.load.last_bad_completion() >= quiet)
+    return poll_until(seconds, calm, interval=0.05)
+
+
+def run_fault(d, fault):
+    row = {"name": fault.name, "title": fault.title}
+    if not settle(d):
+        fault.check(False, f"{fault.title}: the service was healthy before the fault (routes: {d.sampler.latest()})")
+    log(f"{fault.title}: inject")
+    row["start"] = time.time()
+    fault.inject(d)
+    stop = threading.Event()
+
+    def keep_going():
+        try:
+            fault.during(d, stop)
+        except Exception as error:  # reported as a failed check of this fault
+            fault.check(False, f"{fault.title}: the fault's loop failed: {error!r}")
+    loop = threading.Thread(target=keep_going, name=f"{fault.name}-loop", daemon=True)
+    loop.start()
+    try:
+        fault.hold(d)
+    finally:
+        stop.set()
+        loop.join(30)
+    row["clear_start"] = time.time()
+    log(f"{fault.title}: clear")
+    fault.clear(d)
+    row["cleared"] = time.time()
+    d.down_for_good.update(fault.down_for_good)
+    # Watch until answers have been full for a while (at least 2 s after clearing, at most 10 s
+    # past the bound: a slower recovery is a failure the row shows).
+    while True:
+        now = time.time()
+        since_bad = now - max(d.load.last_bad_completion(), row["cleared"])
+        if now - row["cleared"] >= 2.0 and since_bad >= 1.5:
+            break
+        if now - row["cleared"] >= report.FULL_WITHIN + 10:
+            break
+        time.sleep(0.05)
+    row["end"] = time.time()
+    fault.after(d)
+    row["held"] = row["clear_start"] - row["start"]
+    row["restore_s"] = row["cleared"] - row["clear_start"]
+    row["notes"] = fault.notes
+    row["checks"] = fault.checks
+    log(f"{fault.title}: done (held {row['held']:.1f} s, clearing took {row['restore_s']:.2f} s)")
+    return row
+
+
+def copy_logs(topology, log_dir):
+    if not log_dir:
+        return
+    os.makedirs(log_dir, exist_ok=True)
+    for src_dir, prefix in ((os.path.join(topology.data_dir, "log"), "drill_"),
+                            (os.path.join(topology.work_dir, "oracle"), "drill_oracle_")):
+        if os.path.isdir(src_dir):
+            for name in os.listdir(src_dir):
+                if name.endswith(".log"):
+                    try:
+                        shutil.copy(os.path.join(src_dir, name), os.path.join(log_dir, prefix + name))
+                    except OSError:
+                        pass
+    for name in ("deploy-up.log", "deploy-down.log"):
+        path = os.path.join(topology.work_dir, name)
+        if os.path.exists(path):
+            shutil.copy(path, os.path.join(log_dir, "drill_" + name))
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.list:
+        for f in faults.ALL:
+            print(f"{f.name:22} {'short ' if f.short else '      '}{f.title}")
+        return 0
+    # SIGTERM (a timeout, make interrupted) and Ctrl-C end the drill as a failure: the topology
+    # is still stopped and what was measured is still reported.
+    def interrupted(signum, _frame):
+        raise Interrupted(f"interrupted by signal {signum}")
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
+
+    temp_work = args.work_dir is None
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="flag_eval_drill.", dir="/var/tmp")
+    os.makedirs(work_dir, exist_ok=True)
+    settings = (f'"request_deadline_ms": {args.deadline_ms}, "max_replica_lag_ms": {args.max_lag_ms}')
+    topology = Topology(REPO, work_dir, args.persons, settings, log)
+    d = Drill(args, topology)
+    # The command that reproduces the figures: without the options that only say where output goes.
+    shown, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--json", "--trace", "--log-dir", "--work-dir"):
+            skip = True
+        elif not a.startswith(("--json=", "--trace=", "--log-dir=", "--work-dir=")):
+            shown.append(a)
+    result = {
+        "command": " ".join(shlex.quote(a) for a in ["test/drill/drill.py"] + shown),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": report.machine(),
+        "settings": {"deadline_ms": args.deadline_ms, "max_lag_ms": args.max_lag_ms, "persons": args.persons,
+                     "rate": args.rate, "workers": args.workers, "hold": args.hold},
+        "rows": [],
+        "assertions": [],
+    }
+    records, problems, problem_count = [], [], 0
+    error = None
+    timeline = []
+    started = time.monotonic()
+    try:
+        if not os.access(args.decide_bin, os.X_OK):
+            raise TopologyError(f"{args.decide_bin} is missing: build it first (make decide)")
+        log(f"topology in {work_dir}: ports {topology.port}")
+        topology.prepare(args.decide_bin)
+        topology.up()
+        d.canary_person = create_canary(topology, d.canary_id)
+        subjects = prepare_subjects(topology, work_dir, stored=200, visitors=100, guests=100, log=log)
+        result["settings"]["subjects"] = (f"{len(subjects)} subjects (200 stored persons, 100 visitors, "
+                                          f"100 guests)")
+        bad = poll_until(10, lambda: not check_full_answers(d.service, subjects) or None, interval=0.5)
+        if bad is None:
+            raise TopologyError("with every database up the service does not give the expected answers:\n  "
+                                + "\n  ".join(check_full_answers(d.service, subjects)[:20]))
+        d.sampler.start()
+        d.load = Load(topology.port["decide"], subjects, args.rate, args.workers, os.path.join(work_dir, "load"))
+        baseline_start = d.load.start()
+        log(f"load: {args.rate:g} requests/s from {args.workers} workers")
+        time.sleep(baseline_start + (3.0 if args.short else 5.0) - time.time())
+        timeline.append({"name": "baseline", "title": "no fault (baseline)", "start": baseline_start,
+                         "end": time.time(), "cleared": None, "held": None, "restore_s": None,
+                         "notes": [], "checks": []})
+        for fault_class in args.fault_classes:
+            fault = fault_class()
+            try:
+                timeline.append(run_fault(d, fault))
+            except Exception:
+                # A fault that cannot be injected or cleared leaves the topology in an unknown
+                # state: the drill stops here and reports what it has.
+                trace = traceback.format_exc()
+                log(f"{fault.title}: failed:\n{trace}")
+                result["assertions"].append((False, f"{fault.title}: the drill could inject and clear it: "
+                                                    f"{trace.strip().splitlines()[-1]}"))
+                break
+            if not d.load.alive():
+                raise RuntimeError("a load worker died")
+    except Exception:
+        error = traceback.format_exc()
+        log(f"the drill could not run:\n{error}")
+    finally:
+        # A second SIGTERM or Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if d.load is not None:
+            try:
+                records, problems, problem_count = d.load.stop()
+            except Exception:
+                error = error or traceback.format_exc()
+        if d.sampler.is_alive():
+            d.sampler.stop()
+        copy_logs(topology, args.log_dir)
+        log("stopping the load and the topology")
+        if args.keep:
+            log(f"kept the topology running in {work_dir} (stop it: FLAG_EVAL_DATA={topology.data_dir} deploy/down.sh)")
+        else:
+            if not topology.down():
+                error = error or "deploy/down.sh --purge failed"
+            elif temp_work:
+                shutil.rmtree(work_dir, ignore_errors=True)
+
+    latency_bound = args.deadline_ms + 50
+    for row in timeline:
+        sampled_down, lag = d.sampler.summary(row["start"], row["end"])
+        row["routes_down"] = sampled_down
+        row["max_lag_s"] = lag
+        slow = d.sampler.server_slower_than(row["start"], row["end"])
+        row["server_slower_than_100ms"] = slow
+        if slow:
+            row["notes"].append(f"{slow} answers took the service itself over 100 ms (its /metrics)")
+        # A route that is down reports the lag of its last probe, growing: not lag, so left out.
+        behind = {name: seconds for name, seconds in lag.items() if seconds >= 0.5 and name not in sampled_down}
+        if behind:
+            row["notes"].append("largest lag the service saw: " + ", ".join(
+                f"{name} {seconds:.1f} s" for name, seconds in sorted(behind.items())))
+        row["stats"] = report.window_stats(records, row["start"], row["end"], row["cleared"], row.get("clear_start"))
+        if row["stats"]["degraded"]:
+            row["notes"].append(f"{row['stats']['failed_per_degraded']:.1f} failed flags per degraded answer")
+        is_fault = row["name"] != "baseline"
+        result["assertions"].extend(report.assertions_for(row, latency_bound, is_fault))
+        result["assertions"].extend(row["checks"])
+        result["rows"].append({k: v for k, v in row.items() if k not in ("checks",)})
+    if timeline:
+        base = timeline[0]["stats"]
+        result["assertions"].append((base["rate"] >= 0.9 * args.rate,
+                                     f"the load kept its pace: {base['rate']:.0f} requests/s in the baseline "
+                                     f"(asked {args.rate:g})"))
+    if error:
+        result["assertions"].append((False, f"the drill ran to the end: {error.strip().splitlines()[-1]}"))
+        result["error"] = error
+    result["problems"] = [f"{datetime.datetime.fromtimestamp(t).strftime('%H:%M:%S.%f')[:-3]} {p}"
+                          for t, p in problems]
+    result["problem_count"] = problem_count
+    result["seconds"] = time.monotonic() - started
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    if args.trace:
+        with open(args.trace, "w") as f:
+            json.dump({"timeline": [{k: v for k, v in row.items() if k != "stats"} for row in timeline],
+                       "records": records, "samples": d.sampler.samples}, f)
+    if args.report and result["rows"]:
+        report.write_markdown(args.report, result, args.fault_classes)
+        log(f"report written to {args.report}")
+    print()
+    print(report.markdown_table(result["rows"]) if result["rows"] else "no figures")
+    for ok, text in result["assertions"]:
+        print(f"{'ok' if ok else 'NOT OK'}: {text}")
+    for p in result["problems"][:20]:
+        print(f"problem: {p}")
+    failed = sum(1 for ok, _ in result["assertions"] if not ok)
+    log(f"{len(result['assertions']) - failed} assertions held, {failed} failed ({result['seconds']:.0f} s)")
+    if error and not timeline:
+        return 2
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
