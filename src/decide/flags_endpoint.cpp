@@ -40,12 +40,6 @@ std::optional<std::string> single_value(const QueryOutcome& outcome) {
     return outcome.result.rows[0][0];
 }
 
-std::string describe(const QueryResult& result) {
-    std::string text(query_status_name(result.status));
-    if (!result.error.empty()) text += ": " + result.error;
-    return text;
-}
-
 std::string failure_description(const QueryOutcome& outcome) {
     return "stored data unavailable (" + describe(outcome.result) + ")";
 }

@@ -107,6 +107,13 @@ std::string_view query_status_name(QueryStatus status) {
     return "unknown";
 }
 
+std::string describe(const QueryResult& result) {
+    std::string text(query_status_name(result.status));
+    if (!result.sqlstate.empty()) text += " " + result.sqlstate;
+    if (!result.error.empty()) text += ": " + result.error;
+    return text;
+}
+
 QueryResult QueryResult::failure(QueryStatus status, std::string error, std::string sqlstate) {
     QueryResult result;
     result.status = status;

@@ -47,6 +47,9 @@ struct QueryResult {
     static QueryResult failure(QueryStatus status, std::string error, std::string sqlstate = {});
 };
 
+// One line for logs and failed-flag descriptions: "server_error 40001: message".
+std::string describe(const QueryResult& result);
+
 class PgConnection {
 public:
     using Clock = std::chrono::steady_clock;

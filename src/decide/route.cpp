@@ -21,13 +21,6 @@ namespace {
 
 constexpr auto as_awaitable_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::string describe(const QueryResult& result) {
-    std::string text(query_status_name(result.status));
-    if (!result.sqlstate.empty()) text += " " + result.sqlstate;
-    if (!result.error.empty()) text += ": " + result.error;
-    return text;
-}
-
 // The probe's one row: in_recovery ("t"/"f"), position, received (both pg_lsn text or null).
 std::optional<ProbeSnapshot> parse_probe_row(const QueryResult& result) {
     if (result.rows.size() != 1 || result.rows[0].size() != 3 || !result.rows[0][0]) return std::nullopt;
