@@ -25,23 +25,15 @@ private:
     bool& read_missing_;
 };
 
-// Static cohort membership is stored data only: asking for it makes the answer inexact.
-class UnknownStaticCohorts final : public StaticCohortMembership {
+// Static cohort membership and experience-continuity keys are stored data only: asking for
+// either makes the answer inexact.
+class StoredOnlyData final : public StaticCohortMembership, public HashKeyOverrides {
 public:
-    explicit UnknownStaticCohorts(bool& read_missing) : read_missing_(read_missing) {}
+    explicit StoredOnlyData(bool& read_missing) : read_missing_(read_missing) {}
     std::optional<bool> is_member(std::int64_t) const override {
         read_missing_ = true;
         return std::nullopt;
     }
-
-private:
-    bool& read_missing_;
-};
-
-// So are experience-continuity hash keys.
-class UnknownHashKeyOverrides final : public HashKeyOverrides {
-public:
-    explicit UnknownHashKeyOverrides(bool& read_missing) : read_missing_(read_missing) {}
     std::optional<std::string_view> for_flag(std::string_view) const override {
         read_missing_ = true;
         return std::nullopt;
@@ -79,14 +71,13 @@ const boost::json::object* object_at(const boost::json::object* parent, std::str
 LocalEvaluation evaluate_locally(const FlagSet& flags, const Subject& subject) {
     bool read_missing = false;
     std::deque<TrackingPropertySource> sources;  // stable addresses for the context
-    UnknownStaticCohorts static_cohorts(read_missing);
-    UnknownHashKeyOverrides hash_key_overrides(read_missing);
+    StoredOnlyData stored_only(read_missing);
 
     EvaluationContext context;
     context.distinct_id = subject.distinct_id;
     context.person_properties = &sources.emplace_back(subject.person_properties, read_missing);
-    context.static_cohorts = &static_cohorts;
-    context.hash_key_overrides = &hash_key_overrides;
+    context.static_cohorts = &stored_only;
+    context.hash_key_overrides = &stored_only;
     if (subject.groups) {
         for (const auto& [type_name, key] : *subject.groups) {
             if (!key.is_string()) continue;  // the request parser turns numeric keys into digits
