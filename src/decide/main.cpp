@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
         };
         DefinitionsRefresher refresher(loop.get_executor(), cache, query_text,
                                        RefresherOptions{.interval = config.refresh_interval,
-                                                        .snapshot_path = config.snapshot_path});
+                                                        .snapshot_path = config.snapshot_path,
+                                                        .log = {}});  // the default: standard error
         refresher.restore_from_snapshot();
 
         Service service(config, cache, routes, metrics);

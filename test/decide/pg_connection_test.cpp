@@ -16,12 +16,6 @@
 #include <memory>
 #include <string>
 
-// GCC 12 reports a false -Wmismatched-new-delete on some of Asio's coroutine frames here
-// (GCC PR 109224: unsized class operator new paired with sized delete).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 using namespace flag_eval::decide;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
