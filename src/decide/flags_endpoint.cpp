@@ -6,8 +6,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace flag_eval::decide {
 namespace {
@@ -24,9 +24,14 @@ constexpr const char* kDecideSql =
 constexpr const char* kRecordOverridesSql = "SELECT flag_eval.record_hash_key_overrides($1, $2, $3)";
 constexpr const char* kInvalidToken = "28000";
 
-bool wanted(const DecideRequest& request, const Flag& flag) {
-    if (!request.flag_keys) return true;
-    return std::find(request.flag_keys->begin(), request.flag_keys->end(), flag.key) != request.flag_keys->end();
+// Which of the evaluated flags the request asks for (flag_keys_to_evaluate), by position.
+std::vector<bool> asked_for(const DecideRequest& request, const EvaluationSummary& summary) {
+    std::vector<bool> asked(summary.flags.size(), !request.flag_keys);
+    if (request.flag_keys) {
+        const std::unordered_set<std::string_view> keys(request.flag_keys->begin(), request.flag_keys->end());
+        for (std::size_t i = 0; i < asked.size(); ++i) asked[i] = keys.contains(summary.flags[i].flag->key);
+    }
+    return asked;
 }
 
 // PostHog records continuity keys for person flags only (record_hash_key_overrides() does too).
@@ -90,12 +95,13 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
 
     const Subject subject{request.distinct_id, &request.person_properties, &request.groups, &request.group_properties};
     const LocalEvaluation local = evaluate_locally(team->flags, subject);
+    const std::vector<bool> asked = asked_for(request, local.summary);
 
     std::vector<std::string> from_database;
     bool record_overrides = false;
     for (std::size_t i = 0; i < local.summary.flags.size(); ++i) {
         const Flag& flag = *local.summary.flags[i].flag;
-        if (!wanted(request, flag) || !local.needs_database[i]) continue;
+        if (!asked[i] || !local.needs_database[i]) continue;
         from_database.push_back(flag.key);
         // Written when the SDK names the anonymous id the subject had before identifying.
         record_overrides |= request.anon_distinct_id && records_override(flag);
@@ -133,7 +139,7 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     std::size_t computed_here = 0, from_stored = 0, failed = 0;
     for (std::size_t i = 0; i < local.summary.flags.size(); ++i) {
         const auto& [flag, result] = local.summary.flags[i];
-        if (!wanted(request, *flag)) continue;
+        if (!asked[i]) continue;
         if (!local.needs_database[i]) {
             answer.flags.push_back(flag_answer(*flag, result));
             ++computed_here;

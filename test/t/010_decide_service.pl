@@ -152,6 +152,14 @@ like($flags->{'mv-checkout'}{variant} // '', qr/^(control|test-a|test-b)$/,
 	'v2: mv-checkout has one of its variants');
 is($flags->{'cohort-beta-testers'}{enabled} ? 1 : 0, 1, 'v2: user-7 is in the static cohort');
 
+# flag_keys_to_evaluate: only those flags, answered as in the full answer (one computed in the
+# service, one needing the database, one the team does not have).
+my $some = $service->post_json('/flags?v=2',
+	{ %$user7, flag_keys_to_evaluate => [ 'rollout-100', 'cohort-beta-testers', 'no-such-flag' ] });
+is_deeply($some->{json}{flags},
+	{ map { $_ => $flags->{$_} } 'rollout-100', 'cohort-beta-testers' },
+	'v2: flag_keys_to_evaluate answers just those flags, as the full answer does');
+
 isnt($service->post_json('/flags?v=2', $user7)->{json}{requestId},
 	$v2->{json}{requestId}, 'v2: each answer has its own requestId');
 
