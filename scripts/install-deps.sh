@@ -13,10 +13,12 @@ PACKAGES=(
     postgresql-client-15
     postgresql-server-dev-15
     libpq-dev
-    # PGXS compiles LLVM bitcode with clang-14 and installs it with llvm-lto
+    # PGXS compiles LLVM bitcode with clang-14 and installs it with llvm-lto; the fuzz targets
+    # are built by clang-14 with libFuzzer and the sanitizers from its runtime
     clang-14
     llvm-14
     llvm-14-dev
+    libclang-rt-14-dev
     # C++ toolchain
     build-essential
     g++
@@ -39,6 +41,8 @@ PACKAGES=(
     libipc-run-perl
     wrk
     curl
+    # bench/: latency plots (PNG)
+    gnuplot-nox
     # runuser (running servers as the unprivileged postgres account)
     util-linux
 )
