@@ -81,11 +81,15 @@ int main(int argc, char** argv) {
         refresher.restore_from_snapshot();
 
         Service service(config, cache, routes, metrics);
-        metrics.set_gauge_source([&routes, &cache] { return gauges(routes, cache); });
         HttpServer server(loop.get_executor(),
                           asio::ip::tcp::endpoint(asio::ip::make_address(config.listen_address), config.listen_port),
                           HttpLimits{.max_body_bytes = config.max_body_bytes, .max_connections = config.max_connections},
                           [&service](Request& request) { return service.handle(request); }, &metrics);
+        metrics.set_gauge_source([&routes, &cache, &server] {
+            ServiceGauges out = gauges(routes, cache);
+            out.open_connections = server.open_connections();
+            return out;
+        });
 
         asio::signal_set signals(loop, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code&, int) {
