@@ -8,6 +8,11 @@
 //
 // Baselines in the same binary: the bare property lookups a 3-filter evaluation can make, and
 // the bucketing hash alone, so a ratio can be read off the same run.
+//
+// The field comparison (bench/field_eval.sh) uses four shapes: static, three_filters_50, regex and
+// multivariate, with SHA-1 bucketing, the hash posthog-node uses (BM_Evaluate_*_Sha1 for the flags
+// that do not name their bucketing). `core_bench --dump_field=DIR` writes those persons and
+// flag_eval's answers for them, so node evaluates the same inputs and the answers can be compared.
 #include "core/bucketing.hpp"
 #include "core/evaluator.hpp"
 #include "core/flag_parser.hpp"
@@ -20,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -111,29 +117,35 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-const Flag& flag(const std::string& name) {
+// The flag bench/flags/<name>.json compiled with `team_bucketing` as the team default (a flag that
+// names its own bucketing keeps it).
+const Flag& flag(const std::string& name, Bucketing team_bucketing = Bucketing::Xxh3) {
     static std::vector<std::pair<std::string, std::unique_ptr<Flag>>> flags;
+    const std::string cache_key = name + "/" + std::string(bucketing_name(team_bucketing));
     for (const auto& [n, f] : flags)
-        if (n == name) return *f;
+        if (n == cache_key) return *f;
     const char* dir = std::getenv("FLAG_EVAL_BENCH_FLAGS");
     const std::string path = std::string(dir && *dir ? dir : "bench/flags") + "/" + name + ".json";
-    flags.emplace_back(name, compile_flag(json::parse(read_file(path)), Bucketing::Xxh3));
+    flags.emplace_back(cache_key, compile_flag(json::parse(read_file(path)), team_bucketing));
     return *flags.back().second;
+}
+
+FlagResult evaluate_person(const Flag& f, const Person& p) {
+    JsonPropertySource source(&p.properties);
+    EvaluationContext context;
+    context.distinct_id = p.distinct_id;
+    context.person_properties = &source;
+    return evaluate_flag(f, context, nullptr, nullptr);
 }
 
 // evaluate_flag for the rotating persons; the source and context are built per evaluation, as a
 // host does per request or per row.
-void evaluate(benchmark::State& state, const std::string& flag_name) {
-    const Flag& f = flag(flag_name);
+void evaluate(benchmark::State& state, const std::string& flag_name, Bucketing team_bucketing = Bucketing::Xxh3) {
+    const Flag& f = flag(flag_name, team_bucketing);
     const auto& people = persons();
     std::size_t i = 0, enabled = 0, variants = 0;
     for (auto _ : state) {
-        const Person& p = people[i++ & (kPersons - 1)];
-        JsonPropertySource source(&p.properties);
-        EvaluationContext context;
-        context.distinct_id = p.distinct_id;
-        context.person_properties = &source;
-        const FlagResult r = evaluate_flag(f, context, nullptr, nullptr);
+        const FlagResult r = evaluate_person(f, people[i++ & (kPersons - 1)]);
         benchmark::DoNotOptimize(r.enabled);
         benchmark::DoNotOptimize(r.variant);
         enabled += r.enabled;
@@ -147,6 +159,11 @@ void BM_Evaluate_3Filters_50pct(benchmark::State& state) { evaluate(state, "thre
 void BM_Evaluate_3Filters_100pct(benchmark::State& state) { evaluate(state, "three_filters_100"); }
 void BM_Evaluate_Rollout_50pct(benchmark::State& state) { evaluate(state, "rollout_50"); }
 void BM_Evaluate_Multivariate(benchmark::State& state) { evaluate(state, "multivariate"); }
+// The field comparison's shapes (bench/field_eval.sh): static and regex name their bucketing (sha1).
+void BM_Evaluate_Static(benchmark::State& state) { evaluate(state, "static"); }
+void BM_Evaluate_Regex(benchmark::State& state) { evaluate(state, "regex"); }
+void BM_Evaluate_3Filters_50pct_Sha1(benchmark::State& state) { evaluate(state, "three_filters_50", Bucketing::Sha1); }
+void BM_Evaluate_Multivariate_Sha1(benchmark::State& state) { evaluate(state, "multivariate", Bucketing::Sha1); }
 
 // Baseline: the three lookups of the 3-filter flag (plan, country, age) on a fresh source, with
 // nothing matched — the floor of property access that any evaluation of that flag can approach.
@@ -203,12 +220,67 @@ void BM_Baseline_Hash01(benchmark::State& state) {
     }
 }
 
+// ---- --dump_field=DIR: the inputs and flag_eval's answers for bench/field_eval.sh ----
+
+constexpr std::array<const char*, 4> kFieldShapes = {"static", "three_filters_50", "regex", "multivariate"};
+
+void write_json(const std::string& path, const json::value& v) {
+    std::ofstream out(path);
+    out << json::serialize(v) << '\n';
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+// DIR/persons.json: [{distinct_id, properties}]; DIR/flag_eval_answers.json: {bucketing, shapes:
+// {shape: [{enabled, variant, reason}] in person order}}, SHA-1 as the team default.
+void dump_field(const std::string& dir) {
+    json::array people;
+    for (const Person& p : persons()) people.push_back(json::object{{"distinct_id", p.distinct_id}, {"properties", p.properties}});
+    json::object shapes;
+    for (const char* shape : kFieldShapes) {
+        const Flag& f = flag(shape, Bucketing::Sha1);
+        json::array answers;
+        for (const Person& p : persons()) {
+            const FlagResult r = evaluate_person(f, p);
+            json::value variant = r.variant ? json::value(*r.variant) : json::value(nullptr);
+            answers.push_back(json::object{{"enabled", r.enabled}, {"variant", variant},
+                                           {"reason", std::string(reason_code(r.reason))}});
+        }
+        shapes[shape] = std::move(answers);
+    }
+    write_json(dir + "/persons.json", people);
+    write_json(dir + "/flag_eval_answers.json", json::object{{"bucketing", "sha1"}, {"shapes", std::move(shapes)}});
+}
+
 }  // namespace
 
 BENCHMARK(BM_Evaluate_3Filters_50pct);
 BENCHMARK(BM_Evaluate_3Filters_100pct);
 BENCHMARK(BM_Evaluate_Rollout_50pct);
 BENCHMARK(BM_Evaluate_Multivariate);
+BENCHMARK(BM_Evaluate_Static);
+BENCHMARK(BM_Evaluate_Regex);
+BENCHMARK(BM_Evaluate_3Filters_50pct_Sha1);
+BENCHMARK(BM_Evaluate_Multivariate_Sha1);
 BENCHMARK(BM_Baseline_3Lookups);
 BENCHMARK(BM_Baseline_ShortCircuitLookups);
 BENCHMARK(BM_Baseline_Hash01);
+
+// Google Benchmark's main, plus --dump_field=DIR (which runs no benchmark).
+int main(int argc, char** argv) {
+    constexpr const char* kDump = "--dump_field=";
+    for (int i = 1; i < argc; ++i) {
+        if (std::strncmp(argv[i], kDump, std::strlen(kDump)) != 0) continue;
+        try {
+            dump_field(argv[i] + std::strlen(kDump));
+            return 0;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "core_bench: %s\n", e.what());
+            return 1;
+        }
+    }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

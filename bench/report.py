@@ -14,6 +14,7 @@ import sys
 
 sys.dont_write_bytecode = True  # importing the next module must not leave bench/__pycache__
 import service_report  # noqa: E402  section 4, the decide service (bench/service_bench.sh)
+import field_eval_report  # noqa: E402  in section 3, posthog-node and flagd-core (bench/field_eval.sh)
 
 CORE_GOAL_NS = 200.0
 SCAN_GOAL_RATIO = 1.0
@@ -113,11 +114,269 @@ def checks(out):
         ("`flag_eval` pure 50 % rollout = `flag_bucket('bench-rollout', distinct_id) <= 0.5`",
          num("flag_rollout_50"), num("bucket_rollout_50"), num("flag_rollout_50") is not None and num("flag_rollout_50") == num("bucket_rollout_50")),
     ]
-    return c, results
+    return c, results + field_checks(out, c)
 
 
 def fmt(x, digits=1):
     return f"{x:,.{digits}f}"
+
+
+# ---- section 1, against the field (issue 6): (a) the native predicate, (b) plain SQL with sha1
+# bucketing, (c) COPY export + posthog-node local evaluation; bench/pg_bench.sh measures them ----
+
+FIELD_ROLLOUT_GOAL = 5.0    # flag_eval at least 5x faster than (b) on the pure rollout
+FIELD_NODE_GOAL = 100.0     # ... and at least 100x faster than (c), per row
+
+FIELD_SHAPES = [
+    # shape, label, flag_eval xxh3 query, flag_eval sha1 query, (b) query, bench/flags file for (c)
+    ("3f_50", "3 filters, 50 % (`three_filters_50`)", "flag_3f_50", "flag_3f_50_sha1", "sql_3f_50", "three_filters_50"),
+    ("rollout_50", "pure 50 % rollout (`rollout_50`)", "flag_rollout_50", "flag_rollout_50_sha1", "sql_rollout_50", "rollout_50"),
+    ("variants", "3 variants, `GROUP BY` variant (`multivariate`)", "flag_variants", "flag_variants_sha1", "sql_variants",
+     "multivariate"),
+]
+
+
+def node_result(out, flag_file):
+    """export_eval.mjs's output for one shape, plus the pipeline's wall time; {} when not run."""
+    r = read_kv(os.path.join(out, f"node_{flag_file}.txt"))
+    variants = " ".join(f"{k[len('variant.'):]}={v}" for k, v in sorted(r.items()) if k.startswith("variant."))
+    if variants:
+        r["variants"] = variants
+    return r
+
+
+def node_selected(shape, r):
+    """What posthog-node selected, in the form of the matching check (a count, or control=N ...)."""
+    return r.get("variants") if shape == "variants" else (int(r["on"]) if "on" in r else None)
+
+
+def field_checks(out, c):
+    """(b) and (c) select exactly the persons flag_eval's sha1 flags select."""
+    def num(k):
+        try:
+            return int(c[k])
+        except (KeyError, ValueError):
+            return None
+    results = []
+    for shape, label, _, sha1, sql, flag_file in FIELD_SHAPES:
+        kind = int if shape != "variants" else str
+        a, b = c.get(sha1), c.get(sql)
+        a, b = (kind(a) if a is not None else None), (kind(b) if b is not None else None)
+        results.append((f"{label}: `flag_eval` sha1 = (b) plain SQL sha1 bucketing", a, b, a is not None and a == b))
+        d = num(f"disagreements_{sql}")
+        results.append(("... and the same persons (rows where they differ)", d, 0, d == 0))
+        r = node_result(out, flag_file)
+        mine = c.get(f"node_{sha1}")
+        mine = kind(mine) if mine is not None else None
+        theirs = node_selected(shape, r)
+        rows_ok = r.get("rows") is not None and r.get("rows") == c.get("node_rows")
+        results.append((f"{label}: (c) posthog-node on the first {c.get('node_rows', '?')} persons "
+                        f"({r.get('rows', '?')} evaluated) = `flag_eval` sha1 on the same rows",
+                        theirs, mine, rows_ok and mine is not None and theirs == mine))
+    return results
+
+
+def median_ms(timings, query):
+    measured = [ms for run, ms, _ in timings.get(query, []) if run > 0]
+    return (statistics.median(measured), min(measured), max(measured)) if measured else None
+
+
+def read_results(path):
+    """{query: the text of its result} from a timings file (the last run's)."""
+    res, current = {}, None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("@@ "):
+                current = line.split()[1]
+            elif current and line and not line.startswith("Time:"):
+                res[current] = line
+    return res
+
+
+def field_tables(out, persons, c, L):
+    """Appends the 'against the field' tables; returns {mode: {query: median ms}} and the (c) figures."""
+    med = {}
+    for mode, title in (("serial", "parallel query off"), ("parallel", "parallel query on")):
+        path = os.path.join(out, f"timings_{mode}.txt")
+        if not os.path.exists(path):
+            continue
+        timings, results = read_timings(path), read_results(path)
+        plans = read_plans(os.path.join(out, f"plans_{mode}.txt"))
+        med[mode] = {q: m[0] for q in timings for m in [median_ms(timings, q)] if m}
+        native = med[mode].get("native")
+        L.append(f"**{title.capitalize()}** (median ms of the measured runs; (a) = the native predicate, "
+                 f"{fmt(native) if native else '?'} ms):")
+        L.append("")
+        L.append("| shape | implementation | plan | selected | median ms (min–max) | ns / row | ratio to (a) | "
+                 "(b) / this |")
+        L.append("|---|---|---|--:|--:|--:|--:|--:|")
+        for shape, label, xxh3, sha1, sql, _ in FIELD_SHAPES:
+            b = med[mode].get(sql)
+            for q, impl in ((xxh3, "`flag_eval`, xxh3 (the default)"), (sha1, "`flag_eval`, sha1 (PostHog's hash)"),
+                            (sql, "(b) plain SQL: pgcrypto sha1 + jsonb operators")):
+                m = median_ms(timings, q)
+                if not m:
+                    L.append(f"| {label} | {impl} | | | not run | | | |")
+                    continue
+                ratio_a = f"{m[0] / native:.2f}" if native else ""
+                ratio_b = f"{b / m[0]:.2f}" if b and q != sql else ""
+                L.append(f"| {label} | {impl} | {plans.get(q, '?')} | {results.get(q, '?')} | {fmt(m[0])} ({fmt(m[1])}–{fmt(m[2])}) | "
+                         f"{fmt(m[0] * 1e6 / persons)} | {ratio_a} | {ratio_b} |")
+        L.append("")
+
+    # (c): per row, from the sample posthog-node evaluated
+    exports = [float(v) for k, v in read_kv_all(os.path.join(out, "node_export.txt")) if k == "export_ms"]
+    export_ms = statistics.median(exports) if exports else None
+    node = {}
+    rows_c = c.get("node_rows", "?")
+    L.append(f"**(c) export + posthog-node**: `COPY (SELECT distinct_id, properties FROM persons WHERE id <= {rows_c}) "
+             f"TO STDOUT` piped into `node bench/node/export_eval.mjs FLAG.json`, which parses each row and calls "
+             f"posthog-node's `getFeatureFlag(key, distinct_id, {{personProperties, onlyEvaluateLocally: true, "
+             f"sendFeatureFlagEvents: false}})` one row after the other, definitions served in process. "
+             f"The first {rows_c} of {persons:,} persons (`BENCH_NODE_ROWS`), one pipeline per shape; times are "
+             f"per row and extrapolated to {persons:,} rows. The export alone took "
+             f"{fmt(export_ms) if export_ms is not None else '?'} ms (median of {len(exports)}). "
+             f"\"flag_eval\" below is the sha1 flag's serial scan of the whole table, per row.")
+    L.append("")
+    L.append("| shape | rows evaluated | inconclusive (counted off) | pipeline µs / row | evaluation alone µs / row | "
+             f"pipeline extrapolated to {persons:,} rows, s | `flag_eval` sha1 ns / row | pipeline / `flag_eval` | "
+             "evaluation alone / `flag_eval` |")
+    L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for shape, label, _, sha1, _, flag_file in FIELD_SHAPES:
+        r = node_result(out, flag_file)
+        rows = int(r.get("rows", "0") or 0)
+        if not rows or "pipeline_ms" not in r:
+            L.append(f"| {label} | not run | | | | | | | |")
+            continue
+        pipe_us = float(r["pipeline_ms"]) * 1e3 / rows
+        eval_us = float(r["evaluate_ms"]) * 1e3 / rows
+        mine = med.get("serial", {}).get(sha1)
+        mine_ns = mine * 1e6 / persons if mine else None
+        node[shape] = (pipe_us, eval_us, mine_ns)
+        L.append(f"| {label} | {rows:,} | {r.get('inconclusive', '?')} | {fmt(pipe_us, 2)} | {fmt(eval_us, 2)} | "
+                 f"{fmt(pipe_us * persons / 1e6)} | {fmt(mine_ns) if mine_ns else '?'} | "
+                 f"{fmt(pipe_us * 1e3 / mine_ns, 0) if mine_ns else ''} | {fmt(eval_us * 1e3 / mine_ns, 0) if mine_ns else ''} |")
+    L.append("")
+    return med, node
+
+
+def field_section(out, persons, c, L):
+    """Section 1's 'against the field' subsection; returns what field_verdicts needs."""
+    L.append("### Against the field: (a) native predicate, (b) plain SQL, (c) export + posthog-node")
+    L.append("")
+    L.append("Three flag shapes, each run by `flag_eval` with its default xxh3 bucketing and with "
+             "`\"bucketing\": \"sha1\"` (PostHog's hash, so that (b) and (c) must select exactly the same persons: "
+             "the checks table above compares them, person by person for (b)). (a) is the native jsonb predicate "
+             "of the 3-filter flag without bucketing, the floor for every shape. (b) is what a team writes "
+             "without this extension: the filters as jsonb operators (as (a)) plus PostHog's sha1 bucketing in "
+             "SQL with pgcrypto (`bench/sql/sha1_bucketing.sql`, inlined by the planner):")
+    L.append("")
+    L.append("```sql")
+    L.append("-- posthog_hash01(key, distinct_id, salt) =")
+    L.append("--   ('x' || left(encode(digest(key || '.' || distinct_id || salt, 'sha1'), 'hex'), 15))::bit(60)::bigint::float8")
+    L.append("--   / 1152921504606846975::float8")
+    L.append("SELECT count(*) FROM persons WHERE <native predicate> AND posthog_hash01('bench-3-filters', distinct_id) <= 0.5;")
+    L.append("SELECT count(*) FROM persons WHERE posthog_hash01('bench-rollout', distinct_id) <= 0.5;")
+    L.append("SELECT variant, count(*) FROM (SELECT (ARRAY['control', 'test-a', 'test-b'])[1 + width_bucket(")
+    L.append("         posthog_hash01('bench-multivariate', distinct_id, 'variant'), ARRAY[0.34, 0.34 + 0.33, 0.34 + 0.33 + 0.33])]")
+    L.append("       AS variant FROM persons) v GROUP BY 1;  -- flag_eval: GROUP BY flag_variant(:'flag', distinct_id, properties)")
+    L.append("```")
+    L.append("")
+    L.append("\"(b) / this\" is how many times faster than (b) a `flag_eval` row is (same shape, same parallel "
+             "setting). Same measured runs, round-robin with the queries above.")
+    L.append("")
+    return field_tables(out, persons, c, L)
+
+
+def read_kv_all(path):
+    """[(key, value)] of a key=value file, repeated keys kept."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [tuple(x.strip() for x in line.split("=", 1)) for line in f if "=" in line]
+
+
+def field_verdicts(med, node, plans):
+    """The issue's goals against the field, one line each, with figures. A goal is judged in each
+    parallel setting; the line says which settings meet it."""
+    V = []
+    modes = [m for m in ("serial", "parallel") if m in med]
+    if not modes:
+        return ["- Against the field: not measured."]
+
+    def par(m):
+        return "parallel query off" if m == "serial" else "parallel query on"
+
+    def verdict(ok):  # ok: {mode: bool}
+        if all(ok.values()):
+            return "**met**"
+        if not any(ok.values()):
+            return "**not met**"
+        return "; ".join(f"{'**met**' if ok[m] else '**not met**'} with {par(m)}" for m in ok)
+
+    def ratios(num, den):  # [(ratio, mode, shape)] of med[num query] / med[den query] per shape
+        out = []
+        for m in modes:
+            for shape, _, xxh3, sha1, sql, _ in FIELD_SHAPES:
+                q = {"xxh3": xxh3, "sha1": sha1, "sql": sql, "native": "native"}
+                a, b = med[m].get(q[num]), med[m].get(q[den])
+                if a and b:
+                    out.append((a / b, m, shape))
+        return out
+
+    def listing(rs, digits=2, unit=""):
+        return "; ".join(f"{shape} {r:.{digits}f}{unit} ({par(m)})" for r, m, shape in rs)
+
+    # (a): no slower than the native predicate, every shape, the default (xxh3) flag; sha1 beside
+    xxh3 = ratios("xxh3", "native")
+    if xxh3:
+        ok = {m: all(r <= SCAN_GOAL_RATIO for r, mm, _ in xxh3 if mm == m) for m in modes}
+        serial_group = [m for m in modes if m == "parallel" and plans.get(m, {}).get("flag_variants") == "serial"]
+        note = (" (`GROUP BY flag_variant(...)` keeps a serial plan with parallel query on: the planner expects "
+                "one group per row for an expression it has no statistics on, and so for (b); (a) runs on 2 workers)"
+                if serial_group else "")
+        V.append(f"- `flag_eval` (default xxh3) no slower than (a) the native predicate, every shape: {verdict(ok)} — "
+                 f"ratio to (a): {listing(xxh3)}{note}. With sha1 bucketing (a SHA-1 per row, which (a) does not "
+                 f"compute): {listing(ratios('sha1', 'native'))}.")
+    # (b): faster for every shape (both sides sha1), 5x on the pure rollout; the default beside
+    same = ratios("sql", "sha1")
+    if same:
+        ok = {m: all(r > 1.0 for r, mm, _ in same if mm == m) for m in modes}
+        V.append(f"- `flag_eval` faster than (b) plain SQL for every shape, both with sha1: {verdict(ok)} — "
+                 f"(b) / `flag_eval`: {listing(same, unit='×')}. With the default xxh3 flag: "
+                 f"{listing(ratios('sql', 'xxh3'), unit='×')}.")
+    roll = [x for x in same if x[2] == "rollout_50"]
+    roll_xxh3 = [x for x in ratios("sql", "xxh3") if x[2] == "rollout_50"]
+    if roll:
+        ok = {m: r >= FIELD_ROLLOUT_GOAL for r, m, _ in roll}
+        ok_xxh3 = {m: r >= FIELD_ROLLOUT_GOAL for r, m, _ in roll_xxh3}
+        s = med.get("serial", {})
+        why = ""
+        if "flag_rollout_50" in s and "flag_rollout_50_sha1" in s:
+            why = (f" The two `flag_eval` rollouts differ only in the hash: sha1 takes "
+                   f"{s['flag_rollout_50_sha1'] / s['flag_rollout_50']:.1f}× the xxh3 time with parallel query off.")
+        V.append(f"- Pure rollout at least {FIELD_ROLLOUT_GOAL:.0f}× faster than (b): sha1 against sha1 {verdict(ok)} — "
+                 + "; ".join(f"{r:.1f}× ({par(m)})" for r, m, _ in roll)
+                 + f"; the default xxh3 flag {verdict(ok_xxh3) if ok_xxh3 else 'not measured'} — "
+                 + "; ".join(f"{r:.1f}× ({par(m)})" for r, m, _ in roll_xxh3) + "." + why)
+    # (c): per row, (c)'s whole pipeline against flag_eval's sha1 serial scan
+    if node:
+        per = [(pipe * 1e3 / ns, shape, pipe, ev, ns) for shape, (pipe, ev, ns) in node.items() if ns]
+        low = min(per)
+        why = ""
+        if low[0] < FIELD_NODE_GOAL and low[1] == "3f_50":
+            why = (": posthog-node hashes only the persons its filters let through (7 % here), so on this shape "
+                   "its cost per row is mostly property matching, not SHA-1")
+        V.append(f"- At least {FIELD_NODE_GOAL:.0f}× faster than (c) export + posthog-node, per row: "
+                 f"{'**met**' if low[0] >= FIELD_NODE_GOAL else '**not met**'} — (c)'s pipeline per row / `flag_eval` "
+                 f"sha1 per row (parallel query off): "
+                 + "; ".join(f"{shape} {r:,.0f}× ({pipe:.2f} µs vs {ns:.0f} ns; posthog-node's evaluation alone "
+                             f"{ev:.2f} µs, {ev * 1e3 / ns:,.0f}×)" for r, shape, pipe, ev, ns in per)
+                 + (f"; short of {FIELD_NODE_GOAL:.0f}× by {FIELD_NODE_GOAL / low[0]:.1f}× on {low[1]}{why}"
+                    if low[0] < FIELD_NODE_GOAL else "")
+                 + ".")
+    return V
 
 
 def scan_table(timings, plans, persons, lines):
@@ -464,7 +723,8 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "--check":
         _, results = checks(argv[2])
         _, decide = decide_checks(argv[2])
-        failed = [r for r in results + decide + service_report.checks(argv[2]) if not r[3]]
+        failed = [r for r in results + decide + service_report.checks(argv[2]) + field_eval_report.checks(argv[2])
+                  if not r[3]]
         for r in failed:
             print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
         return 1 if failed else 0
@@ -551,6 +811,7 @@ def main(argv):
         L.append("")
         L.append(f"({runs} measured runs per query.)")
         L.append("")
+    field_medians, field_node = field_section(out, persons, c, L)
 
     # ---- part 2 ----
     decide_verdict = decide_section(out, L)
@@ -568,6 +829,7 @@ def main(argv):
     if not core:
         L.append("not run")
     L.append("")
+    field_eval_report.section(out, L)
 
     # ---- part 4 ----
     service_report.section(out, L)
@@ -592,6 +854,8 @@ def main(argv):
                  f"with parallel query off{par_text}{c_text}.")
     else:
         L.append("- Population scan: not measured.")
+    L.extend(field_verdicts(field_medians, field_node,
+                            {m: read_plans(os.path.join(out, f"plans_{m}.txt")) for m in ("serial", "parallel")}))
     if "BM_Evaluate_3Filters_50pct" in core_medians:
         ns = core_medians["BM_Evaluate_3Filters_50pct"]
         met = "**met**" if ns < CORE_GOAL_NS else "**not met**"
