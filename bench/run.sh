@@ -18,7 +18,8 @@
 # Environment: BENCH_PERSONS (default 1000000), BENCH_RUNS (measured runs per query, default 9),
 # BENCH_CORE (the core benchmark binary, default build/bench/core_bench),
 # BENCH_CORE_REPETITIONS (default 9), BENCH_DECIDE_SECONDS (per pgbench run, default 15),
-# SERVICE_BENCH_* (bench/service_bench.sh).
+# BENCH_NODE_ROWS (persons posthog-node evaluates in section 2, default 100000),
+# SERVICE_BENCH_* (bench/service_bench.sh), FIELD_EVAL_* (bench/field_eval.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -43,6 +44,10 @@ FLAG_EVAL_BENCH_FLAGS=bench/flags "$BENCH_CORE" \
     --benchmark_out="$OUT/core.json" --benchmark_out_format=json \
     | tee "$OUT/core.txt"
 
+# ---- 1b. the same flag shapes in posthog-node and flagd-core (node), checked against the core ----
+log "evaluation cost against posthog-node and flagd-core (bench/field_eval.sh)"
+BENCH_CORE=$BENCH_CORE bench/field_eval.sh "$OUT"
+
 # ---- 2. population scan in PostgreSQL ----
 # The table (~300 MB) fits in shared_buffers and is prewarmed, so every scan reads from shared
 # buffers. wal_level=minimal lets CREATE TABLE AS skip WAL; autovacuum and JIT are off so
@@ -58,6 +63,10 @@ scripts/with-temp-cluster.sh bench/decide_bench.sh "$OUT"
 # ---- 4. the decide service over HTTP ----
 log "the decide service (wrk, and pgbench through PgBouncer)"
 BENCH_RUN_SH=1 bench/service_bench.sh "$OUT"
+
+# ---- 4b. flag-decide against unleash-server ----
+log "flag-decide against unleash-server (wrk, the database stopped mid-run)"
+BENCH_RUN_SH=1 bench/unleash_bench.sh "$OUT"
 
 # ---- 5. RESULTS.md ----
 {

@@ -67,33 +67,16 @@ for tool in wrk pgbench curl; do
 done
 [[ -x build/flag-decide ]] || die "build/flag-decide is missing: run \`make decide\`"
 
-# The topology's settings, for deploy/up.sh and deploy/down.sh.
-export FLAG_EVAL_DATA=$DATA PERSONS
-export PRIMARY_PORT=$PORT_BASE STANDBY1_PORT=$((PORT_BASE + 1)) STANDBY2_PORT=$((PORT_BASE + 2))
-export PGBOUNCER1_PORT=$((PORT_BASE + 3)) PGBOUNCER2_PORT=$((PORT_BASE + 4)) DECIDE_PORT=$((PORT_BASE + 5))
-export DECIDE_HOST=127.0.0.1 DB_NAME=$DB SERVICE_ROLE=$ROLE DECIDE_BIN=$REPO/build/flag-decide
-unset DEMO_TOKEN DEMO_SECRET PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGOPTIONS
-DECIDE=http://127.0.0.1:$DECIDE_PORT
-
-# Never take over a directory that is not a topology of ours, nor ports someone else holds.
-if [[ -e $DATA ]]; then
-    [[ -e $DATA/topology.env ]] || die "$DATA exists and is not a topology directory: remove it or set SERVICE_BENCH_DATA"
-    log "removing the topology a previous run left in $DATA"
-    deploy/down.sh --purge
-fi
-for ((p = PORT_BASE; p <= PORT_BASE + 5; p++)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-        die "port $p is in use: set SERVICE_BENCH_PORT_BASE to the first of 6 free ports"
-    fi
-done
+# The topology, the local team and the quiet-machine wait, shared with bench/unleash_bench.sh.
+# shellcheck source=bench/service_topology.sh
+source bench/service_topology.sh
+topology_export
+topology_claim 6 SERVICE_BENCH_PORT_BASE
 
 stop_topology() {
     local status=$?
     trap - EXIT INT TERM
-    if [[ -e $DATA ]]; then
-        log "stopping the topology"
-        deploy/down.sh --purge >&2 || { log "deploy/down.sh --purge failed: see $DATA"; status=1; }
-    fi
+    topology_stop || status=1
     exit "$status"
 }
 trap stop_topology EXIT
@@ -104,38 +87,8 @@ mkdir -p "$S"
 run_started=$SECONDS
 
 # ---- the topology ----
-log "starting the topology in $DATA (ports $PORT_BASE-$((PORT_BASE + 5)), $PERSONS persons)"
-up_started=$SECONDS
-deploy/up.sh >"$S/up.log" 2>&1 || { tail -n 30 "$S/up.log" >&2; die "deploy/up.sh failed (log: $S/up.log)"; }
-up_seconds=$((SECONDS - up_started))
-
-as_postgres() {
-    if [[ $(id -un) == postgres ]]; then "$@"; else runuser -u postgres -- "$@"; fi
-}
-psql_primary() {
-    as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$DATA/run" -p "$PRIMARY_PORT" -U postgres -d "$DB" "$@"
-}
-psql_standby1() {
-    as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$DATA/run" -p "$STANDBY1_PORT" -U postgres -d "$DB" "$@"
-}
-
-log "loading the team whose flags need nothing stored ($LOCAL_TOKEN)"
-psql_primary -v source=phc_demo -v token="$LOCAL_TOKEN" -v secret=phs_bench_local \
-    <bench/sql/service_local_team.sql >"$S/local_team.log" 2>&1 \
-    || { cat "$S/local_team.log" >&2; die "bench/sql/service_local_team.sql failed"; }
-
-# The service knows the new team once a standby replayed it and a definitions refresh read it.
-post_flags() { # body -> HTTP status; the answer in $S/probe.json
-    curl -s -o "$S/probe.json" -w '%{http_code}' --max-time 5 -X POST "$DECIDE/flags?v=2" \
-        -H 'Content-Type: application/json' -d "$1"
-}
-deadline=$((SECONDS + 60))
-until [[ $(post_flags "{\"token\": \"$LOCAL_TOKEN\", \"distinct_id\": \"visitor-1\"}") == 200 ]]; do
-    ((SECONDS < deadline)) || die "flag-decide does not know $LOCAL_TOKEN after 60 s (last answer: $(cat "$S/probe.json"))"
-    sleep 0.2
-done
-[[ $(post_flags '{"token": "phc_demo", "distinct_id": "user-1"}') == 200 ]] \
-    || die "POST /flags?v=2 for user-1 failed: $(cat "$S/probe.json")"
+topology_start
+load_local_team
 
 decide_pid=$(head -n1 "$DATA/run/flag-decide.pid")
 pgbouncer_pids="$(head -n1 "$DATA/run/pgbouncer1.pid") $(head -n1 "$DATA/run/pgbouncer2.pid")"
@@ -205,11 +158,6 @@ children_ticks() { # pid... -> the ticks of their children, live (utime, stime) 
     done
     echo "$total"
 }
-machine_ticks() { # busy and total ticks of all CPUs
-    local _ user nice system idle iowait irq softirq steal
-    read -r _ user nice system idle iowait irq softirq steal _ </proc/stat
-    echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + idle + iowait + irq + softirq + steal))"
-}
 pgbouncer_transactions() { # port -> transactions PgBouncer passed to database $DB so far
     psql -X -At -F ' ' -h 127.0.0.1 -p "$1" -U postgres -c 'SHOW STATS' pgbouncer 2>/dev/null \
         | awk -v db="$DB" '$1 == db { n += $2 } END { print n + 0 }'
@@ -236,26 +184,7 @@ metrics_snapshot() { # name -> $S/metrics_<name>.txt
     curl -fsS --max-time 5 "$DECIDE/metrics" >"$S/metrics_$1.txt" || die "GET /metrics failed"
 }
 
-# Other work on this 2-CPU machine shows up in every figure: wait (a while) for it to calm down.
-busy_share() { # per cent of all CPUs busy over 2 seconds
-    local b1 t1 b2 t2
-    read -r b1 t1 < <(machine_ticks)
-    sleep 2
-    read -r b2 t2 < <(machine_ticks)
-    echo $(((b2 - b1) * 100 / (t2 - t1 > 0 ? t2 - t1 : 1)))
-}
-quiet_deadline=$((SECONDS + QUIET_WAIT))
-next_note=$SECONDS
-while share=$(busy_share) && ((share > QUIET)); do
-    if ((SECONDS >= quiet_deadline)); then
-        log "the machine is still ${share}% busy with other work after ${QUIET_WAIT}s: measuring anyway"
-        break
-    fi
-    if ((SECONDS >= next_note)); then
-        log "the machine is ${share}% busy with other work; waiting for it to fall under ${QUIET}% (up to $((quiet_deadline - SECONDS))s more)"
-        next_note=$((SECONDS + 30))
-    fi
-done
+wait_until_quiet "$QUIET" "$QUIET_WAIT"
 {
     echo "busy_share_before=$share"
     echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,18 @@
+-- wrk script for bench/unleash_bench.sh: bench/wrk/flags.lua (POST /flags?v=2 to flag-decide,
+-- FLAGS_MODE stored or local) with what bench/wrk/unleash_report.lua adds: latency percentiles
+-- for the CDF plots, and per-second status counts when WRK_COUNT_STATUS=1.
+local report = dofile("bench/wrk/unleash_report.lua")
+dofile("bench/wrk/flags.lua")
+
+local flags_setup, flags_done = setup, done
+function setup(thread)
+  flags_setup(thread)
+  report.setup(thread)
+end
+
+report.install_counter()
+
+function done(summary, latency, requests)
+  flags_done(summary, latency, requests)
+  report.done(summary, latency, requests)
+end
