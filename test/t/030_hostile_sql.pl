@@ -40,7 +40,6 @@ my $TOKEN          = 'phc_hostile';
 my $MUTATIONS      = 50;    # random mutations per (function, jsonb argument)
 my $REPO           = FlagEval::Test::DecideService::repository();
 my $CONFORMANCE    = "$REPO/../shared/conformance/posthog/v1_evaluation.json";
-$CONFORMANCE = '/work/shared/conformance/posthog/v1_evaluation.json' unless -f $CONFORMANCE;
 
 # SQLSTATEs a hostile call may raise, and why each is a clear error rather than a failure.
 my %ALLOWED = (
