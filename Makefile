@@ -139,3 +139,38 @@ bench: deps
 	$(MAKE) all decide install
 	$(MAKE) $(BENCH_CORE)
 	BENCH_CORE=$(BENCH_CORE) bench/run.sh
+
+# ---- libFuzzer targets (test/fuzz/; never the g++ objects): clang-14, ASan + UBSan ----
+# build/fuzz/<target> for each test/fuzz/<target>.cpp; `make fuzz` runs each for FUZZ_SECONDS, `make
+# fuzz-short` is the short run of `make test`. Seeds come from the conformance corpus at run time.
+FUZZ_CXX       ?= clang++-14
+FUZZ_SECONDS   ?= 120
+FUZZ_SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CXXFLAGS   = -std=c++20 -O1 -g -Wall -Wextra -Isrc -I$(PG_INCLUDEDIR) $(FUZZ_SANITIZE)
+FUZZ_TARGETS    = $(sort $(notdir $(basename $(wildcard test/fuzz/*_fuzz.cpp))))
+FUZZ_BINS       = $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+FUZZ_CORE_OBJS  = $(patsubst %.cpp,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS))
+FUZZ_DECIDE_OBJS = $(patsubst %,$(BUILD)/fuzz/obj/src/decide/%.o,request_body decide_request local_evaluation)
+
+# Engine and service code get coverage instrumentation; only the target links libFuzzer's main.
+$(BUILD)/fuzz/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/flag_definition_fuzz $(BUILD)/fuzz/property_matching_fuzz: $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/test/fuzz/%.o $(FUZZ_CORE_OBJS)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_CORE)
+
+$(BUILD)/fuzz/request_body_fuzz: $(BUILD)/fuzz/obj/test/fuzz/request_body_fuzz.o $(FUZZ_DECIDE_OBJS) $(FUZZ_CORE_OBJS)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_CORE) -lz
+
+-include $(patsubst %.cpp,$(BUILD)/fuzz/obj/%.d,$(CORE_SRCS) $(wildcard test/fuzz/*.cpp)) $(FUZZ_DECIDE_OBJS:.o=.d)
+
+.PHONY: fuzz-build fuzz fuzz-short
+fuzz-build: $(FUZZ_BINS)
+
+# Replays test/fuzz/regressions/<target>/ first, then fuzzes from the conformance seeds.
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) test/fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-short: fuzz-build
+	FUZZ_SECONDS=10 BUILD=$(BUILD) test/fuzz/run.sh $(FUZZ_TARGETS)
