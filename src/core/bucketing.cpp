@@ -1,8 +1,10 @@
 #include "bucketing.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -13,10 +15,27 @@ namespace {
 constexpr std::uint64_t kMax60 = 0xFFFFFFFFFFFFFFFULL;  // 2^60 - 1
 constexpr std::size_t kMaxIdentifierScalars = 200;
 
+// OpenSSL 3's one-shot SHA1() looks the algorithm up on every call (~300 ns, five times the hash
+// itself): fetch it once and reuse one digest context per thread.
+struct Sha1Context {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Sha1Context() {
+        EVP_MD_CTX_free(ctx);
+        EVP_MD_free(md);
+    }
+};
+
 // Top 60 bits of a big-endian digest prefix: the first 15 hex digits.
 std::uint64_t top60_sha1(std::string_view input) {
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+    thread_local Sha1Context sha1;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    if (sha1.md == nullptr || sha1.ctx == nullptr || !EVP_DigestInit_ex2(sha1.ctx, sha1.md, nullptr) ||
+        !EVP_DigestUpdate(sha1.ctx, input.data(), input.size()) ||
+        !EVP_DigestFinal_ex(sha1.ctx, digest, nullptr)) {
+        // Only when OpenSSL cannot allocate: the slow one-shot path still gives the same digest.
+        SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+    }
     std::uint64_t n = 0;
     for (int i = 0; i < 8; ++i) n = (n << 8) | digest[i];
     return n >> 4;
@@ -59,9 +78,10 @@ double hash01(Bucketing bucketing, std::string_view prefix, std::string_view ide
         heap_buffer.resize(size);
         buffer = heap_buffer.data();
     }
-    std::memcpy(buffer, prefix.data(), prefix.size());
-    std::memcpy(buffer + prefix.size(), id.data(), id.size());
-    std::memcpy(buffer + prefix.size() + id.size(), salt.data(), salt.size());
+    // std::copy, not memcpy: an empty view may hold a null pointer, which memcpy must not get.
+    char* end = std::copy(prefix.begin(), prefix.end(), buffer);
+    end = std::copy(id.begin(), id.end(), end);
+    std::copy(salt.begin(), salt.end(), end);
     const std::string_view input(buffer, size);
     const std::uint64_t n = bucketing == Bucketing::Sha1 ? top60_sha1(input) : top60_xxh3(input);
     return static_cast<double>(n) / static_cast<double>(kMax60);
