@@ -10,6 +10,7 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # importing the next module must not leave bench/__pycache__
@@ -727,7 +728,9 @@ def main(argv):
                   if not r[3]]
         for r in failed:
             print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
-        return 1 if failed else 0
+        unleash_failed = subprocess.call([sys.executable, "-B", os.path.join(os.path.dirname(__file__), "unleash_report.py"),
+                                          "--check", argv[2]]) != 0
+        return 1 if failed or unleash_failed else 0
     out = argv[1]
     machine = read_kv(os.path.join(out, "machine.txt"))
     setup = read_kv(os.path.join(out, "setup.txt"))
@@ -833,6 +836,11 @@ def main(argv):
 
     # ---- part 4 ----
     service_report.section(out, L)
+    unleash_section = os.path.join(out, "unleash", "section.md")
+    if os.path.exists(unleash_section):  # written by bench/unleash_bench.sh (bench/unleash_report.py)
+        L.append(open(unleash_section).read().replace("## flag-decide against unleash-server",
+                                                      "## 4b. flag-decide against unleash-server", 1))
+        L.append("")
 
     # ---- verdicts ----
     L.append("## Verdicts")
