@@ -1,6 +1,7 @@
 # flag_eval: PGXS build of the extension, plus the project's drivers:
 #   make up     install dependencies, build, install, start the local topology (make down stops it)
-#   make test   every test: core unit tests, pg_regress, conformance
+#   make test   every test: unit tests (conformance included), pg_regress, TAP, a short fuzz run,
+#               then the same tests under ASan + UBSan (make test-sanitize)
 #   make bench  benchmarks, results in bench/RESULTS.md
 #   make drill  failure drills under load, results in docs/resilience.md
 
@@ -174,3 +175,10 @@ fuzz: fuzz-build
 
 fuzz-short: fuzz-build
 	FUZZ_SECONDS=10 BUILD=$(BUILD) test/fuzz/run.sh $(FUZZ_TARGETS)
+
+# ---- sanitizers (the last stage of `make test`): unit, service, pg_regress and TAP tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer (the extension under UBSan only: see the script), everything in build/sanitize (a private copy of
+# the PostgreSQL installation included: the system's extension directory is never touched).
+.PHONY: test-sanitize
+test-sanitize: deps
+	scripts/test-sanitize.sh

@@ -7,7 +7,7 @@
 #
 # - prove's working area (TESTDIR, whose tmp_check/ holds the nodes, and TMPDIR, where the
 #   framework puts the nodes' unix sockets) is a fresh /tmp/flag_eval_tap.XXXXXX owned by
-#   postgres, removed afterwards; the test and server logs are copied to build/tap/log first.
+#   postgres, removed afterwards; the test and server logs are copied to the log directory (below) first.
 # - test/sdk's npm packages are installed first (scripts/install-npm-deps.sh: npm ci, skipped
 #   while package-lock.json is unchanged).
 # - Every node a test starts, the framework stops in its END block, failures included. If prove
@@ -20,6 +20,8 @@
 #   PG_TEST_TIMEOUT_DEFAULT   the framework's per-wait deadline in seconds (default 60)
 #   FLAG_EVAL_TAP_TIMEOUT     deadline for the whole prove run in seconds (default 300)
 #   PG_TEST_NOCLEAN           keep the working area (its path is printed)
+#   FLAG_EVAL_TAP_LOGDIR      where the logs are kept (default build/tap/log)
+#   FLAG_DECIDE               the flag-decide binary the tests start (default build/flag-decide)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$PWD
@@ -28,7 +30,7 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 BINDIR=$("$PG_CONFIG" --bindir)
 PERLDIR=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/perl
 PG_OS_USER=postgres
-LOGDIR=$REPO/build/tap/log
+LOGDIR=${FLAG_EVAL_TAP_LOGDIR:-$REPO/build/tap/log}
 
 log() { echo "run-tap: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -111,7 +113,7 @@ if [[ $status -ne 0 ]]; then
     [[ $status -ne 124 ]] || log "prove overran FLAG_EVAL_TAP_TIMEOUT=${FLAG_EVAL_TAP_TIMEOUT:-300}s"
     for f in "$WORK"/tmp_check/log/*; do
         [[ -f $f ]] || continue
-        echo "---- last lines of $(basename "$f") (all of it in build/tap/log) ----" >&2
+        echo "---- last lines of $(basename "$f") (all of it in $LOGDIR) ----" >&2
         tail -n 40 "$f" >&2
     done
 fi

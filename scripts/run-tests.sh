@@ -15,6 +15,8 @@ stage "service unit tests (GoogleTest, throw-away cluster)" make --no-print-dire
 stage "SQL tests (pg_regress on a throw-away cluster)" make --no-print-directory regress
 stage "TAP tests (primary + streaming standby)" make --no-print-directory tap
 stage "fuzzing (libFuzzer, a short run per target)" make --no-print-directory -j"$(nproc)" fuzz-short
+# The same unit and integration tests again under ASan + UBSan (scripts/test-sanitize.sh).
+stage "sanitizers (make test-sanitize)" make --no-print-directory test-sanitize
 
 printf '\n'
 echo "tests: $passed passed, $failed failed"
