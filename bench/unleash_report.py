@@ -199,6 +199,8 @@ def main():
     out = []
     w = out.append
     w("## flag-decide against unleash-server\n")
+    w(f"Run {setup.get('date', '?')}, commit {setup.get('commit', '?')}; reproduce with `make bench`, or "
+      "`bench/unleash_bench.sh` alone (it prints this section).\n")
     w(f"unleash-server {setup.get('unleash_version')} (npm, Node {setup.get('node_version')}) and flag-decide "
       f"on one machine ({setup.get('nproc')} CPUs), Unleash's database on the same PostgreSQL "
       f"{setup.get('server_version')} primary as flag-decide's topology. "
