@@ -23,37 +23,21 @@ wrk.method = "POST"
 wrk.path = "/flags?v=2"
 wrk.headers["Content-Type"] = "application/json"
 
--- Each thread gets its own random sequence (wrk's threads would otherwise repeat one another).
-local thread_count = 0
-function setup(thread)
-  thread_count = thread_count + 1
-  thread:set("thread_number", thread_count)
-end
-
-function init(args)
-  math.randomseed(os.time() * 1000 + (thread_number or 0))
-end
-
--- Property values vary with n so that the flags take different branches, as real subjects do.
-local plans = {"free", "free", "starter", "pro", "Pro", "enterprise", "team"}
-local countries = {"US", "us", "GB", "DE", "FR", "IN", "BR", "CA", "JP"}
-local domains = {"example.com", "gmail.com", "posthog.com", "yahoo.co.uk", "corp.example"}
-local tiers = {"free", "silver", "gold"}
+local subjects = dofile("bench/wrk/subjects.lua")
+setup, init = subjects.setup, subjects.init
 
 local function local_body(n)
+  local v = subjects.visitor(n)
   return string.format(
     '{"token": "%s", "distinct_id": "visitor-%d", "person_properties": {' ..
-      '"email": "user%d@%s", "plan": "%s", "country": "%s", "age": %d, ' ..
-      '"signed_up_at": "20%02d-%02d-01T00:00:00Z", "last_seen_at": %d, "app_version": "%d.%d.%d", ' ..
+      '"email": "%s", "plan": "%s", "country": "%s", "age": %s, ' ..
+      '"signed_up_at": "%s", "last_seen_at": %s, "app_version": "%s", ' ..
       '"beta": %s, "$feature_enrollment/early-access": %s}, ' ..
-      '"groups": {"organization": "org-%d", "company": "company-%d"}, ' ..
-      '"group_properties": {"organization": {"tier": "%s", "seats": %d}, "company": {"employees": %d}}}',
-    token, n,
-    n, domains[1 + n % #domains], plans[1 + n % #plans], countries[1 + n % #countries], 13 + n % 60,
-    20 + n % 6, 1 + n % 12, 1672531200 + n * 7919 % 94608000, 1 + n % 3, n % 20, n % 10,
-    (n % 10 == 0) and "true" or "false", (n % 20 == 0) and "true" or "false",
-    n % 200, n % 100,
-    tiers[1 + n % #tiers], 1 + n % 500, 5 * (1 + n % 400))
+      '"groups": {"organization": "%s", "company": "%s"}, ' ..
+      '"group_properties": {"organization": {"tier": "%s", "seats": %s}, "company": {"employees": %s}}}',
+    token, n, v.email, v.plan, v.country, v.age, v.signed_up_at, v.last_seen_at, v.app_version,
+    v.beta, v.early_access, v.organization, v.company, v.organization_tier, v.organization_seats,
+    v.company_employees)
 end
 
 function request()
@@ -68,11 +52,5 @@ function request()
 end
 
 function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "wrk_result requests=%d duration_us=%d bytes=%d rps=%.1f mean_us=%.1f p50_us=%d p90_us=%d p99_us=%d " ..
-      "max_us=%d status_errors=%d connect_errors=%d read_errors=%d write_errors=%d timeouts=%d\n",
-    summary.requests, summary.duration, summary.bytes, summary.requests / (summary.duration / 1e6),
-    latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    e.status, e.connect, e.read, e.write, e.timeout))
+  subjects.print_result(summary, latency)
 end
