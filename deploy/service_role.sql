@@ -16,13 +16,13 @@
 --   SELECT flag_eval.decide(...)                      reads every table above plus persons,
 --                                                     person_distinct_ids, groups, cohort_members,
 --                                                     hash_key_overrides
---   SELECT flag_eval.record_hash_key_overrides(...)   on the primary only: INSERT on
---                                                     hash_key_overrides (the first key recorded
---                                                     wins, so never UPDATE or DELETE)
--- These functions are SECURITY INVOKER (the extension's script is not changed here), so the
--- grants are on the tables they read. The INSERT is the role's only write; on a standby it is
--- refused anyway (read-only server), on the primary it lets the role add continuity keys for
--- persons that have none, which is what the service does.
+--   SELECT flag_eval.record_hash_key_overrides(...)   on the primary only: EXECUTE, nothing
+--                                                     on the table (the function is SECURITY
+--                                                     DEFINER and PUBLIC may not run it)
+-- The readers are SECURITY INVOKER, so the grants are on the tables they read. The role can
+-- write nothing itself: continuity keys only through record_hash_key_overrides(), which adds
+-- the first key of a person for the team of a public token and never changes one (on a standby
+-- it is refused anyway: read-only server).
 \set ON_ERROR_STOP 1
 \if :{?role}
 \else
@@ -50,10 +50,10 @@ GRANT SELECT ON flag_eval.teams, flag_eval.flags, flag_eval.persons, flag_eval.p
                 flag_eval.group_type_mappings, flag_eval.groups, flag_eval.cohorts, flag_eval.cohort_members,
                 flag_eval.hash_key_overrides, flag_eval.definitions_version_counter
     TO :"role";
-GRANT INSERT ON flag_eval.hash_key_overrides TO :"role";
 
--- EXECUTE on functions is PUBLIC's by default; granted by name as well, so the service keeps
--- working where an administrator revoked that default.
+-- EXECUTE on record_hash_key_overrides is granted only by name; on the readers it is PUBLIC's by
+-- default, granted by name as well, so the service keeps working where an administrator
+-- revoked that default.
 GRANT EXECUTE ON FUNCTION
     flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[]),
     flag_eval.record_hash_key_overrides(text, text, text),

@@ -402,9 +402,13 @@ COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text
 -- distinct_id nor the person of anon_distinct_id has an override for, records
 -- hash_key = anon_distinct_id for each of those persons that exists, as PostHog does. The first
 -- write wins (concurrent writers included). Returns the number of rows written.
+-- SECURITY DEFINER, and EXECUTE only where granted: the decide service's role can then add
+-- continuity keys this way alone, with no INSERT on the table (deploy/service_role.sql).
 CREATE FUNCTION flag_eval.record_hash_key_overrides(token text, distinct_id text, anon_distinct_id text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
     found_team bigint;
@@ -444,6 +448,8 @@ BEGIN
     RETURN written;
 END
 $function$;
+
+REVOKE EXECUTE ON FUNCTION flag_eval.record_hash_key_overrides(text, text, text) FROM PUBLIC;
 
 COMMENT ON FUNCTION flag_eval.record_hash_key_overrides(text, text, text) IS
 'experience continuity: records anon_distinct_id as the hash key of each continuity flag the person has none for (first write wins); returns the rows written; for the primary';
