@@ -35,17 +35,21 @@ SECONDS_PER_QUERY=${BENCH_PROFILE_SECONDS:-8}
 PSQL=${FLAG_EVAL_PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql
 
 # The queries, exactly as pg_bench.sh times them.
-eval "$(sed -n '/^NATIVE=/p; /^NATIVE_C=/p; /^declare -A QUERY=(/,/^)/p' bench/pg_bench.sh)"
+eval "$(sed -n '/^NATIVE=/,/^variant_counts()/p; /^declare -A QUERY=(/,/^)/p' bench/pg_bench.sh)"
 flag_json() { tr -s '\n ' '  ' <"bench/flags/$1.json"; }
+flag_json_sha1() { flag_json "$1" | sed 's/^{/{"bucketing": "sha1", /'; }
 psql_bench() {
     "$PSQL" -X -q -At -v ON_ERROR_STOP=1 \
         -v f3_50="$(flag_json three_filters_50)" -v f3_100="$(flag_json three_filters_100)" \
-        -v r50="$(flag_json rollout_50)" -v mv="$(flag_json multivariate)" "$@"
+        -v r50="$(flag_json rollout_50)" -v mv="$(flag_json multivariate)" \
+        -v f3_50_sha1="$(flag_json_sha1 three_filters_50)" -v r50_sha1="$(flag_json_sha1 rollout_50)" \
+        -v mv_sha1="$(flag_json_sha1 multivariate)" "$@"
 }
 
 echo "profile: loading ${BENCH_PERSONS:-1000000} persons" >&2
 psql_bench -v n="${BENCH_PERSONS:-1000000}" <<'SQL' >/dev/null
 \i bench/sql/setup.sql
+\i bench/sql/sha1_bucketing.sql
 SQL
 
 # perf's tables without comments, blank lines and the padding of its empty IPC column.
