@@ -1,4 +1,4 @@
--- PostHog's conformance corpus (../shared/conformance/posthog, rules contract 1.2.0) through SQL.
+-- PostHog's conformance corpus (test/conformance/posthog, rules contract 1.2.0) through SQL.
 -- Every corpus flag buckets with sha1, so each flag gets "bucketing": "sha1".
 -- pg_regress runs psql from the repository root.
 SET client_min_messages = warning;
@@ -6,8 +6,8 @@ CREATE EXTENSION IF NOT EXISTS flag_eval;
 RESET client_min_messages;
 SET search_path = flag_eval, public;
 
-\set corpus `cat ../shared/conformance/posthog/v1_evaluation.json`
-\set hashes `cat ../shared/conformance/posthog/hash_sha1_60_v1.json`
+\set corpus `cat test/conformance/posthog/v1_evaluation.json`
+\set hashes `cat test/conformance/posthog/hash_sha1_60_v1.json`
 
 CREATE TEMP TABLE corpus_case AS
 SELECT ord, c ->> 'id' AS id, c -> 'definitions' AS definitions, c -> 'context' AS context, c -> 'expected' AS expected

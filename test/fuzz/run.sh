@@ -4,7 +4,7 @@
 #   test/fuzz/run.sh [TARGET...]        default: every test/fuzz/*_fuzz.cpp
 #   FUZZ_SECONDS=120               fuzzing time per target
 #   BUILD=build                    where the binaries are; corpora, logs and crashes go under it
-#   FLAG_EVAL_CONFORMANCE_DIR      seed source, default ../shared/conformance/posthog
+#   FLAG_EVAL_CONFORMANCE_DIR      seed source, default test/conformance/posthog
 #
 # For each target: replay test/fuzz/regressions/<target>/ (inputs that once crashed), generate seeds
 # from the conformance corpus into $BUILD/fuzz/corpus/<target>/ (kept between runs, so coverage
@@ -17,11 +17,11 @@
 #   fuzz: <P> passed, <F> failed
 # Exit status: 0 when every target passed.
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-120}
 BUILD=${BUILD:-build}
-CONFORMANCE_DIR=${FLAG_EVAL_CONFORMANCE_DIR:-../shared/conformance/posthog}
+CONFORMANCE_DIR=${FLAG_EVAL_CONFORMANCE_DIR:-test/conformance/posthog}
 PYTHON=/usr/bin/python3
 
 if [[ $# -gt 0 ]]; then

@@ -6,7 +6,7 @@
 # ones, then one argument at a time replaced by a hostile value. jsonb arguments get whole hostile
 # documents (every JSON type, extreme numbers, 50 MB strings, million-element arrays, 10,000
 # levels of nesting) and mutations of valid flags, definitions, contexts and properties (from
-# ../shared/conformance/posthog plus a flag that uses every field): each field of a flag replaced
+# test/conformance/posthog plus a flag that uses every field): each field of a flag replaced
 # by each hostile value, and random mutations from a seeded PRNG. FLAG_EVAL_HOSTILE_SEED=<n>
 # replays a run (the seed is printed).
 #
@@ -39,7 +39,7 @@ my $rng = FlagEval::Test::HostileJson->new($SEED);
 my $TOKEN          = 'phc_hostile';
 my $MUTATIONS      = 50;    # random mutations per (function, jsonb argument)
 my $REPO           = FlagEval::Test::DecideService::repository();
-my $CONFORMANCE    = "$REPO/../shared/conformance/posthog/v1_evaluation.json";
+my $CONFORMANCE    = "$REPO/test/conformance/posthog/v1_evaluation.json";
 
 # SQLSTATEs a hostile call may raise, and why each is a clear error rather than a failure.
 my %ALLOWED = (

@@ -1,4 +1,4 @@
-// PostHog's conformance corpus (../shared/conformance/posthog) through the core: every
+// PostHog's conformance corpus (test/conformance/posthog) through the core: every
 // evaluation case and every hash vector must pass.
 #include "core/bucketing.hpp"
 #include "core/flag_set.hpp"
@@ -20,7 +20,7 @@ namespace {
 
 std::string corpus_dir() {
     const char* dir = std::getenv("FLAG_EVAL_CONFORMANCE_DIR");
-    return dir ? dir : "../shared/conformance/posthog";
+    return dir ? dir : "test/conformance/posthog";  // tests run from the repository root
 }
 
 json::value load(const std::string& name) {
