@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package flag_eval needs to build, test and benchmark
-# (see ../shared/DESIGN.md, "Dependencies"). Debian 12 (bookworm), run as root.
+# Installs every Debian package flag_eval needs to build, test and benchmark, each below with what
+# it is for. Debian 12 (bookworm), run as root. Everything comes from Debian's archive; npm
+# packages are installed by scripts/install-npm-deps.sh.
 #
 # Fast when everything is present: one dpkg-query, and apt-get runs only for
 # what is missing. Safe to run again and again (`make test` calls it each time).
@@ -43,9 +44,22 @@ PACKAGES=(
     curl
     # bench/: latency plots (PNG)
     gnuplot-nox
-    # runuser (running servers as the unprivileged postgres account)
+    # runuser (servers run as the unprivileged postgres account) and flock
     util-linux
+    # Debian's python3 (/usr/bin/python3): the drills, the fuzz seed generator, the SQL-literal
+    # check; standard library only
+    python3
 )
+
+# Node.js and npm run the PostHog SDKs the TAP tests drive. Debian 12 ships Node 18 (the tests
+# support it); a machine that already has a Node.js >= 18 with npm on PATH (NodeSource's, say,
+# whose nodejs package provides npm and conflicts with Debian's) keeps it.
+NODE_PACKAGES=(nodejs npm)
+node_usable() {
+    command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 \
+        && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' 2>/dev/null
+}
+node_usable || PACKAGES+=("${NODE_PACKAGES[@]}")
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "install-deps: must run as root (apt-get install)" >&2

@@ -5,6 +5,7 @@
 //   FLAG_DECIDE_TOKEN     the project token (phc_...)
 //   FLAG_DECIDE_SECRET    the secret token (phs_...), for local evaluation
 //   FLAG_DECIDE_SUBJECTS  JSON array of {distinct_id, person_properties, groups, group_properties, keys}
+import './web_crypto.mjs'  // first: Node 18 needs the Web Crypto global before the SDK runs
 import { PostHog } from 'posthog-node'
 
 export function setting(name) {
