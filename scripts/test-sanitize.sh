@@ -12,7 +12,8 @@
 #   tap       the TAP tests with the private installation and the sanitized flag-decide
 #   reports   fails on a sanitizer report of flag-decide (build/sanitize/reports) or in the TAP
 #             logs (build/sanitize/tap/log); pg_regress's server log is searched by `regress`
-# Closes with "test-sanitize: N passed, N failed" (counted as in scripts/run-tests.sh).
+# Closes with "test-sanitize: N passed, N failed" (counted as in scripts/run-tests.sh, what did not
+# run named as there).
 #
 # Why a private PostgreSQL installation: the sanitized flag_eval.so must never replace the one
 # installed in /usr/lib/postgresql/15/lib, which other clusters on this machine load. PostgreSQL
@@ -23,7 +24,7 @@
 #   FLAG_EVAL_MAKE_LOCK    a lock file to hold around each build (flock), for shared machines
 #   FLAG_EVAL_TAP_TIMEOUT  deadline for the TAP run in seconds (default here 1200)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit
 REPO=$PWD
 
 SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer'
@@ -167,19 +168,21 @@ stages=("$@")
 rm -rf -- "$REPORTS"
 mkdir -p "$REPORTS" && chmod 1777 "$REPORTS"
 
+regress_files=$(find sql -maxdepth 1 -name '*.sql' ! -name 'flag_eval--*' | wc -l)
 started=$SECONDS
 for s in "${stages[@]}"; do
     case $s in
-        build)   stage "build (sanitized, $OUT)" build_all ;;
-        unit)    stage "core unit tests (GoogleTest, sanitized)" run_unit ;;
-        service) stage "service unit tests (GoogleTest, sanitized, throw-away cluster)" run_service_unit ;;
-        regress) stage "SQL tests (pg_regress, sanitized extension)" run_regress ;;
-        tap)     stage "TAP tests (sanitized extension and flag-decide)" run_tap ;;
-        reports) stage "sanitizer reports of servers (TAP)" check_reports ;;
+        build)   stage "build (sanitized, $OUT)" none build_all ;;
+        unit)    stage "core unit tests (GoogleTest, sanitized)" "gtest:$OUT/unit_tests" run_unit ;;
+        service) stage "service unit tests (GoogleTest, sanitized, throw-away cluster)" \
+                     "gtest:$OUT/decide_tests" run_service_unit ;;
+        regress) stage "SQL tests (pg_regress, sanitized extension)" "regress:$regress_files" run_regress ;;
+        tap)     stage "TAP tests (sanitized extension and flag-decide)" "tap:$(echo test/t/*.pl)" run_tap ;;
+        reports) stage "sanitizer reports of servers (TAP)" none check_reports ;;
         *) echo "test-sanitize: unknown stage '$s' (build unit service regress tap reports)" >&2; exit 2 ;;
     esac
 done
 
-printf '\n'
-echo "test-sanitize: $passed passed, $failed failed ($((SECONDS - started)) s)"
-exit $((stage_failed || failed > 0))
+echo "test-sanitize: $((SECONDS - started)) s"
+closing_line test-sanitize
+exit $((stage_failed || failed > 0 || ${#not_run[@]} > 0))
