@@ -10,9 +10,11 @@
 #   postgres, removed afterwards; the test and server logs are copied to the log directory (below) first.
 # - test/sdk's npm packages are installed first (scripts/install-npm-deps.sh: npm ci, skipped
 #   while package-lock.json is unchanged).
-# - Every node a test starts, the framework stops in its END block, failures included. If prove
-#   itself is killed (or overruns FLAG_EVAL_TAP_TIMEOUT), any postmaster still running from a
-#   data directory of this run is stopped here, by that data directory.
+# - Every node a test starts, the framework stops in its END block, failures included; PgBouncer
+#   and flag-decide, FlagEval::Test::Process's END block. If prove itself is killed (or overruns
+#   FLAG_EVAL_TAP_TIMEOUT), whatever still runs is stopped here: postmasters by the data
+#   directories of this run, PgBouncer and flag-decide by their pid files. Anything found then
+#   fails the run.
 #
 # Environment:
 #   PG_CONFIG                 pg_config of the server (default /usr/lib/postgresql/15/bin/pg_config)
@@ -60,21 +62,76 @@ as_pg() {
 }
 
 WORK=$(mktemp -d /tmp/flag_eval_tap.XXXXXX)
+PIDDIR=$WORK/pids
+mkdir "$PIDDIR"
 chmod 0700 "$WORK"
-[[ $(id -u) -ne 0 ]] || chown "$PG_OS_USER:" "$WORK"
+[[ $(id -u) -ne 0 ]] || chown "$PG_OS_USER:" "$WORK" "$PIDDIR"
+
+# shellcheck disable=SC2317  # these three are reached through the EXIT trap
+# Is process $1 alive, not a zombie, with $2 in its command line? (A pid the kernel gave to
+# another program is left alone.)
+is_ours() {
+    [[ $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
+    [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]] || return 1
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
+
+# shellcheck disable=SC2317
+# SIGTERM, then SIGKILL if the process is still there after 5 s.
+stop_pid() {
+    local pid=$1 deadline=$((SECONDS + 5))
+    kill -TERM "$pid" 2>/dev/null || return 0
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+# The last sweep: servers a test started that are still running because the test was killed (or
+# its own clean-up failed). PgBouncer and flag-decide started by FlagEval::Test::Process leave
+# $PIDDIR/<pid> naming their program; those deploy/up.sh starts (the drill's) leave *.pid files in
+# their data directory under $WORK, and their command lines name it.
+# shellcheck disable=SC2317
+sweep_processes() {
+    local pidfile pid
+    for pidfile in "$PIDDIR"/*; do
+        [[ -f $pidfile ]] || continue
+        pid=$(basename "$pidfile")
+        if is_ours "$pid" "$(cat "$pidfile")"; then
+            log "stopping $(cat "$pidfile") (pid $pid), left running by a test"
+            stop_pid "$pid"
+            swept=$((swept + 1))
+        fi
+    done
+    while IFS= read -r pidfile; do
+        pid=$(head -n1 "$pidfile" 2>/dev/null || true)
+        if is_ours "$pid" "$WORK"; then
+            log "stopping pid $pid ($pidfile), left running by a test"
+            stop_pid "$pid"
+            swept=$((swept + 1))
+        fi
+    done < <(find "$WORK" \( -name 'pgbouncer*.pid' -o -name 'flag-decide.pid' \) 2>/dev/null)
+}
 
 # shellcheck disable=SC2317  # reached through the EXIT trap
 cleanup() {
-    local status=$? pidfile datadir pid
+    local status=$? pidfile datadir pid swept=0
     trap - EXIT INT TERM HUP
+    sweep_processes
     # Nodes the framework could not stop (prove killed): stop them by their data directory.
     while IFS= read -r pidfile; do
         datadir=$(dirname "$pidfile")
         pid=$(head -n1 "$pidfile" 2>/dev/null || true)
+        is_ours "$pid" "$WORK" || continue  # a stale file of a server that crashed or was killed
         log "stopping a server left running in $datadir"
         as_pg "$BINDIR/pg_ctl" -D "$datadir" -m immediate -w -t 30 stop >/dev/null 2>&1 \
             || { [[ $pid =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null; } || true
+        swept=$((swept + 1))
     done < <(find "$WORK" -name postmaster.pid 2>/dev/null)
+    # A process that outlived its test is a failure of that test's clean-up, even when every
+    # assertion passed.
+    if ((swept > 0)); then
+        log "$swept server(s) outlived their test (stopped now); failing the run"
+        ((status != 0)) || status=1
+    fi
     if [[ -d $WORK/tmp_check/log ]]; then
         rm -rf "$LOGDIR"
         mkdir -p "$LOGDIR"
@@ -102,6 +159,7 @@ status=0
 as_pg env \
     PATH="$BINDIR:$PATH" \
     TESTDIR="$WORK" \
+    FLAG_EVAL_PIDDIR="$PIDDIR" \
     TMPDIR="$WORK" \
     PG_REGRESS="$(dirname "$PERLDIR")/regress/pg_regress" \
     PG_TEST_TIMEOUT_DEFAULT="${PG_TEST_TIMEOUT_DEFAULT:-60}" \

@@ -1,7 +1,8 @@
 # A server process a TAP test starts in the foreground under IPC::Run and stops by its pid:
 # PgBouncer and flag-decide. Output goes to a log file in the framework's log directory (kept in
 # build/tap/log by scripts/run-tap.sh). Every process still running when the test ends (a failed
-# assertion, a die) is killed in the END block.
+# assertion, a die) is killed in the END block. Each started process also leaves a pid file in
+# $FLAG_EVAL_PIDDIR (set by scripts/run-tap.sh), whose last sweep stops what a killed test could not.
 package FlagEval::Test::Process;
 
 use strict;
@@ -93,8 +94,29 @@ sub start
 	$self->{harness} = IPC::Run::start($self->{command},
 		'<', \undef, '>>', $self->{log}, '2>>', $self->{log});
 	push @running, $self;
+	$self->write_pid_file;
 	Test::More::note("$self->{name} started, pid " . $self->pid);
 	return $self;
+}
+
+# $FLAG_EVAL_PIDDIR/<pid> holds the program's path: the runner's sweep signals the pid only while
+# its command line still names that program (a pid the kernel reused is left alone).
+sub pid_file
+{
+	my ($self) = @_;
+	my $dir = $ENV{FLAG_EVAL_PIDDIR};
+	return undef unless $dir && $self->{harness};
+	return "$dir/" . $self->pid;
+}
+
+sub write_pid_file
+{
+	my ($self) = @_;
+	my $file = $self->pid_file // return;
+	open my $fh, '>', $file or croak "cannot write $file: $!";
+	print $fh "$self->{command}[0]\n";
+	close $fh;
+	return;
 }
 
 # Is the process still alive (not exited, not a zombie IPC::Run has yet to reap)?
@@ -128,6 +150,8 @@ sub stop
 	# kill_kill signals the harness's child by its pid; it returns true when SIGKILL was needed
 	my $clean = !$self->{harness}->kill_kill(grace => $grace // 10);
 	$self->{exit_status} = $self->{harness}->full_result(0);
+	my $pid_file = $self->pid_file;
+	unlink $pid_file if $pid_file;
 	Test::More::note("$self->{name} (pid $pid) stopped"
 		  . ($clean ? '' : ' with SIGKILL')
 		  . ", wait status $self->{exit_status}");
@@ -151,7 +175,10 @@ sub last_log_lines
 END
 {
 	my $status = $?;
-	for my $process (@running)
+	# stop() takes each process off @running, so walk a copy (else every second one is skipped);
+	# the last started first, as it may depend on the earlier ones
+	my @to_stop = reverse @running;
+	for my $process (@to_stop)
 	{
 		eval { $process->stop(2); 1 } or Test::More::diag("stopping $process->{name}: $@");
 	}
