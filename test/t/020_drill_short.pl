@@ -3,9 +3,10 @@
 # standby, flag-decide) under steady /flags traffic, while faults come and go: PgBouncer killed
 # and stopped, a standby stopped, backends killed, hot-standby conflicts, replica lag, every
 # database down. Each of the drill's assertions becomes one TAP assertion: every request answered
-# 200, latency within the deadline plus 50 ms, every answered flag correct, flags that need no
-# stored data never failed, full answers within 5 s after the fault cleared, and that each fault
-# took effect.
+# 200, no answer waited on a hung route (latency under half the 2 s a hang is held: a bound that
+# holds on a busy machine; the deadline itself is `make drill`'s, on a quiet one), every answered
+# flag correct, flags that need no stored data never failed, full answers within 5 s after the
+# fault cleared, and that each fault took effect.
 #
 # The drill's output (the table of figures) is in build/tap/log/020_drill_short_drill.log, the
 # servers' logs next to it (drill_*.log).
@@ -23,7 +24,7 @@ use FlagEval::Test::DecideService;
 use FlagEval::Test::Process qw(work_dir_for log_file_for);
 
 my $python = '/usr/bin/python3';    # Debian's: the drill needs its standard library only
-plan skip_all => "$python is missing" unless -x $python;
+die "$python is missing (Debian package python3; scripts/install-deps.sh installs it)\n" unless -x $python;
 
 my $repo   = Cwd::abs_path(FlagEval::Test::DecideService::repository());
 my $work   = work_dir_for('drill');
