@@ -76,8 +76,12 @@ decide: $(DECIDE_BIN)
 decide-unit: $(BUILD)/decide_tests
 	scripts/with-temp-cluster.sh $(BUILD)/decide_tests
 
-.PHONY: deps unit regress test up down bench
-deps:
+.PHONY: deps check-checkout unit regress test up down bench
+# Stops at once, with what to do, when the postgres account could not read this checkout.
+check-checkout:
+	@scripts/check-checkout.sh
+
+deps: check-checkout
 	scripts/install-deps.sh
 
 unit: $(BUILD)/unit_tests
@@ -112,7 +116,7 @@ down:
 # The failure drills (test/drill/; never part of `make test`, whose short form is
 # test/t/020_drill_short.pl): faults under steady /flags traffic, figures in docs/resilience.md.
 .PHONY: drill
-drill: all decide
+drill: check-checkout all decide
 	$(MAKE) install
 	/usr/bin/python3 test/drill/drill.py --report docs/resilience.md
 
