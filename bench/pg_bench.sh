@@ -30,7 +30,7 @@ PSQL=${FLAG_EVAL_PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql
 log() { echo "pg_bench: $*" >&2; }
 
 flag_json() { tr -s '\n ' '  ' <"bench/flags/$1.json"; }
-# The same flag bucketed with PostHog's sha1 (flag_eval's default is xxh3): SPEC.md section 2.
+# The same flag bucketed with PostHog's sha1 (flag_eval's default is xxh3): docs/reference.md, Bucketing.
 flag_json_sha1() { flag_json "$1" | sed 's/^{/{"bucketing": "sha1", /'; }
 
 # psql with the flags as variables :'f3_50', :'f3_100', :'r50', :'mv', and the sha1 ones
@@ -56,7 +56,7 @@ NATIVE="lower(properties->>'plan') IN ('pro', 'enterprise') AND lower(properties
 # libc wide-character path): equivalent on this data (all ASCII), a stricter floor.
 NATIVE_C="lower(properties->>'plan' COLLATE \"C\") IN ('pro', 'enterprise') AND lower(properties->>'country' COLLATE \"C\") = 'us' AND (properties->>'age')::float8 >= 21"
 # (b): the 3 shapes in plain SQL with sha1 bucketing (bench/sql/sha1_bucketing.sql). The variant
-# is picked the way flag_eval does (SPEC.md section 2): the first variant whose cumulative share,
+# is picked the way flag_eval does (docs/reference.md, Bucketing): the first variant whose cumulative share,
 # summed left to right in float8, exceeds the hash; width_bucket() finds it with one hash per row.
 SQL_3F_50="$NATIVE AND public.posthog_hash01('bench-3-filters', distinct_id) <= 50::float8 / 100"
 SQL_ROLLOUT_50="public.posthog_hash01('bench-rollout', distinct_id) <= 50::float8 / 100"

@@ -27,8 +27,9 @@
 --   pure rollouts (nothing stored is needed): rollout-50 (payload), rollout-100,
 --     rollout-sha1-30 (sha1), mv-checkout (3 variants, payloads), exp-pricing (variants and a
 --     holdout), org-rollout-30 (a group flag, organizations)
---   one per operator of SPEC section 3 on person properties (exact ... is_date_exact), a few of
---     them with a rollout, two sha1 ones; several filters in one set; several sets
+--   one per operator (docs/reference.md, Property operators) on person properties (exact ...
+--     is_date_exact), a few of them with a rollout, two sha1 ones; several filters in one set;
+--     several sets
 --   multivariate with filters and payloads (one with a variant override, one sha1)
 --   cohorts: in a dynamic cohort, not_in a dynamic cohort, in a nested cohort with negations,
 --     in the static cohort

@@ -1,5 +1,5 @@
--- flag_bucket: hash01 of key || '.' || identifier || salt (SPEC section 2), golden values for both
--- algorithms, and the distribution of a rollout.
+-- flag_bucket: hash01 of key || '.' || identifier || salt (docs/reference.md, Bucketing),
+-- golden values for both algorithms, and the distribution of a rollout.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flag_eval;
 RESET client_min_messages;

@@ -1,7 +1,7 @@
 -- flag_eval.decide(): every active flag of a team for one subject, with the stored person, group,
--- cohort and experience-continuity data (SPEC sections 4 and 5). Ids are explicit (1000s) so that
--- no output depends on what other tests inserted; rollouts are 0 % or 100 % except where the
--- bucket values are shown.
+-- cohort and experience-continuity data (docs/reference.md, SQL interface). Ids are explicit
+-- (1000s) so that no output depends on what other tests inserted; rollouts are 0 % or 100 %
+-- except where the bucket values are shown.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flag_eval;
 RESET client_min_messages;

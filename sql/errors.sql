@@ -1,5 +1,5 @@
--- Bad input raises SQLSTATE 22023 with a message naming the JSON path (SPEC section 4);
--- flag_validate reports problems instead of raising; nothing crashes the backend.
+-- Bad input raises SQLSTATE 22023 with a message naming the JSON path (docs/reference.md, SQL
+-- interface); flag_validate reports problems instead of raising; nothing crashes the backend.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flag_eval;
 RESET client_min_messages;

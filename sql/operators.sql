@@ -1,4 +1,5 @@
--- Property operators (SPEC section 3), one person filter at a time, through flag_eval.
+-- Property operators (docs/reference.md, Property operators), one person filter at a time,
+-- through flag_eval.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flag_eval;
 RESET client_min_messages;

@@ -1,4 +1,4 @@
--- Every reason code, with its condition_index, through flag_evaluate (SPEC sections 1 and 4).
+-- Every reason code, with its condition_index, through flag_evaluate (docs/reference.md, Flag format).
 -- Rollouts are 0 % or 100 % here so that no result depends on a hash value.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flag_eval;

@@ -1,6 +1,6 @@
--- The tables of the decide path (SPEC section 4): their constraints, what their triggers
--- maintain, and that pg_dump keeps their rows. Ids are explicit (4000s) so that no output depends
--- on what other tests inserted.
+-- The tables of the decide path (docs/reference.md, SQL interface): their constraints, what
+-- their triggers maintain, and that pg_dump keeps their rows. Ids are explicit (4000s) so that no
+-- output depends on what other tests inserted.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flag_eval;
 RESET client_min_messages;
@@ -91,7 +91,8 @@ UPDATE flags SET definition = '{"filters": {"groups": [{"rollout_percentage": 30
 SELECT version, active FROM flags WHERE id = 4105;
 
 -- A team's default bucketing applies to its flags that name none; when the default changes,
--- those flags keep the bucketing they had (SPEC section 1), written into their definition.
+-- those flags keep the bucketing they had (docs/reference.md, Flag format), written into their
+-- definition.
 INSERT INTO flags (id, team_id, key, definition)
 VALUES (4106, 4001, 'pinned-sha1', '{"bucketing": "sha1", "filters": {"groups": [{"rollout_percentage": 50}]}}');
 UPDATE teams SET bucketing = 'sha1' WHERE id = 4001;

@@ -1,10 +1,10 @@
 -- PostHog's sha1 bucketing written in plain SQL (pgcrypto): baseline (b) of the population scan,
--- what a team writes without flag_eval. SPEC.md section 2, `sha1`:
+-- what a team writes without flag_eval. docs/reference.md, Bucketing, `sha1`:
 --
 --   n      = the first 15 hex digits of SHA-1(flag_key || '.' || distinct_id || salt), the top 60 bits
 --   hash01 = double(n) / double(0xFFFFFFFFFFFFFFF)
 --
--- salt '' for the rollout, 'variant' for the variant lookup. SPEC's two edge rules (identifiers cut
+-- salt '' for the rollout, 'variant' for the variant lookup. The two edge rules (identifiers cut
 -- to 200 characters, an empty identifier hashes as 0) are left out: the benchmark's distinct ids
 -- are 36-character uuids, so neither changes a result, and leaving them out keeps this baseline
 -- as cheap as the SQL can be. A one-expression LANGUAGE sql function, not STRICT, so the planner

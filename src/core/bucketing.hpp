@@ -1,5 +1,5 @@
-// Deterministic bucketing (SPEC section 2). Frozen once released: a change of output is a new
-// bucketing name, never an edit of an existing one.
+// Deterministic bucketing (docs/reference.md, Bucketing). Frozen once released: a change of
+// output is a new bucketing name, never an edit of an existing one.
 #pragma once
 #include "no_postgres.hpp"
 

@@ -1,6 +1,6 @@
 // PropertySource over a Boost.JSON object, and an EvaluationContext built from the context JSON
-// of SPEC section 4 ({distinct_id, person_properties, groups, group_properties,
-// group_type_mapping}). Used by the service and the tests; PostgreSQL reads jsonb in place.
+// {distinct_id, person_properties, groups, group_properties, group_type_mapping} (docs/reference.md,
+// SQL interface). Used by the service and the tests; PostgreSQL reads jsonb in place.
 #pragma once
 #include "no_postgres.hpp"
 #include "evaluation_context.hpp"

@@ -1,5 +1,5 @@
-// Property filter operators (SPEC section 3) with the semantics of the reference's
-// match_property (PostHog rust/feature-flags, properties/property_matching.rs).
+// Property filter operators (docs/reference.md, Property operators) with the semantics of the
+// reference's match_property (PostHog rust/feature-flags, properties/property_matching.rs).
 //
 // Most operators compare a property's "string form": a string is itself, a number its stored
 // decimal text, a boolean "true" / "false", null "null", an array or object its JSON text.
@@ -556,7 +556,7 @@ bool compile_regex(Compiled& c, const json::value& value, const std::string& pat
     auto regex = std::make_unique<RE2>(pattern, options);
     if (regex->ok())
         c.regex = std::move(regex);
-    else  // SPEC: regex and not_regex then never match; validation reports it
+    else  // regex and not_regex then match no present value; validation reports it (docs/reference.md)
         problems.warning(path, "invalid regular expression: " + regex->error());
     return true;
 }
@@ -604,7 +604,7 @@ bool compile_date(Compiled& c, const json::value& value, const std::string& path
         const std::string_view text = value.get_string();
         if ((c.relative_date = parse_relative_date(text))) return true;
         c.date = parse_absolute_date(text);
-    } else if (value.is_number()) {  // SPEC: a numeric value is epoch seconds
+    } else if (value.is_number()) {  // a numeric value is epoch seconds (docs/reference.md)
         c.date = instant_from_epoch_seconds(*filter_number(value));
     }
     if (!c.date) {

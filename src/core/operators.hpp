@@ -1,5 +1,6 @@
-// Property filter operators (SPEC section 3). A filter's value is compiled once (lower-cased
-// strings, parsed numbers, RE2 programs, semver bounds, dates) and matched many times.
+// Property filter operators (docs/reference.md, Property operators). A filter's value is compiled
+// once (lower-cased strings, parsed numbers, RE2 programs, semver bounds, dates) and matched many
+// times.
 #pragma once
 #include "no_postgres.hpp"
 #include "problems.hpp"
@@ -28,7 +29,8 @@ enum class Operator {
     FlagEvaluatesTo,        // flag dependency
 };
 
-// The operator named `name`, or nullopt when it is not one of SPEC section 3.
+// The operator named `name`, or nullopt when it is none of those (docs/reference.md, Property
+// operators).
 std::optional<Operator> operator_from_name(std::string_view name);
 std::string_view operator_name(Operator op);
 

@@ -1,4 +1,4 @@
-// Evaluation results as the JSON detail of SPEC section 4:
+// Evaluation results as the JSON detail of the SQL functions (docs/reference.md, Flag format):
 // {key, enabled, variant, value, reason{code, condition_index, description}, payload}.
 #pragma once
 #include "no_postgres.hpp"
@@ -19,8 +19,8 @@ std::string reason_description(const FlagResult& result);
 // {flags: {key: detail}, errorsWhileComputingFlags}
 boost::json::object summary_json(const EvaluationSummary& summary);
 
-// The /flags?v=2 body of SPEC section 5: {flags: {key: {key, enabled, variant, reason,
-// metadata{id, version, payload}, failed}}, errorsWhileComputingFlags}.
+// The /flags?v=2 body (docs/reference.md, Decide protocol): {flags: {key: {key, enabled, variant,
+// reason, metadata{id, version, payload}, failed}}, errorsWhileComputingFlags}.
 boost::json::object flags_v2_json(const EvaluationSummary& summary);
 
 }  // namespace flag_eval

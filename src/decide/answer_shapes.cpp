@@ -208,7 +208,7 @@ std::string flags_v1_body(const Answer& answer, std::string_view request_id) {
     json::object feature_flags;
     json::object payloads;
     for (const FlagAnswer& flag : answer.flags) {
-        if (flag.failed) continue;  // SPEC 5: omitted, so an SDK falls back to its default
+        if (flag.failed) continue;  // omitted: an SDK falls back to its default (docs/reference.md)
         feature_flags[flag.key] = flag_value(flag);
         // Stored JSON text as a string, as PostHog sends it; SDKs JSON.parse it.
         if (flag.enabled && flag.payload) payloads[flag.key] = *flag.payload;

@@ -1,5 +1,5 @@
 // Answers in and out: from the core's results, from the body flag_eval.decide() returns, and
-// written as the /flags bodies SDKs read (SPEC section 5, PostHog's shapes).
+// written as the /flags bodies SDKs read (docs/reference.md, Decide protocol: PostHog's shapes).
 #pragma once
 #include "decide/answer.hpp"
 

@@ -1,10 +1,10 @@
 // The body of GET /flags/definitions for one team: the local-evaluation feed PostHog SDKs poll
 // ({flags, group_type_mapping, cohorts}, as posthog-node 5 reads it), and its ETag.
 //
-// The feed must never let an SDK answer differently from this service (SPEC section 5). PostHog
-// SDKs bucket with SHA-1 only, and skip parts of a definition they do not know; a flag they would
-// get wrong is handed over with `ensure_experience_continuity: true`, the one switch every PostHog
-// SDK honours by asking the server for that flag instead (posthog-node throws
+// The feed must never let an SDK answer differently from this service (docs/reference.md, Decide
+// protocol). PostHog SDKs bucket with SHA-1 only, and skip parts of a definition they do not know;
+// a flag they would get wrong is handed over with `ensure_experience_continuity: true`, the one
+// switch every PostHog SDK honours by asking the server for that flag instead (posthog-node throws
 // InconclusiveMatchError for it and falls back to /flags). Such a flag is one that:
 //   - buckets with anything but sha1 (xxh3, this project's default);
 //   - names `bucketing_identifier: "device_id"` (the service buckets by distinct id);

@@ -1,5 +1,5 @@
 // The snapshot file: the last service_definitions() text the service applied, so that a start
-// with every database down still serves (SPEC section 5).
+// with every database down still serves (docs/reference.md, Resilience contract).
 //
 // Format: one header line, then the text, byte for byte:
 //   flag_eval-definitions-snapshot 1 <byte count> <XXH3-64 of the text, 16 hex digits>\n

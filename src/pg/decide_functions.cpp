@@ -1,5 +1,5 @@
-// The table-backed side of SPEC section 4: flag_eval.decide() and the trigger that drops cached
-// team definitions when the definitions tables change.
+// The table-backed side of the SQL interface (docs/reference.md, SQL interface): flag_eval.decide()
+// and the trigger that drops cached team definitions when the definitions tables change.
 //
 // decide() is one C function: it reads the subject's stored rows by index lookups
 // (stored_subject.cpp), evaluates the team's cached flags (team_cache.cpp) and writes the answer

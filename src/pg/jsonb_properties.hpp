@@ -31,7 +31,7 @@ private:
 // Throws InvalidInput naming the path when it is not an object.
 JsonbContainer* properties_object(Jsonb* properties);
 
-// An EvaluationContext read from the context jsonb of SPEC section 4:
+// An EvaluationContext read from the context jsonb (docs/reference.md, SQL interface):
 // {distinct_id, person_properties, groups, group_properties, group_type_mapping}.
 // Its properties are JsonbPropertySources over the datum, which must outlive this object.
 // Throws InvalidInput ("invalid context at $.person_properties: expected an object").

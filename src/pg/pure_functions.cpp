@@ -1,5 +1,5 @@
-// The pure SQL functions of SPEC section 4 (IMMUTABLE PARALLEL SAFE): flag_eval, flag_variant,
-// flag_evaluate, flag_evaluate_all, flag_bucket, flag_validate.
+// The pure SQL functions (docs/reference.md, SQL interface), IMMUTABLE PARALLEL SAFE: flag_eval,
+// flag_variant, flag_evaluate, flag_evaluate_all, flag_bucket, flag_validate.
 //
 // Each entry point reads its arguments (detoasting may raise: no C++ object is alive yet), runs
 // its C++ work inside run_cpp(), which catches every exception, and raises only after that

@@ -1,5 +1,5 @@
 // Plain C-style code on purpose: everything here may ereport (locks, permissions, buffer reads),
-// so no frame holds an object with a destructor (DESIGN.md, C++ inside PostgreSQL).
+// so no frame holds an object with a destructor (docs/architecture.md, C++ inside PostgreSQL).
 #include "pg/jsonb_properties.hpp"  // first: it includes core headers, which precede PostgreSQL's
 #include "pg/stored_subject.hpp"
 

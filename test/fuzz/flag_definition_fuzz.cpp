@@ -7,8 +7,8 @@
 //   - anything else: one flag object, validated and compiled.
 // What compiles is evaluated against a few fixed subjects and its results printed as JSON.
 //
-// The contract (SPEC section 4): bad input raises InvalidDefinition naming the JSON path, and
-// nothing else. Any other exception escapes and libFuzzer reports it as a crash.
+// The contract (docs/reference.md, Flag format): bad input raises InvalidDefinition naming the
+// JSON path, and nothing else. Any other exception escapes and libFuzzer reports it as a crash.
 #include "core/flag_parser.hpp"
 #include "core/flag_set.hpp"
 #include "core/json_properties.hpp"

@@ -1,5 +1,5 @@
-# The decide service when databases fail (SPEC section 5, resilience contract), on the topology of
-# 010_decide_service.pl (primary, standby, PgBouncer in front of the standby):
+# The decide service when databases fail (docs/reference.md, Resilience contract), on the
+# topology of 010_decide_service.pl (primary, standby, PgBouncer in front of the standby):
 #
 # - PgBouncer hangs (SIGSTOP): no response waits on it; the service moves on to the standby and
 #   gives full answers again;

@@ -1,4 +1,5 @@
-// The JSON shapes hosts return: the SQL detail and the /flags?v=2 body (SPEC sections 4 and 5).
+// The JSON shapes hosts return: the SQL detail and the /flags?v=2 body (docs/reference.md, Flag
+// format and Decide protocol).
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
