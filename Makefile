@@ -11,9 +11,10 @@ CORE_SRCS   = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS     = $(sort $(wildcard src/pg/*.cpp))
 OBJS        = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 DATA        = $(sort $(wildcard sql/flag_eval--*.sql))
-# pg_regress inputs are sql/<test>.sql with expected/<test>.out; install scripts are not tests.
-REGRESS     = $(sort $(filter-out flag_eval--%,$(notdir $(basename $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --outputdir=$(BUILD)/regress
+# sql/ holds install and upgrade scripts only; pg_regress reads test/sql/<test>.sql and compares
+# with test/expected/<test>.out.
+REGRESS     = $(sort $(notdir $(basename $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test --outputdir=$(BUILD)/regress
 
 LIBS_CORE   = -lre2 -lxxhash -lcrypto -lboost_json
 PG_CPPFLAGS = -Isrc

@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit
 source scripts/lib/stages.sh
 
 BUILD=${BUILD:-build}
-regress_files=$(find sql -maxdepth 1 -name '*.sql' ! -name 'flag_eval--*' | wc -l)
+regress_files=$(find test/sql -maxdepth 1 -name '*.sql' | wc -l)
 tap_files=$(echo test/t/*.pl)
 fuzz_targets=$(find test/fuzz -maxdepth 1 -name '*_fuzz.cpp' | wc -l)
 

@@ -85,15 +85,16 @@ make_private_postgres() {
 build_extension() {
     local f
     mkdir -p "$EXT_DIR" || return 1
-    # Sources deleted from the working tree leave the copy too. test/conformance is copied with
-    # them: sql/conformance.sql reads the corpus relative to the build directory.
-    (cd "$EXT_DIR" && find Makefile flag_eval.control src sql expected test/conformance -type f \
+    # Sources deleted from the working tree leave the copy too. The pg_regress tests are copied
+    # with them, and test/conformance, which test/sql/conformance.sql reads relative to the build
+    # directory.
+    (cd "$EXT_DIR" && find Makefile flag_eval.control src sql test/sql test/expected test/conformance -type f \
         ! -name '*.o' ! -name '*.so' 2>/dev/null) | while IFS= read -r f; do
         [[ -e $f ]] || rm -f -- "$EXT_DIR/$f"
     done
     while IFS= read -r f; do
         cmp -s "$f" "$EXT_DIR/$f" || cp --parents -t "$EXT_DIR" "$f" || return 1
-    done < <(find Makefile flag_eval.control src sql expected test/conformance -type f ! -name '*.o' ! -name '*.bc' ! -name '*.so')
+    done < <(find Makefile flag_eval.control src sql test/sql test/expected test/conformance -type f ! -name '*.o' ! -name '*.bc' ! -name '*.so')
     local args=(--no-print-directory -C "$EXT_DIR" PG_CONFIG="$SYSTEM_PG_CONFIG" with_llvm=no
         CXXFLAGS="-g -O1 $EXT_SANITIZE" COPT="$EXT_SANITIZE")
     locked make -j"$(nproc)" "${args[@]}" all || return 1
@@ -168,7 +169,7 @@ stages=("$@")
 rm -rf -- "$REPORTS"
 mkdir -p "$REPORTS" && chmod 1777 "$REPORTS"
 
-regress_files=$(find sql -maxdepth 1 -name '*.sql' ! -name 'flag_eval--*' | wc -l)
+regress_files=$(find test/sql -maxdepth 1 -name '*.sql' | wc -l)
 started=$SECONDS
 for s in "${stages[@]}"; do
     case $s in
