@@ -20,7 +20,8 @@
 #   PG_CONFIG                 pg_config of the server (default /usr/lib/postgresql/15/bin/pg_config)
 #   PROVE_FLAGS               extra prove flags (e.g. --verbose)
 #   PG_TEST_TIMEOUT_DEFAULT   the framework's per-wait deadline in seconds (default 60)
-#   FLAG_EVAL_TAP_TIMEOUT     deadline for the whole prove run in seconds (default 300)
+#   FLAG_EVAL_TAP_TIMEOUT     deadline for the whole prove run in seconds (default 1200: a guard
+#                             against a hang, which a busy machine must not trip; ~130 s on a quiet one)
 #   PG_TEST_NOCLEAN           keep the working area (its path is printed)
 #   FLAG_EVAL_TAP_LOGDIR      where the logs are kept (default build/tap/log)
 #   FLAG_DECIDE               the flag-decide binary the tests start (default build/flag-decide)
@@ -164,11 +165,11 @@ as_pg env \
     PG_REGRESS="$(dirname "$PERLDIR")/regress/pg_regress" \
     PG_TEST_TIMEOUT_DEFAULT="${PG_TEST_TIMEOUT_DEFAULT:-60}" \
     ${PG_TEST_NOCLEAN:+PG_TEST_NOCLEAN=1} \
-    timeout -k 10 "${FLAG_EVAL_TAP_TIMEOUT:-300}" \
+    timeout -k 10 "${FLAG_EVAL_TAP_TIMEOUT:-1200}" \
     prove -I "$PERLDIR" -I test/t ${PROVE_FLAGS:-} "${tests[@]}" || status=$?
 
 if [[ $status -ne 0 ]]; then
-    [[ $status -ne 124 ]] || log "prove overran FLAG_EVAL_TAP_TIMEOUT=${FLAG_EVAL_TAP_TIMEOUT:-300}s"
+    [[ $status -ne 124 ]] || log "prove overran FLAG_EVAL_TAP_TIMEOUT=${FLAG_EVAL_TAP_TIMEOUT:-1200}s"
     for f in "$WORK"/tmp_check/log/*; do
         [[ -f $f ]] || continue
         echo "---- last lines of $(basename "$f") (all of it in $LOGDIR) ----" >&2
