@@ -29,7 +29,8 @@ $primary->wait_for_catchup($standby, 'replay');
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'standby is in recovery');
 is( $standby->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'flag_eval'"),
-	'0.1.0',
+	$primary->safe_psql('postgres',
+		"SELECT default_version FROM pg_available_extensions WHERE name = 'flag_eval'"),
 	'extension replicated to the standby');
 is( $standby->safe_psql('postgres',
 		q{SELECT flag_eval.flag_eval('{"key": "f", "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}}', 'user-1')}),

@@ -1,0 +1,182 @@
+# ALTER EXTENSION flag_eval UPDATE on a populated database, on a primary and its streaming standby.
+#
+# The oldest kept install script (sql/flag_eval--0.1.0.sql, as released) is installed on a primary
+# with a standby, and filled: deploy/sample_data.sql (a team, 50 flags, persons with distinct ids,
+# groups, dynamic and static cohorts) and experience-continuity keys. Then the extension is updated
+# to the default version, and:
+# - on the primary and on the standby, every row of every table of the extension is still there,
+#   unchanged, and decide(), definitions() and preview() give the same answers as before;
+# - the updated database has exactly the objects of a fresh install of the default version
+#   (functions with their properties and bodies, tables, columns, indexes, constraints, triggers,
+#   grants, what pg_dump keeps), so an upgrade script cannot drift from the install script;
+# - the updated extension keeps working: a flag added on the primary reaches the standby's answers.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use FlagEval::Test::DecideService;
+
+my $OLDEST = '0.1.0';
+my $TOKEN  = 'phc_demo';
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->start;
+my $current = $primary->safe_psql('postgres',
+	"SELECT default_version FROM pg_available_extensions WHERE name = 'flag_eval'");
+isnt($current, $OLDEST, "the default version ($current) is newer than $OLDEST");
+is( $primary->safe_psql('postgres',
+		"SELECT count(*) FROM pg_extension_update_paths('flag_eval') "
+		  . "WHERE source = '$OLDEST' AND target = '$current' AND path IS NOT NULL"),
+	'1',
+	"an update path leads from $OLDEST to $current");
+$primary->safe_psql('postgres', "CREATE EXTENSION flag_eval VERSION '$OLDEST'");
+
+$primary->backup('backup');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'backup', has_streaming => 1);
+$standby->start;
+
+# ---- a populated database ----
+my $sample = FlagEval::Test::DecideService::repository() . '/deploy/sample_data.sql';
+$primary->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'persons=500', '-d', $primary->connstr('postgres'), '-f', $sample ],
+	"deploy/sample_data.sql loads into $OLDEST");
+# Continuity keys: the anonymous id each person had before identifying.
+$primary->safe_psql('postgres',
+	"SELECT flag_eval.record_hash_key_overrides('$TOKEN', 'user-' || i, 'anon-' || i) FROM generate_series(1, 40) i");
+cmp_ok($primary->safe_psql('postgres', 'SELECT count(*) FROM flag_eval.hash_key_overrides'),
+	'>', 0, 'continuity keys recorded');
+$primary->wait_for_catchup($standby, 'replay');
+
+# Every table of the extension, from the catalog: its row count and a digest of its rows.
+sub table_contents
+{
+	my ($node) = @_;
+	my @tables = split /\n/, $node->safe_psql('postgres',
+		"SELECT c.oid::regclass FROM pg_class c WHERE c.relnamespace = 'flag_eval'::regnamespace "
+		  . "AND c.relkind = 'r' ORDER BY 1");
+	return { map {
+			$_ => $node->safe_psql('postgres',
+				"SELECT count(*) || ' rows, ' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM $_ t")
+	} @tables };
+}
+
+# What the table-backed functions answer: decide() for persons, an anonymous visitor, an
+# identified one with a continuity key, and group members; definitions(); preview() of a flag.
+my $PREVIEW_FLAG = encode_json(
+	{
+		key     => 'upgrade-preview',
+		filters => {
+			groups => [
+				{
+					properties => [ { key => 'plan', type => 'person', operator => 'exact', value => [ 'pro', 'enterprise' ] } ],
+					rollout_percentage => 60
+				}
+			]
+		}
+	});
+my @requests = (
+	(map { "'user-$_', '{}'" } 1 .. 25),
+	"'device-5', '{}'",
+	"'never-seen', '{\"plan\": \"enterprise\"}'",
+	"'user-3', '{}', '{\"organization\": \"org-3\", \"company\": \"company-7\"}'",
+	"'user-12', '{}', '{}', '{}', 'anon-12'");
+
+sub answers
+{
+	my ($node) = @_;
+	my %out = map { ("decide($_)" => $node->safe_psql('postgres', "SELECT flag_eval.decide('$TOKEN', $_)::jsonb")) }
+	  @requests;
+	$out{definitions} = $node->safe_psql('postgres', "SELECT flag_eval.definitions('$TOKEN')::jsonb");
+	$out{preview} = $node->safe_psql('postgres',
+		"SELECT json_agg(p ORDER BY p::text) FROM flag_eval.preview('$TOKEN', '$PREVIEW_FLAG') p");
+	return \%out;
+}
+
+my %before = (primary => table_contents($primary), standby => table_contents($standby));
+my $answers_before = answers($primary);
+is_deeply($before{standby}, $before{primary}, 'before the update the standby has the primary\'s rows');
+cmp_ok(scalar keys %{ $before{primary} }, '>=', 9, scalar(keys %{ $before{primary} }) . ' tables of the extension');
+is_deeply(answers($standby), $answers_before, 'before the update the standby answers as the primary');
+
+# ---- the update ----
+$primary->safe_psql('postgres', 'ALTER EXTENSION flag_eval UPDATE');
+is($primary->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'flag_eval'"),
+	$current, "updated to $current on the primary");
+$primary->wait_for_catchup($standby, 'replay');
+is($standby->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'flag_eval'"),
+	$current, "the standby replayed the update to $current");
+
+for my $node ($primary, $standby)
+{
+	my $name = $node->name;
+	is_deeply(table_contents($node), $before{primary}, "$name: every row of every table survived the update");
+	is_deeply(answers($node), $answers_before,
+		"$name: decide(), definitions() and preview() answer as before the update");
+}
+
+# ---- the updated database has the objects of a fresh install ----
+# One line per object of the extension with what defines it; compared as text between the
+# updated database and a fresh one.
+my $catalog_sql = q{
+SELECT string_agg(line, E'\n' ORDER BY line) FROM (
+  SELECT format('function %s returns %s lang %s volatility %s parallel %s strict %s secdef %s cost %s rows %s config %s acl %s body %s comment %s',
+                p.oid::regprocedure, pg_get_function_result(p.oid), l.lanname, p.provolatile, p.proparallel,
+                p.proisstrict, p.prosecdef, p.procost, p.prorows, p.proconfig, p.proacl, md5(p.prosrc || coalesce(p.probin, '')),
+                obj_description(p.oid, 'pg_proc')) AS line
+  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+  WHERE p.pronamespace = 'flag_eval'::regnamespace
+  UNION ALL
+  SELECT format('relation %s kind %s acl %s comment %s', c.oid::regclass, c.relkind, c.relacl, obj_description(c.oid, 'pg_class'))
+  FROM pg_class c WHERE c.relnamespace = 'flag_eval'::regnamespace
+  UNION ALL
+  SELECT format('column %s.%s %s not null %s default %s identity %s generated %s', c.oid::regclass, a.attname,
+                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated)
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE c.relnamespace = 'flag_eval'::regnamespace AND c.relkind IN ('r', 'v', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'flag_eval'::regnamespace
+  UNION ALL
+  SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
+  FROM pg_constraint WHERE connamespace = 'flag_eval'::regnamespace
+  UNION ALL
+  SELECT 'trigger ' || pg_get_triggerdef(t.oid)
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+  WHERE c.relnamespace = 'flag_eval'::regnamespace AND NOT t.tgisinternal
+  UNION ALL
+  SELECT format('extension %s config %s', extversion, ARRAY(SELECT x::regclass::text FROM unnest(extconfig) x ORDER BY 1))
+  FROM pg_extension WHERE extname = 'flag_eval'
+  UNION ALL
+  SELECT format('member %s', pg_describe_object(classid, objid, objsubid))
+  FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'flag_eval')
+) objects};
+$primary->safe_psql('postgres', 'CREATE DATABASE fresh');
+$primary->safe_psql('fresh', 'CREATE EXTENSION flag_eval');
+my $updated = $primary->safe_psql('postgres', $catalog_sql);
+my $fresh   = $primary->safe_psql('fresh',    $catalog_sql);
+cmp_ok(scalar(split /\n/, $fresh), '>', 50, 'the catalog comparison sees the extension\'s objects');
+is($updated, $fresh, "the updated database has exactly the objects of a fresh $current install");
+
+# ---- the updated extension keeps working, on the standby too ----
+my $new_flag = encode_json({ key => 'after-upgrade', filters => { groups => [ { rollout_percentage => 100 } ] } });
+$primary->safe_psql('postgres',
+	"INSERT INTO flag_eval.flags (team_id, key, definition) "
+	  . "SELECT id, 'after-upgrade', '$new_flag' FROM flag_eval.teams WHERE api_token = '$TOKEN'");
+$primary->wait_for_catchup($standby, 'replay');
+is( $standby->safe_psql('postgres',
+		"SELECT flag_eval.decide('$TOKEN', 'user-1')::jsonb #>> '{flags,after-upgrade,enabled}'"),
+	'true',
+	'a flag added after the update reaches decide() on the standby');
+
+$standby->stop;
+$primary->stop;
+done_testing();
