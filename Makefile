@@ -22,8 +22,12 @@ PG_CPPFLAGS = -Isrc
 PG_CXXFLAGS = -std=c++20 -fvisibility=hidden -Wno-missing-field-initializers -Wno-register
 SHLIB_LINK  = $(LIBS_CORE) -lstdc++
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# Quiet when pg_config is missing: on a fresh machine `make up` and `make test` install it first
+# (the deps target), then build in a sub-make that finds it.
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
 include $(PGXS)
+endif
 
 # PGXS also emits LLVM bitcode with clang; it needs the same C++ dialect. PGXS defines the
 # command only when unset, so this must follow the include.
@@ -50,7 +54,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJS)
 
 # ---- the decide service (src/decide) and its GoogleTest suite (test/decide) ----
 # One binary, build/flag-decide: src/core + src/decide, Boost.Asio/Beast/JSON, libpq, zlib.
-PG_INCLUDEDIR  := $(shell $(PG_CONFIG) --includedir)
+PG_INCLUDEDIR  := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
 DECIDE_SRCS     = $(filter-out src/decide/main.cpp,$(sort $(wildcard src/decide/*.cpp)))
 DECIDE_TEST_SRCS = $(sort $(wildcard test/decide/*.cpp))
 LIBS_DECIDE     = $(LIBS_CORE) -lboost_url -lpq -lz -pthread
