@@ -55,7 +55,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJS)
 # ---- the decide service (src/decide) and its GoogleTest suite (test/decide) ----
 # One binary, build/flag-decide: src/core + src/decide, Boost.Asio/Beast/JSON, libpq, zlib.
 PG_INCLUDEDIR  := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
-DECIDE_SRCS     = $(filter-out src/decide/main.cpp,$(sort $(wildcard src/decide/*.cpp)))
+DECIDE_SRCS     = $(filter-out src/decide/main.cpp,$(sort $(wildcard src/decide/*.cpp src/decide/*/*.cpp)))
 DECIDE_TEST_SRCS = $(sort $(wildcard test/decide/*.cpp))
 LIBS_DECIDE     = $(LIBS_CORE) -lboost_url -lpq -lz -pthread
 DECIDE_BIN      = $(BUILD)/flag-decide
@@ -160,7 +160,7 @@ FUZZ_CXXFLAGS   = -std=c++20 -O1 -g -Wall -Wextra -Isrc -I$(PG_INCLUDEDIR) $(FUZ
 FUZZ_TARGETS    = $(sort $(notdir $(basename $(wildcard test/fuzz/*_fuzz.cpp))))
 FUZZ_BINS       = $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 FUZZ_CORE_OBJS  = $(patsubst %.cpp,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS))
-FUZZ_DECIDE_OBJS = $(patsubst %,$(BUILD)/fuzz/obj/src/decide/%.o,request_body decide_request local_evaluation)
+FUZZ_DECIDE_OBJS = $(patsubst %,$(BUILD)/fuzz/obj/src/decide/%.o,http/request_body api/decide_request api/local_evaluation)
 
 # Engine and service code get coverage instrumentation; only the target links libFuzzer's main.
 $(BUILD)/fuzz/obj/%.o: %.cpp

@@ -5,7 +5,7 @@ Fails (exit 1, naming file:line) when SQL text in the C++ sources is built at ru
 being a constant with $n parameters: the decide service and the extension must never splice a
 request's values into a query.
 
-Scanned by default: src/decide/*.{cpp,hpp} and src/pg/*.{cpp,hpp} under the repository root. SQL
+Scanned by default: src/decide/**/*.{cpp,hpp} and src/pg/*.{cpp,hpp} under the repository root. SQL
 text is a string literal (adjacent literals joined, raw strings included) that starts with a SQL
 verb or holds an upper-case SQL clause (SELECT, INSERT INTO, UPDATE ... SET, DELETE FROM, FROM,
 WHERE, ...). It is refused when
@@ -21,7 +21,7 @@ import pathlib
 import re
 import sys
 
-DEFAULT_GLOBS = ("src/decide/*.cpp", "src/decide/*.hpp", "src/pg/*.cpp", "src/pg/*.hpp")
+DEFAULT_GLOBS = ("src/decide/**/*.cpp", "src/decide/**/*.hpp", "src/pg/*.cpp", "src/pg/*.hpp")
 
 # Upper-case clauses anywhere in the literal (the sources write SQL in upper case), or a SQL verb
 # opening it in any case.

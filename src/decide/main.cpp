@@ -2,12 +2,12 @@
 // Wires the pieces together on one event loop: configuration, the definitions cache (restored
 // from its snapshot, then refreshed), the database routes, the HTTP server.
 #include "decide/config.hpp"
-#include "decide/definitions_cache.hpp"
-#include "decide/definitions_refresher.hpp"
-#include "decide/http_server.hpp"
+#include "decide/definitions/definitions_cache.hpp"
+#include "decide/definitions/definitions_refresher.hpp"
+#include "decide/http/http_server.hpp"
 #include "decide/metrics.hpp"
-#include "decide/route_set.hpp"
-#include "decide/service.hpp"
+#include "decide/database/route_set.hpp"
+#include "decide/api/service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,5 +1,5 @@
 // Answers: from the core, from decide()'s body, and written as /flags v2 and v1 bodies.
-#include "decide/answer_shapes.hpp"
+#include "decide/api/answer_shapes.hpp"
 
 #include "core/flag_parser.hpp"
 #include "core/flag_set.hpp"

@@ -1,5 +1,5 @@
 // CircuitBreaker is pure logic: time is handed in, so these run without I/O or sleeps.
-#include "decide/circuit_breaker.hpp"
+#include "decide/database/circuit_breaker.hpp"
 
 #include <gtest/gtest.h>
 

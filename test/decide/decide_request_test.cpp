@@ -1,6 +1,6 @@
 // The decide request body: what posthog-node and other SDKs send, the aliases PostHog accepts,
 // and the clear 400/401 errors for everything else.
-#include "decide/decide_request.hpp"
+#include "decide/api/decide_request.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The definitions cache: applying service_definitions() text, looking teams up, keeping what it
 // had when a document or one team's definitions are bad.
-#include "decide/definitions_cache.hpp"
+#include "decide/definitions/definitions_cache.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

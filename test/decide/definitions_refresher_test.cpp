@@ -1,9 +1,9 @@
 // The definitions refresher: polls the version, fetches only on change, never goes back to an
 // older version, survives failures, writes and restores the snapshot. First against a fake
 // database, then (when PGHOST is set and the extension is installed) against PostgreSQL.
-#include "decide/definitions_refresher.hpp"
+#include "decide/definitions/definitions_refresher.hpp"
 
-#include "decide/snapshot.hpp"
+#include "decide/definitions/snapshot.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

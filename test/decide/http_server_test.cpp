@@ -1,6 +1,6 @@
 // HttpServer over real sockets on 127.0.0.1: the server runs on its own io_context thread; the
 // test is a raw-socket client whose waits are poll(2) with deadlines, never sleeps.
-#include "decide/http_server.hpp"
+#include "decide/http/http_server.hpp"
 #include "decide/metrics.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>

@@ -1,6 +1,6 @@
 // Which flags the service may answer in process, and that those answers are the ones the
 // database would give whatever it stores about the subject.
-#include "decide/local_evaluation.hpp"
+#include "decide/api/local_evaluation.hpp"
 
 #include "core/json_properties.hpp"
 

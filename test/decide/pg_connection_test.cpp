@@ -1,6 +1,6 @@
 // PgConnection against the throw-away cluster of `make decide-unit` (PGHOST, PGPORT, PGUSER,
 // PGDATABASE): libpq driven without blocking, results and errors, and what breaks a connection.
-#include "decide/pg_connection.hpp"
+#include "decide/database/pg_connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

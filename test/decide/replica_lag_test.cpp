@@ -1,5 +1,5 @@
 // LSN parsing and the staleness math, with injected times and positions.
-#include "decide/replica_lag.hpp"
+#include "decide/database/replica_lag.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Request bodies as PostHog SDKs send them: plain, gzip/zlib, base64, form-encoded base64, and
 // the bodies that must be refused (corrupt, truncated, gzip bombs).
-#include "decide/request_body.hpp"
+#include "decide/http/request_body.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -2,7 +2,7 @@
 // PGDATABASE), plus listeners the tests control: a black hole (accepts, never answers), a refuser
 // (accepts, hangs up) and a forwarder to the real server. Everything runs on one io_context;
 // waits poll a condition with a deadline, never sleep.
-#include "decide/route_set.hpp"
+#include "decide/database/route_set.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -1,6 +1,6 @@
 // The local-evaluation feed: what posthog-node may evaluate itself, what it must ask the server
 // for, the dependency chains it needs, and the ETag.
-#include "decide/sdk_feed.hpp"
+#include "decide/definitions/sdk_feed.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

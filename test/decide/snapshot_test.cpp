@@ -1,5 +1,5 @@
 // The snapshot file: round trip, atomic replacement, and damaged files recognised.
-#include "decide/snapshot.hpp"
+#include "decide/definitions/snapshot.hpp"
 
 #include <gtest/gtest.h>
 

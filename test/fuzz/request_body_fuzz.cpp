@@ -7,9 +7,9 @@
 //   each an index into the tables below (modulo their size); byte 3: the decoded-size limit.
 // Both functions promise never to throw: an exception escapes and libFuzzer reports it.
 #include "core/flag_set.hpp"
-#include "decide/decide_request.hpp"
-#include "decide/local_evaluation.hpp"
-#include "decide/request_body.hpp"
+#include "decide/api/decide_request.hpp"
+#include "decide/api/local_evaluation.hpp"
+#include "decide/http/request_body.hpp"
 
 #include <boost/json.hpp>
 

@@ -41,7 +41,7 @@ my $MAX_BODY_BYTES  = 65536;
 my $DEADLINE_MS = 500;
 my $LIVENESS_BOUND = $DEADLINE_MS / 1000 + 1;
 
-# The service's fixed client deadlines (HttpLimits in src/decide/http_server.hpp).
+# The service's fixed client deadlines (HttpLimits in src/decide/http/http_server.hpp).
 my $HEADER_TIMEOUT = 5;
 my $BODY_TIMEOUT   = 10;
 

@@ -1,4 +1,4 @@
-#include "decide/replica_lag.hpp"
+#include "decide/database/replica_lag.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "decide/decide_request.hpp"
+#include "decide/api/decide_request.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>

@@ -1,4 +1,4 @@
-#include "decide/answer_shapes.hpp"
+#include "decide/api/answer_shapes.hpp"
 
 #include "core/result_json.hpp"
 

@@ -1,7 +1,7 @@
-#include "decide/flags_endpoint.hpp"
+#include "decide/api/flags_endpoint.hpp"
 
-#include "decide/answer_shapes.hpp"
-#include "decide/local_evaluation.hpp"
+#include "decide/api/answer_shapes.hpp"
+#include "decide/api/local_evaluation.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>

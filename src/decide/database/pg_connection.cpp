@@ -1,4 +1,4 @@
-#include "decide/pg_connection.hpp"
+#include "decide/database/pg_connection.hpp"
 
 #include <libpq-fe.h>
 

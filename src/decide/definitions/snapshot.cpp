@@ -1,4 +1,4 @@
-#include "decide/snapshot.hpp"
+#include "decide/definitions/snapshot.hpp"
 
 #include <xxhash.h>
 

@@ -1,8 +1,8 @@
-#include "decide/definitions_cache.hpp"
+#include "decide/definitions/definitions_cache.hpp"
 
 #include "core/json_access.hpp"
 #include "core/problems.hpp"
-#include "decide/sdk_feed.hpp"
+#include "decide/definitions/sdk_feed.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -3,11 +3,11 @@
 // the request's deadline; whatever cannot be computed is answered as failed (half an answer
 // beats none).
 #pragma once
-#include "decide/answer.hpp"
-#include "decide/decide_request.hpp"
-#include "decide/definitions_cache.hpp"
+#include "decide/api/answer.hpp"
+#include "decide/api/decide_request.hpp"
+#include "decide/definitions/definitions_cache.hpp"
 #include "decide/metrics.hpp"
-#include "decide/route_set.hpp"
+#include "decide/database/route_set.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

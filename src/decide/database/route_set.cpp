@@ -1,4 +1,4 @@
-#include "decide/route_set.hpp"
+#include "decide/database/route_set.hpp"
 
 #include <algorithm>
 #include <exception>

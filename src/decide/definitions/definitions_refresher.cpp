@@ -1,6 +1,6 @@
-#include "decide/definitions_refresher.hpp"
+#include "decide/definitions/definitions_refresher.hpp"
 
-#include "decide/snapshot.hpp"
+#include "decide/definitions/snapshot.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>

@@ -1,4 +1,4 @@
-#include "decide/http_server.hpp"
+#include "decide/http/http_server.hpp"
 
 #include "decide/metrics.hpp"
 

@@ -2,11 +2,11 @@
 // responses of the small endpoints (health, readiness, metrics, the definitions feed).
 #pragma once
 #include "decide/config.hpp"
-#include "decide/definitions_cache.hpp"
-#include "decide/flags_endpoint.hpp"
-#include "decide/http_server.hpp"
+#include "decide/definitions/definitions_cache.hpp"
+#include "decide/api/flags_endpoint.hpp"
+#include "decide/http/http_server.hpp"
 #include "decide/metrics.hpp"
-#include "decide/route_set.hpp"
+#include "decide/database/route_set.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

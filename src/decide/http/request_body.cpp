@@ -1,4 +1,4 @@
-#include "decide/request_body.hpp"
+#include "decide/http/request_body.hpp"
 
 #include <zlib.h>
 

@@ -1,7 +1,7 @@
 // Answers in and out: from the core's results, from the body flag_eval.decide() returns, and
 // written as the /flags bodies SDKs read (docs/reference.md, Decide protocol: PostHog's shapes).
 #pragma once
-#include "decide/answer.hpp"
+#include "decide/api/answer.hpp"
 
 #include "core/evaluator.hpp"
 #include "core/flag_model.hpp"

@@ -1,4 +1,4 @@
-#include "decide/local_evaluation.hpp"
+#include "decide/api/local_evaluation.hpp"
 
 #include "core/json_properties.hpp"
 

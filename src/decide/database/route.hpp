@@ -5,9 +5,9 @@
 // Everything here runs on one executor (one thread); nothing is locked.
 #pragma once
 
-#include "decide/circuit_breaker.hpp"
-#include "decide/pg_connection.hpp"
-#include "decide/replica_lag.hpp"
+#include "decide/database/circuit_breaker.hpp"
+#include "decide/database/pg_connection.hpp"
+#include "decide/database/replica_lag.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -1,4 +1,4 @@
-#include "decide/circuit_breaker.hpp"
+#include "decide/database/circuit_breaker.hpp"
 
 #include <algorithm>
 

@@ -1,9 +1,9 @@
-#include "decide/service.hpp"
+#include "decide/api/service.hpp"
 
-#include "decide/answer_shapes.hpp"
-#include "decide/decide_request.hpp"
-#include "decide/request_body.hpp"
-#include "decide/sdk_feed.hpp"
+#include "decide/api/answer_shapes.hpp"
+#include "decide/api/decide_request.hpp"
+#include "decide/http/request_body.hpp"
+#include "decide/definitions/sdk_feed.hpp"
 
 #include <boost/url/parse.hpp>
 

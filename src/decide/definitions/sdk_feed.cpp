@@ -1,4 +1,4 @@
-#include "decide/sdk_feed.hpp"
+#include "decide/definitions/sdk_feed.hpp"
 
 #include "core/json_access.hpp"
 

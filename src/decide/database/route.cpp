@@ -1,4 +1,4 @@
-#include "decide/route.hpp"
+#include "decide/database/route.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>

@@ -7,9 +7,9 @@
 // Like any Asio I/O object, destroy it before its io_context.
 #pragma once
 
-#include "decide/pg_connection.hpp"
-#include "decide/replica_lag.hpp"
-#include "decide/route.hpp"
+#include "decide/database/pg_connection.hpp"
+#include "decide/database/replica_lag.hpp"
+#include "decide/database/route.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -9,7 +9,7 @@
 // a worker thread of the refresher's own, never on the event loop; the cache is only touched on
 // the event loop.
 #pragma once
-#include "decide/definitions_cache.hpp"
+#include "decide/definitions/definitions_cache.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
