@@ -53,7 +53,8 @@ BENCH_CORE=$BENCH_CORE bench/field_eval.sh "$OUT"
 # buffers. wal_level=minimal lets CREATE TABLE AS skip WAL; autovacuum and JIT are off so
 # that neither adds noise to the timings (the load script VACUUMs and ANALYZEs itself).
 log "population scan (PostgreSQL)"
-export FLAG_EVAL_PG_SETTINGS="$(cat bench/cluster.conf)"
+FLAG_EVAL_PG_SETTINGS="$(cat bench/cluster.conf)"
+export FLAG_EVAL_PG_SETTINGS
 scripts/with-temp-cluster.sh bench/pg_bench.sh "$OUT"
 
 # ---- 3. decide() in PostgreSQL ----

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/service_topology.sh: sourced by bench/service_bench.sh and bench/unleash_bench.sh, the
 # pieces both need: a deploy/up.sh topology of their own (primary, 2 standbys, 2 PgBouncers,
 # flag-decide on PORT_BASE .. PORT_BASE+5, data in DATA), the team whose flags need nothing stored,
@@ -45,6 +46,7 @@ topology_start() {
     local started=$SECONDS
     log "starting the topology in $DATA (ports $PORT_BASE-$((PORT_BASE + 5)), $PERSONS persons)"
     deploy/up.sh >"$S/up.log" 2>&1 || { tail -n 30 "$S/up.log" >&2; die "deploy/up.sh failed (log: $S/up.log)"; }
+    # shellcheck disable=SC2034  # read by the sourcing script
     up_seconds=$((SECONDS - started))
 }
 
