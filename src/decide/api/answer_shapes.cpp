@@ -125,21 +125,6 @@ FlagAnswer flag_from_json(std::string_view map_key, const json::value& value, co
 
 }  // namespace
 
-FlagAnswer flag_answer(const flag_eval::Flag& flag, const flag_eval::FlagResult& result) {
-    FlagAnswer answer;
-    answer.key = flag.key;
-    answer.enabled = result.enabled;
-    if (result.variant) answer.variant = *result.variant;
-    answer.reason_code = std::string(reason_code(result.reason));
-    answer.condition_index = result.condition_index;
-    answer.reason_description = reason_description(result);
-    answer.id = flag.id;
-    answer.version = flag.version;
-    if (result.payload) answer.payload = *result.payload;
-    answer.failed = result.failed;
-    return answer;
-}
-
 FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description, std::string reason_code) {
     FlagAnswer answer;
     answer.key = flag.key;

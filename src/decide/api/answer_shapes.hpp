@@ -14,9 +14,6 @@
 
 namespace flag_eval::decide {
 
-// One flag as the core evaluated it: the fields and metadata of flags_v2_json.
-FlagAnswer flag_answer(const flag_eval::Flag& flag, const flag_eval::FlagResult& result);
-
 // A flag that could not be computed, shaped like PostHog's errored flags: disabled, no variant,
 // no payload, failed, reason {code, condition_index null, description}. `reason_code` follows
 // PostHog's evaluation error codes: "database_error" (stored data unreadable), "timeout",

@@ -1,0 +1,51 @@
+#include "flag_answer.hpp"
+
+#include "result_json.hpp"
+
+namespace flag_eval {
+namespace {
+
+template <class String>
+std::optional<String> optional_of(const std::string* s) {
+    return s ? std::optional<String>(*s) : std::nullopt;
+}
+
+template <class String>
+std::optional<std::string_view> optional_view(const std::optional<String>& s) {
+    return s ? std::optional<std::string_view>(*s) : std::nullopt;
+}
+
+}  // namespace
+
+FlagAnswer flag_answer(const Flag& flag, const FlagResult& result) {
+    return {flag.key,
+            result.enabled,
+            optional_of<std::string>(result.variant),
+            std::string(reason_code(result.reason)),
+            result.condition_index,
+            reason_description(result),
+            flag.id,
+            flag.version,
+            optional_of<std::string>(result.payload),
+            result.failed};
+}
+
+FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result, std::string_view description) {
+    return {flag.key,
+            result.enabled,
+            optional_of<std::string_view>(result.variant),
+            reason_code(result.reason),
+            result.condition_index,
+            description,
+            flag.id,
+            flag.version,
+            optional_of<std::string_view>(result.payload),
+            result.failed};
+}
+
+FlagAnswerView view_of(const FlagAnswer& a) {
+    return {a.key,  a.enabled, optional_view(a.variant), a.reason_code, a.condition_index, a.reason_description,
+            a.id,   a.version, optional_view(a.payload), a.failed};
+}
+
+}  // namespace flag_eval

@@ -1,0 +1,40 @@
+// One flag of the /flags v2 answer (docs/reference.md, Decide protocol): the one definition of
+// its fields, whichever host writes it. The service keeps answers (FlagAnswer, owning its
+// strings); decide() writes views of the evaluated flags (FlagAnswerView), without copying them.
+#pragma once
+#include "no_postgres.hpp"
+#include "evaluator.hpp"
+#include "flag_model.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace flag_eval {
+
+template <class String>
+struct BasicFlagAnswer {
+    String key;
+    bool enabled = false;
+    std::optional<String> variant;
+    String reason_code;                    // e.g. "condition_match", "database_error"
+    std::optional<int> condition_index;
+    String reason_description;             // e.g. "Matched condition set 1"
+    std::int64_t id = 0, version = 0;
+    std::optional<String> payload;         // JSON text, as stored
+    bool failed = false;                   // could not be computed
+};
+
+using FlagAnswer = BasicFlagAnswer<std::string>;
+using FlagAnswerView = BasicFlagAnswer<std::string_view>;
+
+// A flag as the core evaluated it, described by reason_description().
+FlagAnswer flag_answer(const Flag& flag, const FlagResult& result);
+
+// The same without copying: views into `flag`, `result` and `description`, which must outlive it.
+FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result, std::string_view description);
+
+FlagAnswerView view_of(const FlagAnswer& answer);
+
+}  // namespace flag_eval
