@@ -59,26 +59,4 @@ json::object summary_json(const EvaluationSummary& summary) {
     return out;
 }
 
-json::object flags_v2_json(const EvaluationSummary& summary) {
-    json::object flags;
-    for (const auto& [flag, result] : summary.flags) {
-        json::object metadata;
-        metadata["id"] = flag->id;
-        metadata["version"] = flag->version;
-        metadata["payload"] = optional_string(result.payload);
-        json::object detail;
-        detail["key"] = flag->key;
-        detail["enabled"] = result.enabled;
-        detail["variant"] = optional_string(result.variant);
-        detail["reason"] = reason_json(result);
-        detail["metadata"] = std::move(metadata);
-        detail["failed"] = result.failed;
-        flags[flag->key] = std::move(detail);
-    }
-    json::object out;
-    out["flags"] = std::move(flags);
-    out["errorsWhileComputingFlags"] = summary.errors_while_computing;
-    return out;
-}
-
 }  // namespace flag_eval

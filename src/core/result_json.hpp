@@ -1,5 +1,6 @@
 // Evaluation results as the JSON detail of the SQL functions (docs/reference.md, Flag format):
-// {key, enabled, variant, value, reason{code, condition_index, description}, payload}.
+// {key, enabled, variant, value, reason{code, condition_index, description}, payload}. The
+// /flags?v=2 body has its own writer, flags_v2_writer.
 #pragma once
 #include "no_postgres.hpp"
 #include "evaluator.hpp"
@@ -18,9 +19,5 @@ std::string reason_description(const FlagResult& result);
 
 // {flags: {key: detail}, errorsWhileComputingFlags}
 boost::json::object summary_json(const EvaluationSummary& summary);
-
-// The /flags?v=2 body (docs/reference.md, Decide protocol): {flags: {key: {key, enabled, variant,
-// reason, metadata{id, version, payload}, failed}}, errorsWhileComputingFlags}.
-boost::json::object flags_v2_json(const EvaluationSummary& summary);
 
 }  // namespace flag_eval

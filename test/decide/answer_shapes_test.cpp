@@ -5,6 +5,7 @@
 #include "core/flag_set.hpp"
 #include "core/json_properties.hpp"
 #include "core/result_json.hpp"
+#include "../unit/flags_v2_reference.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 
 using namespace flag_eval;
 using namespace flag_eval::decide;
+using flag_eval::testing_support::flags_v2_json;
 namespace json = boost::json;
 
 namespace {

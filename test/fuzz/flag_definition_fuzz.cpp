@@ -9,8 +9,10 @@
 //
 // The contract (docs/reference.md, Flag format): bad input raises InvalidDefinition naming the
 // JSON path, and nothing else. Any other exception escapes and libFuzzer reports it as a crash.
+#include "core/flag_answer.hpp"
 #include "core/flag_parser.hpp"
 #include "core/flag_set.hpp"
+#include "core/flags_v2_writer.hpp"
 #include "core/json_properties.hpp"
 #include "core/result_json.hpp"
 
@@ -19,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -54,11 +57,29 @@ const std::vector<std::unique_ptr<JsonContext>>& subjects() {
     return built;
 }
 
-// Serialising the results exercises result_json (reasons, payloads, variants).
+// Writing the results exercises result_json and the /flags v2 writer (reasons, payloads,
+// variants) in both its styles, each within its bound.
+void write_flags_v2(const EvaluationSummary& summary) {
+    std::vector<std::string> descriptions;
+    descriptions.reserve(summary.flags.size());
+    std::vector<FlagAnswerView> flags;
+    for (const auto& [flag, result] : summary.flags) {
+        descriptions.push_back(reason_description(result));
+        flags.push_back(flag_answer_view(*flag, result, descriptions.back()));
+    }
+    const std::size_t bound = flags_v2_members_max_size(flags);
+    for (const V2Style style : {V2Style::Jsonb, V2Style::Document}) {
+        std::vector<char> out(bound);
+        JsonTextWriter w(out.data());
+        write_flags_v2_members(w, flags, summary.errors_while_computing, style);
+        if (static_cast<std::size_t>(w.end() - out.data()) > bound) __builtin_trap();
+    }
+}
+
 void evaluate_set(const FlagSet& set, const EvaluationContext& context) {
     const EvaluationSummary summary = set.evaluate_all(context);
     (void)json::serialize(summary_json(summary));
-    (void)json::serialize(flags_v2_json(summary));
+    write_flags_v2(summary);
 }
 
 void evaluate_flag_alone(const Flag& flag, const EvaluationContext& context) {

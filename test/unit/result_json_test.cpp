@@ -1,5 +1,6 @@
 // The JSON shapes hosts return: the SQL detail and the /flags?v=2 body (docs/reference.md, Flag
-// format and Decide protocol).
+// format and Decide protocol; the body's reference document, test/unit/flags_v2_reference.hpp).
+#include "flags_v2_reference.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>

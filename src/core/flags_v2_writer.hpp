@@ -1,0 +1,34 @@
+// The /flags v2 answer (docs/reference.md, Decide protocol) as JSON text: the one writer of it.
+// decide() returns it as `json` whose text is what jsonb_out would print for the same document
+// (V2Style::Jsonb); the service sends it compact, fields in the order of the reference
+// (V2Style::Document), and adds its own members (requestId, evaluatedAt).
+#pragma once
+#include "no_postgres.hpp"
+#include "flag_answer.hpp"
+#include "json_text_writer.hpp"
+
+#include <cstddef>
+#include <span>
+
+namespace flag_eval {
+
+enum class V2Style {
+    // jsonb's key order (shorter keys first, then bytewise) and spacing (`{"a": 1, "b": 2}`); of
+    // flags with equal keys the last one, as jsonb keeps.
+    Jsonb,
+    // Fields in the order of the reference, no spaces (`{"a":1,"b":2}`), flags in the order given;
+    // of flags with equal keys the last one at the place of the first, as boost::json::object keeps.
+    Document,
+};
+
+// The most write_flags_v2_members() writes for these flags.
+std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags);
+
+// `"flags": {key: {key, enabled, variant, reason: {code, condition_index, description},
+// metadata: {id, version, payload}, failed}}, "errorsWhileComputingFlags": b`: the members of the
+// answer without its braces, so that a host can add its own. `w` must have room for
+// flags_v2_members_max_size(flags) bytes. Allocates only to order the flags.
+void write_flags_v2_members(JsonTextWriter& w, std::span<const FlagAnswerView> flags, bool errors_while_computing,
+                            V2Style style);
+
+}  // namespace flag_eval
