@@ -109,6 +109,17 @@ TEST(FlagsV2Body, IsTheCoresFlagsV2JsonPlusRequestId) {
     EXPECT_EQ(body, json::value(expected)) << body;
 }
 
+TEST(FlagsV2Body, BytesAsBoostJsonSerializedTheDocument) {
+    // The body was json::serialize() of this document: the writer gives the same bytes.
+    const Evaluated e;
+    const std::string request_id = "r\"id\\\x01\u00e9";
+    json::object expected = flags_v2_json(e.summary);
+    expected["requestId"] = request_id;
+    EXPECT_EQ(flags_v2_body(answer_of(e.summary), request_id), json::serialize(expected));
+    expected["evaluatedAt"] = 1700000000123;
+    EXPECT_EQ(flags_v2_body(answer_of(e.summary), request_id, 1700000000123), json::serialize(expected));
+}
+
 TEST(FlagsV2Body, ExactShape) {
     Answer answer;
     answer.flags.push_back({"on", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 7, 3,

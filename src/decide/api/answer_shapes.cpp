@@ -1,6 +1,7 @@
 #include "decide/api/answer_shapes.hpp"
 
-#include "core/result_json.hpp"
+#include "core/flags_v2_writer.hpp"
+#include "core/json_text_writer.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -9,15 +10,12 @@
 #include <cmath>
 #include <limits>
 #include <utility>
+#include <vector>
 
 namespace flag_eval::decide {
 namespace {
 
 namespace json = boost::json;
-
-json::value optional_string(const std::optional<std::string>& s) {
-    return s ? json::value(*s) : json::value(nullptr);
-}
 
 // The value SDKs read: the variant when there is one, else the boolean.
 json::value flag_value(const FlagAnswer& flag) {
@@ -161,32 +159,27 @@ std::variant<Answer, std::string> parse_v2_body(std::string_view json_text) {
 
 std::string flags_v2_body(const Answer& answer, std::string_view request_id,
                           std::optional<std::int64_t> evaluated_at_ms) {
-    json::object flags;
+    std::vector<FlagAnswerView> flags;
     flags.reserve(answer.flags.size());
-    for (const FlagAnswer& flag : answer.flags) {
-        json::object reason;
-        reason["code"] = flag.reason_code;
-        reason["condition_index"] = flag.condition_index ? json::value(*flag.condition_index) : json::value(nullptr);
-        reason["description"] = flag.reason_description;
-        json::object metadata;
-        metadata["id"] = flag.id;
-        metadata["version"] = flag.version;
-        metadata["payload"] = optional_string(flag.payload);
-        json::object detail;
-        detail["key"] = flag.key;
-        detail["enabled"] = flag.enabled;
-        detail["variant"] = optional_string(flag.variant);
-        detail["reason"] = std::move(reason);
-        detail["metadata"] = std::move(metadata);
-        detail["failed"] = flag.failed;
-        flags[flag.key] = std::move(detail);
+    for (const FlagAnswer& flag : answer.flags) flags.push_back(view_of(flag));
+
+    // The service's own members: requestId and evaluatedAt.
+    constexpr std::size_t kOwnMembers = 64 + JsonTextWriter::kMaxInteger;
+    std::string body(2 + flags_v2_members_max_size(flags) + kOwnMembers +
+                         JsonTextWriter::max_string_size(request_id.size()),
+                     '\0');
+    JsonTextWriter w(body.data());
+    w.literal("{");
+    write_flags_v2_members(w, flags, answer.errors_while_computing, V2Style::Document);
+    w.literal(",\"requestId\":");
+    w.string(request_id);
+    if (evaluated_at_ms) {
+        w.literal(",\"evaluatedAt\":");
+        w.integer(*evaluated_at_ms);
     }
-    json::object body;
-    body["flags"] = std::move(flags);
-    body["errorsWhileComputingFlags"] = answer.errors_while_computing;
-    body["requestId"] = request_id;
-    if (evaluated_at_ms) body["evaluatedAt"] = *evaluated_at_ms;
-    return json::serialize(body);
+    w.literal("}");
+    body.resize(static_cast<std::size_t>(w.end() - body.data()));
+    return body;
 }
 
 std::string flags_v1_body(const Answer& answer, std::string_view request_id) {

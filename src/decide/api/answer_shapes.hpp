@@ -27,8 +27,9 @@ std::variant<Answer, std::string> parse_v2_body(std::string_view json_text);
 
 // /flags?v=2 and /decide?v=4: {flags: {key: {key, enabled, variant, reason{code,
 // condition_index, description}, metadata{id, version, payload}, failed}},
-// errorsWhileComputingFlags, requestId[, evaluatedAt]}. "quotaLimited" is left out, as PostHog
-// does unless a quota was hit.
+// errorsWhileComputingFlags, requestId[, evaluatedAt]}: the core's writer (flags_v2_writer,
+// V2Style::Document) and the service's own members. "quotaLimited" is left out, as PostHog does
+// unless a quota was hit.
 std::string flags_v2_body(const Answer& answer, std::string_view request_id,
                           std::optional<std::int64_t> evaluated_at_ms = std::nullopt);
 
