@@ -1,12 +1,16 @@
 // Config: the JSON file, flags over it, and an error message naming the fault for each mistake.
 #include "decide/config.hpp"
+#include "decide/settings.hpp"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,9 +38,9 @@ protected:
     std::filesystem::path dir_;
 };
 
-Config load(std::initializer_list<std::string> args) {
+Config load(const std::vector<std::string>& args) {
     std::vector<std::string> storage{"flag-decide"};
-    storage.insert(storage.end(), args);
+    storage.insert(storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& arg : storage) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -44,7 +48,7 @@ Config load(std::initializer_list<std::string> args) {
 }
 
 // The ConfigError message of load(args); fails the test when it loads.
-std::string error_of(std::initializer_list<std::string> args) {
+std::string error_of(const std::vector<std::string>& args) {
     try {
         load(args);
     } catch (const ConfigError& e) {
@@ -232,6 +236,83 @@ TEST_F(ConfigTest, TheExampleFileLoads) {
     ASSERT_TRUE(std::filesystem::exists(example)) << example;
     const Config c = load({"--config", example.string()});
     EXPECT_GE(c.routes.size(), 1u);
+}
+
+// ---- each setting is declared once, in the table of settings.cpp ----
+
+TEST_F(ConfigTest, HelpListsEverySettingWithItsFlagKeysAndDefault) {
+    const std::string help = config_usage();
+    for (const Setting& s : settings()) {
+        EXPECT_CONTAINS(help, "  " + s.flag + " " + s.value_name + " ");
+        for (const std::string& key : s.keys) EXPECT_CONTAINS(help, key);
+        EXPECT_CONTAINS(help, "default: " + s.default_text);
+    }
+    EXPECT_CONTAINS(help, "--pool-size N");
+    EXPECT_CONTAINS(help, "file: pool_size; default: 4; > 0");
+    EXPECT_CONTAINS(help, "file: listen_address, listen_port; default: 127.0.0.1:8000");
+}
+
+TEST_F(ConfigTest, KeysAndFlagsAreUniqueAcrossTheTable) {
+    std::set<std::string> keys, flags;
+    for (const Setting& s : settings()) {
+        EXPECT_TRUE(flags.insert(s.flag).second) << s.flag;
+        for (const std::string& key : s.keys) EXPECT_TRUE(keys.insert(key).second) << key;
+    }
+}
+
+TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
+    // A value other than the default for every setting of the table, as the file gives it and as
+    // its flag gives it; a setting added to the table without one here fails this test.
+    struct Example {
+        std::string file;
+        std::string flag_value;
+    };
+    const std::map<std::string, Example> examples = {
+        {"--listen", {R"({"listen_address": "::1", "listen_port": 9})", "[::1]:9"}},
+        {"--route", {R"({"routes": [{"name": "p", "role": "primary", "conninfo": "host=p"}]})", "p=primary=host=p"}},
+        {"--deadline-ms", {R"({"request_deadline_ms": 7})", "7"}},
+        {"--refresh-ms", {R"({"refresh_interval_ms": 7})", "7"}},
+        {"--snapshot", {R"({"snapshot_path": "/tmp/s.json"})", "/tmp/s.json"}},
+        {"--max-lag-ms", {R"({"max_replica_lag_ms": 7})", "7"}},
+        {"--max-body-bytes", {R"({"max_body_bytes": 7})", "7"}},
+        {"--max-connections", {R"({"max_connections": 7})", "7"}},
+        {"--probe-ms", {R"({"probe_interval_ms": 7})", "7"}},
+        {"--pool-size", {R"({"pool_size": 7})", "7"}},
+    };
+    const Config defaults = load({kRoute});
+    for (const Setting& s : settings()) {
+        SCOPED_TRACE(s.flag);
+        const auto example = examples.find(s.flag);
+        ASSERT_NE(example, examples.end()) << "no example for " << s.flag;
+        const boost::json::value file = boost::json::parse(example->second.file);
+        for (const auto& [key, value] : file.as_object()) {
+            EXPECT_NE(std::find(s.keys.begin(), s.keys.end(), key), s.keys.end()) << key;
+        }
+        std::vector<std::string> from_file{"--config", write_file("one.json", example->second.file)};
+        std::vector<std::string> from_flag{s.flag + "=" + example->second.flag_value};
+        if (s.flag != "--route") {
+            from_file.push_back(kRoute);
+            from_flag.push_back(kRoute);
+        }
+        const Config by_file = load(from_file);
+        EXPECT_EQ(by_file, load(from_flag));
+        EXPECT_FALSE(by_file == defaults) << "the example is the default";
+        // Only this setting moved away from its default.
+        Config expected = defaults;
+        s.read_flags(expected, {example->second.flag_value});
+        EXPECT_EQ(by_file, expected);
+    }
+}
+
+TEST_F(ConfigTest, TheExampleFileGivesEveryKey) {
+    const std::filesystem::path example = std::filesystem::path(__FILE__).parent_path() /
+                                          "../../deploy/flag-decide.example.json";
+    std::ifstream in(example);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const boost::json::object file = boost::json::parse(text).as_object();
+    for (const Setting& s : settings()) {
+        for (const std::string& key : s.keys) EXPECT_TRUE(file.contains(key)) << key;
+    }
 }
 
 }  // namespace
