@@ -8,6 +8,8 @@
 // follows it as the next argument or after '=' (--deadline-ms=40).
 #pragma once
 
+#include "decide/database/route_config.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <stdexcept>
@@ -23,21 +25,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-struct RouteConfigEntry {
-    std::string name;
-    std::string role;  // pooler | replica | primary
-    std::string conninfo;
-
-    bool operator==(const RouteConfigEntry&) const = default;
-};
-
 // The values of the settings; what each means, and its default, is in the settings table.
 struct Config {
     Config();  // every setting at its default
 
     std::string listen_address;
     unsigned short listen_port;
-    std::vector<RouteConfigEntry> routes;  // priority order
+    std::vector<RouteConfig> routes;  // priority order
     std::chrono::milliseconds request_deadline;
     std::chrono::milliseconds refresh_interval;
     std::string snapshot_path;  // empty = no snapshot

@@ -22,13 +22,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::vector<RouteConfig> route_configs(const Config& config) {
-    std::vector<RouteConfig> routes;
-    for (const auto& entry : config.routes)
-        routes.push_back({entry.name, *route_role_from_name(entry.role), entry.conninfo});  // roles validated
-    return routes;
-}
-
 ServiceGauges gauges(const RouteSet& routes, const DefinitionsCache& cache) {
     ServiceGauges out;
     for (const auto& route : routes.status())
@@ -59,7 +52,7 @@ int main(int argc, char** argv) {
         asio::io_context loop(1);
         Metrics metrics;
         DefinitionsCache cache;
-        RouteSet routes(loop.get_executor(), route_configs(config),
+        RouteSet routes(loop.get_executor(), config.routes,
                         RouteOptions{.max_pool_size = config.pool_size,
                                      .probe_interval = config.probe_interval,
                                      .max_lag = config.max_replica_lag});

@@ -7,7 +7,6 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -19,7 +18,6 @@ namespace flag_eval::decide {
 namespace {
 
 constexpr std::uint64_t kMaxNumber = std::numeric_limits<std::int64_t>::max();
-constexpr std::array<std::string_view, 3> kRoles = {"pooler", "replica", "primary"};
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -168,18 +166,29 @@ Setting listen(std::string address, unsigned short port) {
     return s;
 }
 
-RouteConfigEntry file_route(const boost::json::value& v, std::size_t index, std::string_view origin) {
+// The role a route's text names; the error names the route.
+RouteRole route_role(std::string_view route_name, std::string_view text) {
+    const std::optional<RouteRole> role = route_role_from_name(text);
+    if (!role) {
+        throw ConfigError("route " + quoted(route_name) + ": role " + quoted(text) +
+                          " is not one of pooler, replica, primary");
+    }
+    return *role;
+}
+
+RouteConfig file_route(const boost::json::value& v, std::size_t index, std::string_view origin) {
     const std::string where = "routes[" + std::to_string(index) + "]";
     if (!v.is_object()) file_error(origin, where, "must be an object {\"name\", \"role\", \"conninfo\"}");
-    RouteConfigEntry entry;
+    RouteConfig route;
+    std::string role;
     for (const auto& [key, value] : v.get_object()) {
         const std::string path = where + "." + std::string(key);
         if (key == "name") {
-            entry.name = file_string(value, path, origin);
+            route.name = file_string(value, path, origin);
         } else if (key == "role") {
-            entry.role = file_string(value, path, origin);
+            role = file_string(value, path, origin);
         } else if (key == "conninfo") {
-            entry.conninfo = file_string(value, path, origin);
+            route.conninfo = file_string(value, path, origin);
         } else {
             file_error(origin, path, "is not a route key (name, role, conninfo)");
         }
@@ -187,33 +196,36 @@ RouteConfigEntry file_route(const boost::json::value& v, std::size_t index, std:
     for (std::string_view required : {"name", "role", "conninfo"}) {
         if (!v.get_object().contains(required)) file_error(origin, where, "is missing \"" + std::string(required) + "\"");
     }
-    return entry;
+    try {
+        route.role = route_role(route.name, role);
+    } catch (const ConfigError& e) {
+        throw ConfigError(std::string(origin) + ": " + e.what());
+    }
+    return route;
 }
 
-RouteConfigEntry flag_route(std::string_view text) {
+RouteConfig flag_route(std::string_view text) {
     const auto first = text.find('=');
     const auto second = first == std::string_view::npos ? first : text.find('=', first + 1);
     if (second == std::string_view::npos) {
         throw ConfigError("--route: expected NAME=ROLE=CONNINFO, got " + quoted(text));
     }
-    return RouteConfigEntry{std::string(text.substr(0, first)),
-                            std::string(text.substr(first + 1, second - first - 1)),
-                            std::string(text.substr(second + 1))};
+    const std::string_view name = text.substr(0, first);
+    return RouteConfig{std::string(name), route_role(name, text.substr(first + 1, second - first - 1)),
+                       std::string(text.substr(second + 1))};
 }
 
-void validate_routes(const std::vector<RouteConfigEntry>& routes) {
+// Roles were checked as they were read.
+void validate_routes(const std::vector<RouteConfig>& routes) {
     if (routes.empty()) {
         throw ConfigError("no routes configured: give \"routes\" in the config file or "
                           "--route NAME=ROLE=CONNINFO");
     }
     std::set<std::string, std::less<>> names;
-    for (const RouteConfigEntry& route : routes) {
+    for (const RouteConfig& route : routes) {
         if (route.name.empty()) throw ConfigError("route with an empty name (routes / --route)");
         const std::string which = "route " + quoted(route.name) + ": ";
         if (!names.insert(route.name).second) throw ConfigError(which + "the name is used twice");
-        if (std::find(kRoles.begin(), kRoles.end(), route.role) == kRoles.end()) {
-            throw ConfigError(which + "role " + quoted(route.role) + " is not one of pooler, replica, primary");
-        }
         if (route.conninfo.empty()) throw ConfigError(which + "conninfo is empty");
         char* error = nullptr;
         PQconninfoOption* options = PQconninfoParse(route.conninfo.c_str(), &error);

@@ -88,7 +88,7 @@ TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
     EXPECT_EQ(c.listen_port, 8000);
     ASSERT_EQ(c.routes.size(), 1u);
     EXPECT_EQ(c.routes[0].name, "r1");
-    EXPECT_EQ(c.routes[0].role, "replica");
+    EXPECT_EQ(c.routes[0].role, RouteRole::Replica);
     EXPECT_EQ(c.routes[0].conninfo, "host=127.0.0.1 dbname=app");
     EXPECT_EQ(c.request_deadline, 50ms);
     EXPECT_EQ(c.refresh_interval, 1000ms);
@@ -107,8 +107,8 @@ TEST_F(ConfigTest, ReadsEveryKeyOfTheFile) {
     EXPECT_EQ(c.listen_port, 9000);
     ASSERT_EQ(c.routes.size(), 3u);
     EXPECT_EQ(c.routes[0].name, "bouncer");
-    EXPECT_EQ(c.routes[0].role, "pooler");
-    EXPECT_EQ(c.routes[2].role, "primary");
+    EXPECT_EQ(c.routes[0].role, RouteRole::Pooler);
+    EXPECT_EQ(c.routes[2].role, RouteRole::Primary);
     EXPECT_EQ(c.routes[2].conninfo, "postgresql://10.0.0.1/app");
     EXPECT_EQ(c.request_deadline, 40ms);
     EXPECT_EQ(c.refresh_interval, 500ms);
@@ -146,7 +146,7 @@ TEST_F(ConfigTest, RouteFlagsReplaceTheFileRoutesInOrder) {
     EXPECT_EQ(c.routes[0].name, "b");
     EXPECT_EQ(c.routes[0].conninfo, "host=b port=6432");
     EXPECT_EQ(c.routes[1].name, "p");
-    EXPECT_EQ(c.routes[1].role, "primary");
+    EXPECT_EQ(c.routes[1].role, RouteRole::Primary);
 }
 
 TEST_F(ConfigTest, HelpStopsBeforeValidation) {

@@ -8,6 +8,7 @@
 #include "decide/database/circuit_breaker.hpp"
 #include "decide/database/pg_connection.hpp"
 #include "decide/database/replica_lag.hpp"
+#include "decide/database/route_config.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -23,17 +24,6 @@
 #include <vector>
 
 namespace flag_eval::decide {
-
-enum class RouteRole { Pooler, Replica, Primary };
-
-std::string_view route_role_name(RouteRole role);                 // "pooler" / "replica" / "primary"
-std::optional<RouteRole> route_role_from_name(std::string_view name);
-
-struct RouteConfig {
-    std::string name;
-    RouteRole role = RouteRole::Replica;
-    std::string conninfo;  // libpq connection string or URI
-};
 
 struct RouteOptions {
     std::size_t max_pool_size = 4;                  // connections per route, one per in-flight query

@@ -1,0 +1,24 @@
+// What configures one database route: its name, role and connection string. A header of its
+// own because both the configuration (decide/config.hpp) and the routes use it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace flag_eval::decide {
+
+enum class RouteRole { Pooler, Replica, Primary };
+
+std::string_view route_role_name(RouteRole role);                 // "pooler" / "replica" / "primary"
+std::optional<RouteRole> route_role_from_name(std::string_view name);
+
+struct RouteConfig {
+    std::string name;
+    RouteRole role = RouteRole::Replica;
+    std::string conninfo;  // libpq connection string or URI
+
+    bool operator==(const RouteConfig&) const = default;
+};
+
+}  // namespace flag_eval::decide
