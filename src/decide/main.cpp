@@ -52,10 +52,7 @@ int main(int argc, char** argv) {
         asio::io_context loop(1);
         Metrics metrics;
         DefinitionsCache cache;
-        RouteSet routes(loop.get_executor(), config.routes,
-                        RouteOptions{.max_pool_size = config.pool_size,
-                                     .probe_interval = config.probe_interval,
-                                     .max_lag = config.max_replica_lag});
+        RouteSet routes(loop.get_executor(), config.routes, RouteOptions(config));
 
         // Definitions come from any route; a failure is just a poll that did not happen.
         QueryText query_text = [&routes, &config](std::string sql) -> asio::awaitable<std::optional<std::string>> {
@@ -68,15 +65,13 @@ int main(int argc, char** argv) {
             co_return outcome.result.rows[0][0];
         };
         DefinitionsRefresher refresher(loop.get_executor(), cache, query_text,
-                                       RefresherOptions{.interval = config.refresh_interval,
-                                                        .snapshot_path = config.snapshot_path,
-                                                        .log = {}});  // the default: standard error
+                                       RefresherOptions(config));  // logs to standard error
         refresher.restore_from_snapshot();
 
         Service service(config, cache, routes, metrics);
         HttpServer server(loop.get_executor(),
                           asio::ip::tcp::endpoint(asio::ip::make_address(config.listen_address), config.listen_port),
-                          HttpLimits{.max_body_bytes = config.max_body_bytes, .max_connections = config.max_connections},
+                          HttpLimits(config),
                           [&service](Request& request) { return service.handle(request); }, &metrics);
         metrics.set_gauge_source([&routes, &cache, &server] {
             ServiceGauges out = gauges(routes, cache);

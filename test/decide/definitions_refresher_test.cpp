@@ -96,7 +96,7 @@ private:
 class Refresher : public ::testing::Test {
 protected:
     RefresherOptions options(fs::path snapshot = {}) {
-        RefresherOptions o;
+        RefresherOptions o{Config{}};
         o.interval = std::chrono::milliseconds(1);
         o.snapshot_path = std::move(snapshot);
         o.log = [this](std::string_view line) { logged.emplace_back(line); };
@@ -336,7 +336,7 @@ TEST(RefresherAgainstPostgres, FollowsTheDatabase) {
         co_return db->value(sql);
     };
     TempDir dir;
-    RefresherOptions options;
+    RefresherOptions options{Config{}};
     options.snapshot_path = dir.path() / "definitions.snapshot";
     options.log = [](std::string_view) {};
     DefinitionsRefresher refresher(io.get_executor(), cache, query, options);

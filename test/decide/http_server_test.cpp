@@ -193,7 +193,7 @@ protected:
 };
 
 HttpLimits short_timeouts() {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.header_timeout = 200ms;
     limits.idle_timeout = 200ms;
     limits.body_timeout = 200ms;
@@ -207,13 +207,13 @@ std::string json_code(const ClientResponse& response) {
 }
 
 TEST_F(HttpServerTest, ListensOnAnEphemeralPort) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     EXPECT_NE(endpoint().port(), 0);
     EXPECT_EQ(endpoint().address(), asio::ip::make_address("127.0.0.1"));
 }
 
 TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send(post("/flags?v=2", R"({"a":1})"));
     auto first = client.read_response();
@@ -236,7 +236,7 @@ TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send(get("/one") + post("/two", "x") + get("/three"));
     for (std::string expected : {"GET /one ", "POST /two x", "GET /three "}) {
@@ -247,7 +247,7 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
 }
 
 TEST_F(HttpServerTest, ConnectionCloseAndHttp10CloseAfterTheAnswer) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     {
         RawClient client(endpoint());
         client.send(get("/bye", "Connection: close\r\n"));
@@ -278,7 +278,7 @@ TEST_F(HttpServerTest, ConnectionCloseAndHttp10CloseAfterTheAnswer) {
 }
 
 TEST_F(HttpServerTest, DefaultContentTypeIsJson) {
-    start(HttpLimits{}, [](Request&) -> asio::awaitable<Response> {
+    start(HttpLimits(Config{}), [](Request&) -> asio::awaitable<Response> {
         Response response{http::status::ok, 11};
         response.body() = "{}";
         co_return response;
@@ -293,7 +293,7 @@ TEST_F(HttpServerTest, DefaultContentTypeIsJson) {
 }
 
 TEST_F(HttpServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_body_bytes = 1024;
     start(limits);
     RawClient client(endpoint());
@@ -310,7 +310,7 @@ TEST_F(HttpServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
 }
 
 TEST_F(HttpServerTest, ABodyAtTheLimitIsAccepted) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_body_bytes = 1024;
     start(limits);
     RawClient client(endpoint());
@@ -321,7 +321,7 @@ TEST_F(HttpServerTest, ABodyAtTheLimitIsAccepted) {
 }
 
 TEST_F(HttpServerTest, OversizedChunkedBodyGets413) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_body_bytes = 1024;
     start(limits);
     RawClient client(endpoint());
@@ -338,7 +338,7 @@ TEST_F(HttpServerTest, OversizedChunkedBodyGets413) {
 }
 
 TEST_F(HttpServerTest, ChunkedBodyWithinTheLimitReachesTheHandler) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                 "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
@@ -348,7 +348,7 @@ TEST_F(HttpServerTest, ChunkedBodyWithinTheLimitReachesTheHandler) {
 }
 
 TEST_F(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send("POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
     auto interim = client.read_response();
@@ -361,7 +361,7 @@ TEST_F(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
 }
 
 TEST_F(HttpServerTest, HeadersTooLargeGet431) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_header_bytes = 4096;
     start(limits);
     RawClient client(endpoint());
@@ -375,7 +375,7 @@ TEST_F(HttpServerTest, HeadersTooLargeGet431) {
 }
 
 TEST_F(HttpServerTest, HeadersSentInPiecesStillHitTheLimit) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_header_bytes = 4096;
     start(limits);
     RawClient client(endpoint());
@@ -392,7 +392,7 @@ TEST_F(HttpServerTest, HeadersSentInPiecesStillHitTheLimit) {
 }
 
 TEST_F(HttpServerTest, TooLongTargetsGet414) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_header_bytes = 4096;
     limits.max_target_bytes = 1024;
     start(limits);
@@ -415,7 +415,7 @@ TEST_F(HttpServerTest, TooLongTargetsGet414) {
 }
 
 TEST_F(HttpServerTest, MalformedRequestsGet400AndClose) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     for (std::string garbage : {"this is not http\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
                                 "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
         RawClient client(endpoint());
@@ -475,7 +475,7 @@ TEST_F(HttpServerTest, SlowBodyIsDroppedAtTheBodyTimeout) {
 }
 
 TEST_F(HttpServerTest, SlowClientsDoNotDelayAFastOne) {
-    HttpLimits limits;  // default, long timeouts: the slow clients stay for the whole test
+    HttpLimits limits{Config{}};  // default, long timeouts: the slow clients stay for the whole test
     start(limits);
     std::vector<std::unique_ptr<RawClient>> slow;
     for (int i = 0; i < 50; ++i) {
@@ -500,7 +500,7 @@ TEST_F(HttpServerTest, SlowClientsDoNotDelayAFastOne) {
 }
 
 TEST_F(HttpServerTest, ConnectionsBeyondTheMaximumAreRefused) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_connections = 3;
     start(limits);
     std::vector<std::unique_ptr<RawClient>> held;
@@ -530,7 +530,7 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheMaximumAreRefused) {
 }
 
 TEST_F(HttpServerTest, AThrowingHandlerGets500AndTheServerGoesOn) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send(get("/boom?token=secret"));
     auto failed = client.read_response();
@@ -557,7 +557,7 @@ TEST_F(HttpServerTest, AThrowingHandlerGets500AndTheServerGoesOn) {
 }
 
 TEST_F(HttpServerTest, TheLabelerNamesUnlabelledRequests) {
-    HttpLimits limits;
+    HttpLimits limits{Config{}};
     limits.max_body_bytes = 10;
     start(limits, echo_handler, [](const Request& request) {
         return request.target().starts_with("/flags") ? std::string("flags") : std::string("other");
@@ -571,7 +571,7 @@ TEST_F(HttpServerTest, TheLabelerNamesUnlabelledRequests) {
 }
 
 TEST_F(HttpServerTest, StopClosesEveryConnection) {
-    start(HttpLimits{});
+    start(HttpLimits(Config{}));
     RawClient idle(endpoint());
     idle.send(get("/"));
     ASSERT_TRUE(idle.read_response());
@@ -592,8 +592,8 @@ TEST_F(HttpServerTest, StopClosesEveryConnection) {
 TEST(HttpServerBind, ATakenPortThrows) {
     asio::io_context io;
     HttpServer first(io.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
-                     HttpLimits{}, echo_handler);
-    EXPECT_THROW(HttpServer(io.get_executor(), first.local_endpoint(), HttpLimits{}, echo_handler),
+                     HttpLimits(Config{}), echo_handler);
+    EXPECT_THROW(HttpServer(io.get_executor(), first.local_endpoint(), HttpLimits(Config{}), echo_handler),
                  boost::system::system_error);
 }
 

@@ -201,7 +201,7 @@ protected:
 };
 
 RouteOptions quick_options() {
-    RouteOptions options;
+    RouteOptions options{Config{}};
     options.probe_interval = 50ms;
     options.probe_timeout = 500ms;
     return options;
@@ -234,9 +234,9 @@ TEST(RouteClassification, RetryAndBreakerRules) {
 
 TEST(RouteSetConfig, RejectsBadRouteLists) {
     asio::io_context io;
-    EXPECT_THROW(RouteSet(io.get_executor(), {{"", RouteRole::Primary, "host=x"}}), std::invalid_argument);
-    EXPECT_THROW(RouteSet(io.get_executor(), {{"a", RouteRole::Primary, ""}}), std::invalid_argument);
-    EXPECT_THROW(RouteSet(io.get_executor(), {{"a", RouteRole::Primary, "host=x"}, {"a", RouteRole::Replica, "host=y"}}),
+    EXPECT_THROW(RouteSet(io.get_executor(), {{"", RouteRole::Primary, "host=x"}}, quick_options()), std::invalid_argument);
+    EXPECT_THROW(RouteSet(io.get_executor(), {{"a", RouteRole::Primary, ""}}, quick_options()), std::invalid_argument);
+    EXPECT_THROW(RouteSet(io.get_executor(), {{"a", RouteRole::Primary, "host=x"}, {"a", RouteRole::Replica, "host=y"}}, quick_options()),
                  std::invalid_argument);
     EXPECT_EQ(route_role_from_name("pooler"), RouteRole::Pooler);
     EXPECT_EQ(route_role_from_name("primary"), RouteRole::Primary);

@@ -5,6 +5,7 @@
 // Everything here runs on one executor (one thread); nothing is locked.
 #pragma once
 
+#include "decide/config.hpp"
 #include "decide/database/circuit_breaker.hpp"
 #include "decide/database/pg_connection.hpp"
 #include "decide/database/replica_lag.hpp"
@@ -25,12 +26,17 @@
 
 namespace flag_eval::decide {
 
+// The pool size, probe interval and lag bound are settings, taken from the configuration; the
+// other fields are not settings and keep their values here.
 struct RouteOptions {
-    std::size_t max_pool_size = 4;                  // connections per route, one per in-flight query
+    explicit RouteOptions(const Config& config)
+        : max_pool_size(config.pool_size), probe_interval(config.probe_interval), max_lag(config.max_replica_lag) {}
+
+    std::size_t max_pool_size;                      // connections per route, one per in-flight query
     int failure_threshold = 3;                      // consecutive failures that open a breaker
-    std::chrono::milliseconds probe_interval{250};  // every route is probed this often
+    std::chrono::milliseconds probe_interval;       // every route is probed this often
     std::chrono::milliseconds probe_timeout{1000};  // a probe (connect + query) gives up after this
-    std::chrono::milliseconds max_lag{2000};        // staler replicas get no person-data queries
+    std::chrono::milliseconds max_lag;              // staler replicas get no person-data queries
     // While another route could take a retry, the first attempt may use this share of the
     // remaining time, so a route that hangs leaves the rest to the next one. 1 disables it.
     double first_attempt_share = 0.5;

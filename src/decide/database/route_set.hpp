@@ -60,7 +60,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     // Throws std::invalid_argument for a route without a name or conninfo, or a repeated name.
-    RouteSet(boost::asio::any_io_executor executor, std::vector<RouteConfig> routes, RouteOptions options = {});
+    RouteSet(boost::asio::any_io_executor executor, std::vector<RouteConfig> routes, RouteOptions options);
     RouteSet(const RouteSet&) = delete;
     RouteSet& operator=(const RouteSet&) = delete;
     ~RouteSet();  // stop()

@@ -9,6 +9,7 @@
 // a worker thread of the refresher's own, never on the event loop; the cache is only touched on
 // the event loop.
 #pragma once
+#include "decide/config.hpp"
 #include "decide/definitions/definitions_cache.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -30,8 +31,12 @@ namespace flag_eval::decide {
 // on any failure (no route, timeout, SQL error, NULL).
 using QueryText = std::function<boost::asio::awaitable<std::optional<std::string>>(std::string sql)>;
 
+// The interval and the snapshot file are settings, taken from the configuration.
 struct RefresherOptions {
-    std::chrono::milliseconds interval{1000};
+    explicit RefresherOptions(const Config& config)
+        : interval(config.refresh_interval), snapshot_path(config.snapshot_path) {}
+
+    std::chrono::milliseconds interval;
     std::filesystem::path snapshot_path;             // empty: no snapshot file
     std::function<void(std::string_view)> log;       // one line per event; default: stderr
 };

@@ -17,6 +17,8 @@
 // connection stays usable.
 #pragma once
 
+#include "decide/config.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -36,8 +38,13 @@ namespace flag_eval::decide {
 class Metrics;
 class HttpServerState;  // the implementation's, shared with its coroutines
 
+// The body and connection limits are settings, taken from the configuration; the other limits
+// are not settings and keep their values here.
 struct HttpLimits {
-    std::size_t max_body_bytes = 1 << 20;
+    explicit HttpLimits(const Config& config)
+        : max_body_bytes(config.max_body_bytes), max_connections(config.max_connections) {}
+
+    std::size_t max_body_bytes;
     // Request line and header fields together. Beast applies it to the part not yet parsed, so
     // a header block sent in pieces can reach about twice this before it is refused.
     std::size_t max_header_bytes = 16 * 1024;
@@ -49,7 +56,7 @@ struct HttpLimits {
     // After an error answer the server stops sending and drains what the client still sends for
     // at most this long, so the client reads the answer instead of a connection reset.
     std::chrono::milliseconds linger_timeout{1000};
-    std::size_t max_connections = 10000;
+    std::size_t max_connections;
 };
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
