@@ -75,7 +75,8 @@ Setting number(std::string key, std::string flag, T Config::*field, std::uint64_
     s.value_name = "N";
     s.help = std::move(help);
     s.default_text = std::to_string(default_value);
-    if (min > 0) s.range_text = min == 1 ? "> 0" : ">= " + std::to_string(min);
+    const std::string bound = min == 1 ? "> 0" : ">= " + std::to_string(min);
+    if (min > 0) s.range_text = bound;
     s.set_default = [field, default_value](Config& c) { c.*field = from_number<T>(default_value); };
     s.read_json = [field](Config& c, std::string_view k, const boost::json::value& v, std::string_view origin) {
         c.*field = from_number<T>(file_number(v, k, origin, kMaxNumber));
@@ -83,10 +84,8 @@ Setting number(std::string key, std::string flag, T Config::*field, std::uint64_
     s.read_flags = [field, flag](Config& c, const std::vector<std::string_view>& values) {
         for (std::string_view value : values) c.*field = from_number<T>(flag_number(flag, value, kMaxNumber));
     };
-    s.validate = [field, min, key, flag, what](const Config& c) {
-        if (as_number(c.*field) >= min) return;
-        const std::string bound = min == 1 ? "> 0" : ">= " + std::to_string(min);
-        throw ConfigError(what + " (" + key + " / " + flag + ") must be " + bound);
+    s.validate = [field, min, message = what + " (" + key + " / " + flag + ") must be " + bound](const Config& c) {
+        if (as_number(c.*field) < min) throw ConfigError(message);
     };
     return s;
 }
@@ -267,6 +266,8 @@ Setting routes() {
 
 }  // namespace
 
+// number<M> is milliseconds, number<N> a count; their columns: file key, flag, Config field,
+// default, minimum (checked after the file and the flags), the name validation errors use, help.
 const std::vector<Setting>& settings() {
     using M = std::chrono::milliseconds;
     using N = std::size_t;
