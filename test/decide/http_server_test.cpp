@@ -206,6 +206,16 @@ std::string json_code(const ClientResponse& response) {
     return std::string(boost::json::parse(response.body()).at("code").as_string());
 }
 
+TEST(HttpLimitsTest, TheSettingsComeFromTheConfig) {
+    Config config;
+    config.max_body_bytes = 123;
+    config.max_connections = 7;
+    const HttpLimits limits(config);
+    EXPECT_EQ(limits.max_body_bytes, 123u);
+    EXPECT_EQ(limits.max_connections, 7u);
+    EXPECT_EQ(HttpLimits(Config{}).max_body_bytes, Config{}.max_body_bytes);
+}
+
 TEST_F(HttpServerTest, ListensOnAnEphemeralPort) {
     start(HttpLimits(Config{}));
     EXPECT_NE(endpoint().port(), 0);

@@ -232,6 +232,17 @@ TEST(RouteClassification, RetryAndBreakerRules) {
     EXPECT_FALSE(is_retryable(ok));
 }
 
+TEST(RouteSetConfig, OptionsThatAreSettingsComeFromTheConfig) {
+    Config config;
+    config.pool_size = 9;
+    config.probe_interval = 77ms;
+    config.max_replica_lag = 5ms;
+    const RouteOptions options(config);
+    EXPECT_EQ(options.max_pool_size, 9u);
+    EXPECT_EQ(options.probe_interval, 77ms);
+    EXPECT_EQ(options.max_lag, 5ms);
+}
+
 TEST(RouteSetConfig, RejectsBadRouteLists) {
     asio::io_context io;
     EXPECT_THROW(RouteSet(io.get_executor(), {{"", RouteRole::Primary, "host=x"}}, quick_options()), std::invalid_argument);
