@@ -3,9 +3,9 @@
 //
 // decide() is one C function: it reads the subject's stored rows by index lookups
 // (stored_subject.cpp), evaluates the team's cached flags (team_cache.cpp) and writes the answer
-// as JSON text (flags_v2_text.cpp). It was a plpgsql function running one SQL statement that
-// built a context jsonb for a C function returning jsonb; the plan set-up, the jsonb context
-// and the jsonb answer made it 3x the bare person lookup (bench/RESULTS.md, section 2).
+// as JSON text (flags_v2_text.cpp). No SQL statement is planned and no jsonb is built per call:
+// a statement's set-up, a jsonb context and a jsonb answer cost 3x the bare person lookup, where
+// this stays within 2x (bench/RESULTS.md, section 2).
 #include "core/evaluator.hpp"
 
 #include <algorithm>
