@@ -3,8 +3,8 @@
 //
 // The flags are the JSON files of bench/flags/ (the same definitions the PostgreSQL scan uses);
 // the directory is $FLAG_EVAL_BENCH_FLAGS (default: bench/flags, relative to the repository root).
-// The persons follow the distributions of bench/sql/person_properties.sql, drawn from a different hash,
-// so they are statistically alike, not the same rows.
+// The persons follow the distributions of bench/sql/person_properties.sql, drawn from a different
+// hash, so they are statistically alike, not the same rows.
 //
 // Baselines in the same binary: the bare property lookups a 3-filter evaluation can make, and
 // the bucketing hash alone, so a ratio can be read off the same run.
@@ -60,21 +60,27 @@ struct Person {
 // Same distributions as bench/sql/person_properties.sql.
 Person make_person(std::uint64_t id) {
     static const std::array<const char*, 20> plans = {
-        "free", "free", "free", "free", "free", "free", "free", "free", "free", "starter",
-        "starter", "starter", "starter", "pro", "pro", "Pro", "PRO", "enterprise", "Enterprise", "team"};
-    static const std::array<const char*, 10> countries = {"US", "US", "us", "GB", "DE", "FR", "IN", "BR", "CA", "JP"};
-    static const std::array<const char*, 5> domains = {"example.com", "gmail.com", "posthog.com", "yahoo.co.uk",
-                                                       "corp.example"};
-    static const std::array<const char*, 6> tags = {
-        "[]", R"(["mobile"])", R"(["web"])", R"(["mobile","web"])", R"(["newsletter","web"])",
-        R"(["api","mobile","web"])"};
+        "free", "free", "free",    "free",       "free",       "free",    "free",
+        "free", "free", "starter", "starter",    "starter",    "starter", "pro",
+        "pro",  "Pro",  "PRO",     "enterprise", "Enterprise", "team"};
+    static const std::array<const char*, 10> countries = {"US", "US", "us", "GB", "DE",
+                                                          "FR", "IN", "BR", "CA", "JP"};
+    static const std::array<const char*, 5> domains = {"example.com", "gmail.com", "posthog.com",
+                                                       "yahoo.co.uk", "corp.example"};
+    static const std::array<const char*, 6> tags = {"[]",
+                                                    R"(["mobile"])",
+                                                    R"(["web"])",
+                                                    R"(["mobile","web"])",
+                                                    R"(["newsletter","web"])",
+                                                    R"(["api","mobile","web"])"};
 
     Person p;
     char uuid[40];
     const std::uint64_t a = splitmix64(id), b = splitmix64(id ^ 0xABCDEF);
     std::snprintf(uuid, sizeof uuid, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
                   static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
-                  static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
+                  static_cast<unsigned>(b >> 48),
+                  static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
     p.distinct_id = uuid;
 
     json::object& o = p.properties;
@@ -82,8 +88,8 @@ Person make_person(std::uint64_t id) {
     o["country"] = countries[pick(id, 2, countries.size())];
     if (pick(id, 3, 10) != 0) o["age"] = static_cast<std::int64_t>(13 + pick(id, 4, 60));
     o["email"] = "user" + std::to_string(id) + "@" + domains[pick(id, 5, domains.size())];
-    o["app_version"] = std::to_string(1 + pick(id, 6, 3)) + "." + std::to_string(pick(id, 7, 20)) + "." +
-                       std::to_string(pick(id, 8, 10));
+    o["app_version"] = std::to_string(1 + pick(id, 6, 3)) + "." + std::to_string(pick(id, 7, 20)) +
+                       "." + std::to_string(pick(id, 8, 10));
     const std::uint64_t seconds = pick(id, 9, 4ULL * 365 * 86400);
     char date[32];
     // 2020-01-01 plus `seconds`; a coarse calendar is enough for a property value.
@@ -91,8 +97,10 @@ Person make_person(std::uint64_t id) {
     std::snprintf(date, sizeof date, "%04llu-%02llu-%02lluT%02llu:%02llu:%02lluZ",
                   static_cast<unsigned long long>(2020 + days / 365),
                   static_cast<unsigned long long>(1 + (days % 365) / 31 % 12),
-                  static_cast<unsigned long long>(1 + (days % 365) % 28), static_cast<unsigned long long>(rem / 3600),
-                  static_cast<unsigned long long>(rem / 60 % 60), static_cast<unsigned long long>(rem % 60));
+                  static_cast<unsigned long long>(1 + (days % 365) % 28),
+                  static_cast<unsigned long long>(rem / 3600),
+                  static_cast<unsigned long long>(rem / 60 % 60),
+                  static_cast<unsigned long long>(rem % 60));
     o["signed_up_at"] = date;
     o["is_beta"] = pick(id, 10, 10) == 0;
     o["tags"] = json::parse(tags[pick(id, 11, tags.size())]);
@@ -140,7 +148,8 @@ FlagResult evaluate_person(const Flag& f, const Person& p) {
 
 // evaluate_flag for the rotating persons; the source and context are built per evaluation, as a
 // host does per request or per row.
-void evaluate(benchmark::State& state, const std::string& flag_name, Bucketing team_bucketing = Bucketing::Xxh3) {
+void evaluate(benchmark::State& state, const std::string& flag_name,
+              Bucketing team_bucketing = Bucketing::Xxh3) {
     const Flag& f = flag(flag_name, team_bucketing);
     const auto& people = persons();
     std::size_t i = 0, enabled = 0, variants = 0;
@@ -151,19 +160,27 @@ void evaluate(benchmark::State& state, const std::string& flag_name, Bucketing t
         enabled += r.enabled;
         variants += r.variant != nullptr;
     }
-    state.counters["enabled_share"] = benchmark::Counter(static_cast<double>(enabled) / static_cast<double>(i));
-    if (variants) state.counters["variant_share"] = benchmark::Counter(static_cast<double>(variants) / static_cast<double>(i));
+    state.counters["enabled_share"] =
+        benchmark::Counter(static_cast<double>(enabled) / static_cast<double>(i));
+    if (variants)
+        state.counters["variant_share"] =
+            benchmark::Counter(static_cast<double>(variants) / static_cast<double>(i));
 }
 
 void BM_Evaluate_3Filters_50pct(benchmark::State& state) { evaluate(state, "three_filters_50"); }
 void BM_Evaluate_3Filters_100pct(benchmark::State& state) { evaluate(state, "three_filters_100"); }
 void BM_Evaluate_Rollout_50pct(benchmark::State& state) { evaluate(state, "rollout_50"); }
 void BM_Evaluate_Multivariate(benchmark::State& state) { evaluate(state, "multivariate"); }
-// The field comparison's shapes (bench/field_eval.sh): static and regex name their bucketing (sha1).
+// The field comparison's shapes (bench/field_eval.sh): static and regex name their bucketing
+// (sha1).
 void BM_Evaluate_Static(benchmark::State& state) { evaluate(state, "static"); }
 void BM_Evaluate_Regex(benchmark::State& state) { evaluate(state, "regex"); }
-void BM_Evaluate_3Filters_50pct_Sha1(benchmark::State& state) { evaluate(state, "three_filters_50", Bucketing::Sha1); }
-void BM_Evaluate_Multivariate_Sha1(benchmark::State& state) { evaluate(state, "multivariate", Bucketing::Sha1); }
+void BM_Evaluate_3Filters_50pct_Sha1(benchmark::State& state) {
+    evaluate(state, "three_filters_50", Bucketing::Sha1);
+}
+void BM_Evaluate_Multivariate_Sha1(benchmark::State& state) {
+    evaluate(state, "multivariate", Bucketing::Sha1);
+}
 
 // Baseline: the three lookups of the 3-filter flag (plan, country, age) on a fresh source, with
 // nothing matched — the floor of property access that any evaluation of that flag can approach.
@@ -222,7 +239,8 @@ void BM_Baseline_Hash01(benchmark::State& state) {
 
 // ---- --dump_field=DIR: the inputs and flag_eval's answers for bench/field_eval.sh ----
 
-constexpr std::array<const char*, 4> kFieldShapes = {"static", "three_filters_50", "regex", "multivariate"};
+constexpr std::array<const char*, 4> kFieldShapes = {"static", "three_filters_50", "regex",
+                                                     "multivariate"};
 
 void write_json(const std::string& path, const json::value& v) {
     std::ofstream out(path);
@@ -234,7 +252,9 @@ void write_json(const std::string& path, const json::value& v) {
 // {shape: [{enabled, variant, reason}] in person order}}, SHA-1 as the team default.
 void dump_field(const std::string& dir) {
     json::array people;
-    for (const Person& p : persons()) people.push_back(json::object{{"distinct_id", p.distinct_id}, {"properties", p.properties}});
+    for (const Person& p : persons())
+        people.push_back(
+            json::object{{"distinct_id", p.distinct_id}, {"properties", p.properties}});
     json::object shapes;
     for (const char* shape : kFieldShapes) {
         const Flag& f = flag(shape, Bucketing::Sha1);
@@ -242,13 +262,15 @@ void dump_field(const std::string& dir) {
         for (const Person& p : persons()) {
             const FlagResult r = evaluate_person(f, p);
             json::value variant = r.variant ? json::value(*r.variant) : json::value(nullptr);
-            answers.push_back(json::object{{"enabled", r.enabled}, {"variant", variant},
+            answers.push_back(json::object{{"enabled", r.enabled},
+                                           {"variant", variant},
                                            {"reason", std::string(reason_code(r.reason))}});
         }
         shapes[shape] = std::move(answers);
     }
     write_json(dir + "/persons.json", people);
-    write_json(dir + "/flag_eval_answers.json", json::object{{"bucketing", "sha1"}, {"shapes", std::move(shapes)}});
+    write_json(dir + "/flag_eval_answers.json",
+               json::object{{"bucketing", "sha1"}, {"shapes", std::move(shapes)}});
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ struct Sha1Context {
 std::uint64_t top60_sha1(std::string_view input) {
     thread_local Sha1Context sha1;
     unsigned char digest[EVP_MAX_MD_SIZE];
-    if (sha1.md == nullptr || sha1.ctx == nullptr || !EVP_DigestInit_ex2(sha1.ctx, sha1.md, nullptr) ||
+    if (sha1.md == nullptr || sha1.ctx == nullptr ||
+        !EVP_DigestInit_ex2(sha1.ctx, sha1.md, nullptr) ||
         !EVP_DigestUpdate(sha1.ctx, input.data(), input.size()) ||
         !EVP_DigestFinal_ex(sha1.ctx, digest, nullptr)) {
         // Only when OpenSSL cannot allocate: the slow one-shot path still gives the same digest.
@@ -41,7 +42,9 @@ std::uint64_t top60_sha1(std::string_view input) {
     return n >> 4;
 }
 
-std::uint64_t top60_xxh3(std::string_view input) { return XXH3_64bits(input.data(), input.size()) >> 4; }
+std::uint64_t top60_xxh3(std::string_view input) {
+    return XXH3_64bits(input.data(), input.size()) >> 4;
+}
 
 }  // namespace
 
@@ -67,7 +70,8 @@ std::string_view truncate_identifier(std::string_view identifier) {
     return identifier;
 }
 
-double hash01(Bucketing bucketing, std::string_view prefix, std::string_view identifier, std::string_view salt) {
+double hash01(Bucketing bucketing, std::string_view prefix, std::string_view identifier,
+              std::string_view salt) {
     const std::string_view id = truncate_identifier(identifier);
     const std::size_t size = prefix.size() + id.size() + salt.size();
     // Most inputs fit on the stack; bucketing runs per row, so avoid the heap when we can.

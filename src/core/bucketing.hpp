@@ -15,7 +15,8 @@ std::string_view bucketing_name(Bucketing b);
 
 // hash01 in [0, 1] of UTF-8(prefix + identifier + salt), the identifier cut to its first 200
 // Unicode scalar values.
-double hash01(Bucketing bucketing, std::string_view prefix, std::string_view identifier, std::string_view salt);
+double hash01(Bucketing bucketing, std::string_view prefix, std::string_view identifier,
+              std::string_view salt);
 
 // The identifier cut to its first 200 Unicode scalar values (a byte-prefix of the input).
 std::string_view truncate_identifier(std::string_view identifier);

@@ -13,10 +13,12 @@ namespace json = boost::json;
 
 constexpr int kMaxCohortDepth = 64;  // nesting deeper than this is hostile input, not a cohort
 
-CohortNode parse_node(const json::value& v, const std::string& path, Problems& problems, int depth) {
+CohortNode parse_node(const json::value& v, const std::string& path, Problems& problems,
+                      int depth) {
     CohortNode node;
     if (depth > kMaxCohortDepth) {
-        problems.invalid(path, "cohort nesting is deeper than " + std::to_string(kMaxCohortDepth) + " levels");
+        problems.invalid(
+            path, "cohort nesting is deeper than " + std::to_string(kMaxCohortDepth) + " levels");
         return node;
     }
     if (!v.is_object()) {
@@ -70,7 +72,8 @@ CohortSet CohortSet::parse(const json::value& v, const std::string& path) {
         // A feed may wrap the group as {"properties": {...}}.
         const json::value* root = &definition;
         if (definition.is_object())
-            if (const auto* props = member(definition.get_object(), "properties"); props && props->is_object())
+            if (const auto* props = member(definition.get_object(), "properties");
+                props && props->is_object())
                 root = props;
         set.add(id, parse_node(*root, cpath, problems, 0));
     }

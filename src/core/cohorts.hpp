@@ -17,8 +17,8 @@ namespace flag_eval {
 struct CohortNode {
     enum class Kind { And, Or, Filter };
     Kind kind = Kind::And;
-    std::vector<CohortNode> children;       // And / Or
-    std::optional<PropertyFilter> filter;   // Filter
+    std::vector<CohortNode> children;      // And / Or
+    std::optional<PropertyFilter> filter;  // Filter
 };
 
 class CohortSet {

@@ -32,7 +32,8 @@ std::int64_t days_from_civil(std::int64_t year, int month, int day) {
     const std::int64_t year_of_era = y - era * 400;
     const int shifted_month = month > 2 ? month - 3 : month + 9;
     const std::int64_t day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    const std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    const std::int64_t day_of_era =
+        year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     return era * 146'097 + day_of_era - 719'468;
 }
 
@@ -48,7 +49,8 @@ CivilDate civil_from_days(std::int64_t days) {
     const std::int64_t day_of_era = z - era * 146'097;
     const std::int64_t year_of_era =
         (day_of_era - day_of_era / 1'460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
-    const std::int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    const std::int64_t day_of_year =
+        day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     const std::int64_t mp = (5 * day_of_year + 2) / 153;
     const int day = static_cast<int>(day_of_year - (153 * mp + 2) / 5 + 1);
     const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
@@ -57,9 +59,12 @@ CivilDate civil_from_days(std::int64_t days) {
 
 // The reference's datetime type (chrono) spans years -262144 to 262143.
 const std::int64_t earliest_second = days_from_civil(-262'144, 1, 1) * seconds_per_day;
-const std::int64_t latest_second = days_from_civil(262'143, 12, 31) * seconds_per_day + seconds_per_day - 1;
+const std::int64_t latest_second =
+    days_from_civil(262'143, 12, 31) * seconds_per_day + seconds_per_day - 1;
 
-bool in_supported_range(std::int64_t seconds) { return seconds >= earliest_second && seconds <= latest_second; }
+bool in_supported_range(std::int64_t seconds) {
+    return seconds >= earliest_second && seconds <= latest_second;
+}
 
 // A left-to-right reader over the text being parsed.
 class Cursor {
@@ -78,7 +83,8 @@ public:
         return true;
     }
     void skip_spaces() {
-        while (eat(' ')) {}
+        while (eat(' ')) {
+        }
     }
     // Between min_digits and max_digits decimal digits.
     std::optional<int> number(std::size_t min_digits, std::size_t max_digits) {
@@ -112,9 +118,12 @@ private:
 std::optional<std::int64_t> parse_utc_offset(Cursor& in) {
     if (in.eat('Z') || in.eat('z') || in.eat_word("UTC") || in.eat_word("GMT")) return 0;
     int sign = 0;
-    if (in.eat('+')) sign = 1;
-    else if (in.eat('-')) sign = -1;
-    else return std::nullopt;
+    if (in.eat('+'))
+        sign = 1;
+    else if (in.eat('-'))
+        sign = -1;
+    else
+        return std::nullopt;
     std::optional<int> hours = in.number(2, 2);
     if (!hours || *hours > 23) return std::nullopt;
     int minutes = 0;
@@ -173,13 +182,17 @@ std::optional<Instant> parse_iso_datetime(std::string_view text) {
 // milliseconds or nanoseconds since the epoch.
 std::optional<Instant> parse_unix_timestamp_digits(std::string_view text) {
     if (text.size() != 10 && text.size() != 13 && text.size() != 19) return std::nullopt;
-    if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+    if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
     std::int64_t value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    const std::int64_t per_second = text.size() == 10 ? 1 : text.size() == 13 ? 1'000 : 1'000'000'000;
+    const std::int64_t per_second = text.size() == 10   ? 1
+                                    : text.size() == 13 ? 1'000
+                                                        : 1'000'000'000;
     const std::int64_t nanos_per_unit = 1'000'000'000 / per_second;
-    return Instant{value / per_second, static_cast<std::uint32_t>((value % per_second) * nanos_per_unit)};
+    return Instant{value / per_second,
+                   static_cast<std::uint32_t>((value % per_second) * nanos_per_unit)};
 }
 
 std::optional<Instant> step_back_calendar(const RelativeDate& relative, Instant now) {
@@ -207,7 +220,8 @@ std::optional<Instant> step_back_calendar(const RelativeDate& relative, Instant 
         }
         date.year -= remaining;
     }
-    const std::int64_t seconds = days_from_civil(date.year, date.month, date.day) * seconds_per_day + second_of_day;
+    const std::int64_t seconds =
+        days_from_civil(date.year, date.month, date.day) * seconds_per_day + second_of_day;
     if (!in_supported_range(seconds)) return std::nullopt;
     return Instant{seconds, now.nanos};
 }
@@ -216,7 +230,8 @@ std::optional<Instant> step_back_calendar(const RelativeDate& relative, Instant 
 
 Instant current_instant() {
     const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-    const std::int64_t nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
+    const std::int64_t nanos =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
     const std::int64_t seconds = floor_div(nanos, nanos_per_second);
     return Instant{seconds, static_cast<std::uint32_t>(nanos - seconds * nanos_per_second)};
 }
@@ -225,12 +240,15 @@ std::optional<RelativeDate> parse_relative_date(std::string_view text) {
     if (text.starts_with('-')) text.remove_prefix(1);
     if (text.size() < 2) return std::nullopt;
     const char unit = text.back();
-    if (unit != 'h' && unit != 'd' && unit != 'w' && unit != 'm' && unit != 'y') return std::nullopt;
+    if (unit != 'h' && unit != 'd' && unit != 'w' && unit != 'm' && unit != 'y')
+        return std::nullopt;
     const std::string_view digits = text.substr(0, text.size() - 1);
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
     std::int64_t amount = 0;
     auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), amount);
-    if (error != std::errc() || end != digits.data() + digits.size() || amount >= 10'000) return std::nullopt;
+    if (error != std::errc() || end != digits.data() + digits.size() || amount >= 10'000)
+        return std::nullopt;
     return RelativeDate{static_cast<int>(amount), static_cast<RelativeDate::Unit>(unit)};
 }
 
@@ -254,7 +272,8 @@ std::optional<Instant> parse_absolute_date(std::string_view text) {
 }
 
 std::optional<Instant> parse_date_text(std::string_view text, Instant now) {
-    if (std::optional<RelativeDate> relative = parse_relative_date(text)) return resolve_relative_date(*relative, now);
+    if (std::optional<RelativeDate> relative = parse_relative_date(text))
+        return resolve_relative_date(*relative, now);
     return parse_absolute_date(text);
 }
 

@@ -14,8 +14,8 @@
 namespace flag_eval {
 
 struct GroupContext {
-    std::string type_name;                    // e.g. "organization"
-    std::string key;                          // an integer key already in decimal
+    std::string type_name;                       // e.g. "organization"
+    std::string key;                             // an integer key already in decimal
     const PropertySource* properties = nullptr;  // never null once the context is built
 };
 
@@ -46,7 +46,8 @@ struct EvaluationContext {
     const HashKeyOverrides* hash_key_overrides = nullptr;
 
     const GroupContext* group_by_type_index(int index) const {
-        if (index < 0 || index >= static_cast<int>(group_type_mapping.size()) || !group_type_mapping[index])
+        if (index < 0 || index >= static_cast<int>(group_type_mapping.size()) ||
+            !group_type_mapping[index])
             return nullptr;
         for (const auto& g : groups)
             if (g.type_name == *group_type_mapping[index]) return &g;

@@ -33,7 +33,8 @@ public:
             }
         }
         if (!resolve_identifier()) return make_result(Reason::NoGroupType, 0);
-        if (flag_.super_condition && has_super_condition_properties()) return super_condition_result();
+        if (flag_.super_condition && has_super_condition_properties())
+            return super_condition_result();
         if (flag_.holdout && in_holdout()) {
             FlagResult r = make_result(Reason::HoldoutConditionValue, std::nullopt);
             r.enabled = true;
@@ -50,7 +51,8 @@ private:
     bool resolve_identifier() {
         const EvaluationContext& ctx = env_.context;
         if (flag_.aggregation_group_type_index) {
-            const GroupContext* group = ctx.group_by_type_index(*flag_.aggregation_group_type_index);
+            const GroupContext* group =
+                ctx.group_by_type_index(*flag_.aggregation_group_type_index);
             if (!group) return false;
             identifier_ = group->key;
             return true;
@@ -74,7 +76,8 @@ private:
     }
 
     bool in_holdout() const {
-        return hash01(flag_.bucketing, "holdout-", identifier_, "") <= flag_.holdout->exclusion_percentage / 100.0;
+        return hash01(flag_.bucketing, "holdout-", identifier_, "") <=
+               flag_.holdout->exclusion_percentage / 100.0;
     }
 
     const std::string* hashed_variant() const {
@@ -109,7 +112,9 @@ private:
     // Early-access enrollment decides alone, but only for people who have answered it.
     bool has_super_condition_properties() const {
         for (const auto& f : flag_.super_condition->filters)
-            if (f.type == FilterType::Person && !env_.context.person_properties->get(f.key).missing()) return true;
+            if (f.type == FilterType::Person &&
+                !env_.context.person_properties->get(f.key).missing())
+                return true;
         return false;
     }
 
@@ -159,8 +164,8 @@ std::string_view reason_code(Reason r) {
     return "unknown";
 }
 
-FlagResult evaluate_flag(const Flag& flag, const EvaluationContext& context, const CohortSet* cohorts,
-                         const DependencyResults* dependencies) {
+FlagResult evaluate_flag(const Flag& flag, const EvaluationContext& context,
+                         const CohortSet* cohorts, const DependencyResults* dependencies) {
     const MatchEnvironment env{context, cohorts, dependencies};
     try {
         return FlagEvaluation(flag, env).run();

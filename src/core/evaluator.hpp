@@ -28,12 +28,12 @@ std::string_view reason_code(Reason r);
 
 struct FlagResult {
     bool enabled = false;
-    const std::string* variant = nullptr;   // points into the Flag
+    const std::string* variant = nullptr;  // points into the Flag
     Reason reason = Reason::NoConditionMatch;
     std::optional<int> condition_index;
-    const std::string* payload = nullptr;   // JSON text, points into the Flag
-    std::string description;                // for errors and missing dependencies
-    bool failed = false;                    // could not be computed (errorsWhileComputingFlags)
+    const std::string* payload = nullptr;  // JSON text, points into the Flag
+    std::string description;               // for errors and missing dependencies
+    bool failed = false;                   // could not be computed (errorsWhileComputingFlags)
 };
 
 // Results of flags already evaluated, for flag dependencies.
@@ -44,7 +44,7 @@ public:
 };
 
 // Evaluates `flag`. `cohorts` and `dependencies` may be null (nothing defined).
-FlagResult evaluate_flag(const Flag& flag, const EvaluationContext& context, const CohortSet* cohorts,
-                         const DependencyResults* dependencies);
+FlagResult evaluate_flag(const Flag& flag, const EvaluationContext& context,
+                         const CohortSet* cohorts, const DependencyResults* dependencies);
 
 }  // namespace flag_eval

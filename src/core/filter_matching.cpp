@@ -16,28 +16,34 @@ bool property_matches(const PropertyFilter& filter, const MatchEnvironment& env)
         const GroupContext* group = ctx.group_by_type_index(filter.group_type_index);
         if (!group) return false;  // the subject is not in a group of this type
         value = group->properties->get(filter.key);
-        if (value.missing() && filter.key == "$group_key") value = PropertyValue::make_string(group->key);
+        if (value.missing() && filter.key == "$group_key")
+            value = PropertyValue::make_string(group->key);
     } else {
         value = ctx.person_properties->get(filter.key);
-        if (value.missing() && filter.key == "distinct_id") value = PropertyValue::make_string(ctx.distinct_id);
+        if (value.missing() && filter.key == "distinct_id")
+            value = PropertyValue::make_string(ctx.distinct_id);
     }
     return filter.matcher && filter.matcher->matches(value);
 }
 
 bool cohort_member(std::int64_t cohort_id, const MatchEnvironment& env, int depth) {
     if (depth > kMaxCohortDepth)
-        throw EvaluationError("cohort " + std::to_string(cohort_id) + " refers to itself through other cohorts");
+        throw EvaluationError("cohort " + std::to_string(cohort_id) +
+                              " refers to itself through other cohorts");
     if (env.cohorts)
-        if (const CohortNode* node = env.cohorts->find(cohort_id)) return cohort_node_matches(*node, env, depth + 1);
+        if (const CohortNode* node = env.cohorts->find(cohort_id))
+            return cohort_node_matches(*node, env, depth + 1);
     if (env.context.static_cohorts)
         if (auto member = env.context.static_cohorts->is_member(cohort_id)) return *member;
-    throw EvaluationError("cohort " + std::to_string(cohort_id) + " is not available for evaluation");
+    throw EvaluationError("cohort " + std::to_string(cohort_id) +
+                          " is not available for evaluation");
 }
 
 bool flag_dependency_matches(const PropertyFilter& filter, const MatchEnvironment& env) {
     const FlagResult* target = env.dependencies ? env.dependencies->find(filter.key) : nullptr;
     if (!target) throw EvaluationError("flag dependency \"" + filter.key + "\" was not evaluated");
-    if (target->failed) throw EvaluationError("flag dependency \"" + filter.key + "\" could not be computed");
+    if (target->failed)
+        throw EvaluationError("flag dependency \"" + filter.key + "\" could not be computed");
     if (filter.flag_value_bool) return target->enabled == *filter.flag_value_bool;
     return target->enabled && target->variant && *target->variant == filter.flag_value_variant;
 }
@@ -59,7 +65,8 @@ bool filter_matches_at(const PropertyFilter& filter, const MatchEnvironment& env
 
 bool cohort_node_matches(const CohortNode& node, const MatchEnvironment& env, int depth) {
     switch (node.kind) {
-        case CohortNode::Kind::Filter: return node.filter && filter_matches_at(*node.filter, env, depth);
+        case CohortNode::Kind::Filter:
+            return node.filter && filter_matches_at(*node.filter, env, depth);
         case CohortNode::Kind::And:
             for (const auto& child : node.children)
                 if (!cohort_node_matches(child, env, depth)) return false;

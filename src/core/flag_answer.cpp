@@ -30,7 +30,8 @@ FlagAnswer flag_answer(const Flag& flag, const FlagResult& result) {
             result.failed};
 }
 
-FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result, std::string_view description) {
+FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
+                                std::string_view description) {
     return {flag.key,
             result.enabled,
             optional_of<std::string_view>(result.variant),
@@ -44,8 +45,10 @@ FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result, std:
 }
 
 FlagAnswerView view_of(const FlagAnswer& a) {
-    return {a.key,  a.enabled, optional_view(a.variant), a.reason_code, a.condition_index, a.reason_description,
-            a.id,   a.version, optional_view(a.payload), a.failed};
+    return {a.key,         a.enabled,         optional_view(a.variant),
+            a.reason_code, a.condition_index, a.reason_description,
+            a.id,          a.version,         optional_view(a.payload),
+            a.failed};
 }
 
 }  // namespace flag_eval

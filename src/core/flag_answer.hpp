@@ -18,12 +18,12 @@ struct BasicFlagAnswer {
     String key;
     bool enabled = false;
     std::optional<String> variant;
-    String reason_code;                    // e.g. "condition_match", "database_error"
+    String reason_code;  // e.g. "condition_match", "database_error"
     std::optional<int> condition_index;
-    String reason_description;             // e.g. "Matched condition set 1"
+    String reason_description;  // e.g. "Matched condition set 1"
     std::int64_t id = 0, version = 0;
-    std::optional<String> payload;         // JSON text, as stored
-    bool failed = false;                   // could not be computed
+    std::optional<String> payload;  // JSON text, as stored
+    bool failed = false;            // could not be computed
 };
 
 using FlagAnswer = BasicFlagAnswer<std::string>;
@@ -33,7 +33,8 @@ using FlagAnswerView = BasicFlagAnswer<std::string_view>;
 FlagAnswer flag_answer(const Flag& flag, const FlagResult& result);
 
 // The same without copying: views into `flag`, `result` and `description`, which must outlive it.
-FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result, std::string_view description);
+FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
+                                std::string_view description);
 
 FlagAnswerView view_of(const FlagAnswer& answer);
 

@@ -18,19 +18,19 @@ struct PropertyFilter {
     std::string key;
     FilterType type = FilterType::Person;
     Operator op = Operator::Exact;
-    bool negation = false;                 // inverts the filter's result
-    int group_type_index = -1;             // Group filters
-    std::optional<ValueMatcher> matcher;   // Person and Group filters
-    std::int64_t cohort_id = 0;            // Cohort filters
+    bool negation = false;                // inverts the filter's result
+    int group_type_index = -1;            // Group filters
+    std::optional<ValueMatcher> matcher;  // Person and Group filters
+    std::int64_t cohort_id = 0;           // Cohort filters
     // Flag filters: true = the flag is on, false = off, a string = that variant.
     std::optional<bool> flag_value_bool;
     std::string flag_value_variant;
 };
 
 struct Condition {
-    std::vector<PropertyFilter> filters;   // ANDed
+    std::vector<PropertyFilter> filters;       // ANDed
     std::optional<double> rollout_percentage;  // nullopt means 100
-    int variant_override = -1;             // index into Flag::variants; -1 when none is declared
+    int variant_override = -1;  // index into Flag::variants; -1 when none is declared
 };
 
 struct Variant {
@@ -40,13 +40,13 @@ struct Variant {
 
 struct Holdout {
     double exclusion_percentage = 0.0;
-    std::string variant;                   // "holdout-<id>"
+    std::string variant;  // "holdout-<id>"
 };
 
 struct Flag {
     std::int64_t id = 0;
     std::string key;
-    std::string hash_prefix;                   // "<key>.", computed once
+    std::string hash_prefix;  // "<key>.", computed once
     bool active = true;
     bool deleted = false;
     std::int64_t version = 0;
@@ -59,8 +59,8 @@ struct Flag {
     std::optional<Holdout> holdout;
     bool early_exit = false;
     std::map<std::string, std::string, std::less<>> payloads;  // "true" or variant key -> JSON text
-    std::vector<std::string> dependencies;     // keys named by flag filters
-    std::vector<std::int64_t> cohort_ids;      // ids named by cohort filters
+    std::vector<std::string> dependencies;                     // keys named by flag filters
+    std::vector<std::int64_t> cohort_ids;                      // ids named by cohort filters
 };
 
 }  // namespace flag_eval

@@ -48,8 +48,8 @@ std::string plain_number(double d) {
     return buffer;
 }
 
-std::optional<double> read_percentage(const json::object& o, std::string_view key, const std::string& path,
-                                      Problems& problems) {
+std::optional<double> read_percentage(const json::object& o, std::string_view key,
+                                      const std::string& path, Problems& problems) {
     auto pct = read_number(o, key, path, problems);
     if (pct && !(*pct >= 0.0 && *pct <= 100.0)) {
         problems.invalid(field_path(path, key), "must be between 0 and 100");
@@ -62,7 +62,8 @@ class FlagCompiler {
 public:
     explicit FlagCompiler(Problems& problems) : problems_(problems) {}
 
-    std::unique_ptr<Flag> compile(const json::value& json, Bucketing default_bucketing, const std::string& path) {
+    std::unique_ptr<Flag> compile(const json::value& json, Bucketing default_bucketing,
+                                  const std::string& path) {
         auto flag = std::make_unique<Flag>();
         flag->bucketing = default_bucketing;
         if (!json.is_object()) {
@@ -86,8 +87,9 @@ public:
             if (auto b = bucketing_from_name(*name))
                 flag->bucketing = *b;
             else
-                problems_.invalid(field_path(path, "bucketing"), "unknown bucketing \"" + std::string(*name) +
-                                                                     "\" (expected \"xxh3\" or \"sha1\")");
+                problems_.invalid(field_path(path, "bucketing"),
+                                  "unknown bucketing \"" + std::string(*name) +
+                                      "\" (expected \"xxh3\" or \"sha1\")");
         }
         if (const auto* filters = read_object(o, "filters", path, problems_))
             compile_filters(*filters, field_path(path, "filters"), *flag);
@@ -102,11 +104,13 @@ private:
         if (const auto* groups = read_array(f, "groups", path, problems_)) {
             const std::string groups_path = field_path(path, "groups");
             for (std::size_t i = 0; i < groups->size(); ++i)
-                flag.conditions.push_back(compile_condition((*groups)[i], index_path(groups_path, i), flag));
+                flag.conditions.push_back(
+                    compile_condition((*groups)[i], index_path(groups_path, i), flag));
         }
         if (auto gti = read_integer(f, "aggregation_group_type_index", path, problems_)) {
             if (*gti < 0 || *gti > 4)
-                problems_.invalid(field_path(path, "aggregation_group_type_index"), "must be between 0 and 4");
+                problems_.invalid(field_path(path, "aggregation_group_type_index"),
+                                  "must be between 0 and 4");
             else
                 flag.aggregation_group_type_index = static_cast<int>(*gti);
         }
@@ -114,20 +118,26 @@ private:
             for (const auto& [k, v] : *payloads) {
                 if (v.is_null()) continue;
                 // Payloads are JSON-encoded strings; an unencoded JSON value is encoded here.
-                flag.payloads.emplace(std::string(k), v.is_string() ? std::string(v.get_string()) : json::serialize(v));
+                flag.payloads.emplace(std::string(k), v.is_string() ? std::string(v.get_string())
+                                                                    : json::serialize(v));
             }
         }
-        if (const auto* supers = read_array(f, "super_groups", path, problems_); supers && !supers->empty()) {
-            flag.super_condition = compile_condition((*supers)[0], index_path(field_path(path, "super_groups"), 0), flag);
+        if (const auto* supers = read_array(f, "super_groups", path, problems_);
+            supers && !supers->empty()) {
+            flag.super_condition = compile_condition(
+                (*supers)[0], index_path(field_path(path, "super_groups"), 0), flag);
         } else if (read_bool(f, "feature_enrollment", path, problems_).value_or(false)) {
             flag.super_condition = enrollment_condition(flag.key);
         }
         if (const auto* holdout = read_object(f, "holdout", path, problems_)) {
             compile_holdout(*holdout, field_path(path, "holdout"), flag);
-        } else if (const auto* hg = read_array(f, "holdout_groups", path, problems_); hg && !hg->empty()) {
-            compile_legacy_holdout((*hg)[0], index_path(field_path(path, "holdout_groups"), 0), flag);
+        } else if (const auto* hg = read_array(f, "holdout_groups", path, problems_);
+                   hg && !hg->empty()) {
+            compile_legacy_holdout((*hg)[0], index_path(field_path(path, "holdout_groups"), 0),
+                                   flag);
         }
-        if (auto early_exit = read_bool(f, "early_exit", path, problems_)) flag.early_exit = *early_exit;
+        if (auto early_exit = read_bool(f, "early_exit", path, problems_))
+            flag.early_exit = *early_exit;
     }
 
     void compile_variants(const json::object& mv, const std::string& path, Flag& flag) {
@@ -147,15 +157,18 @@ private:
                 variant.key = std::string(*key);
             else if (!member(vo, "key"))
                 problems_.invalid(field_path(p, "key"), "missing variant key");
-            variant.rollout_percentage = read_percentage(vo, "rollout_percentage", p, problems_).value_or(0.0);
+            variant.rollout_percentage =
+                read_percentage(vo, "rollout_percentage", p, problems_).value_or(0.0);
             total += variant.rollout_percentage;
             flag.variants.push_back(std::move(variant));
         }
         if (!flag.variants.empty() && std::fabs(total - 100.0) > 1e-9)
-            problems_.warning(vpath, "variant rollout percentages sum to " + plain_number(total) + ", not 100");
+            problems_.warning(
+                vpath, "variant rollout percentages sum to " + plain_number(total) + ", not 100");
     }
 
-    Condition compile_condition(const json::value& json, const std::string& path, const Flag& flag) {
+    Condition compile_condition(const json::value& json, const std::string& path,
+                                const Flag& flag) {
         Condition condition;
         if (!json.is_object()) {
             problems_.invalid(path, "expected a condition object");
@@ -165,15 +178,18 @@ private:
         if (const auto* props = read_array(o, "properties", path, problems_)) {
             const std::string ppath = field_path(path, "properties");
             for (std::size_t i = 0; i < props->size(); ++i)
-                condition.filters.push_back(compile_property_filter((*props)[i], index_path(ppath, i), problems_));
+                condition.filters.push_back(
+                    compile_property_filter((*props)[i], index_path(ppath, i), problems_));
         }
         condition.rollout_percentage = read_percentage(o, "rollout_percentage", path, problems_);
         if (auto variant = read_string(o, "variant", path, problems_)) {
             for (std::size_t i = 0; i < flag.variants.size(); ++i)
-                if (flag.variants[i].key == *variant) condition.variant_override = static_cast<int>(i);
+                if (flag.variants[i].key == *variant)
+                    condition.variant_override = static_cast<int>(i);
             if (condition.variant_override < 0)
-                problems_.warning(field_path(path, "variant"),
-                                  "variant override \"" + std::string(*variant) + "\" names no declared variant");
+                problems_.warning(
+                    field_path(path, "variant"),
+                    "variant override \"" + std::string(*variant) + "\" names no declared variant");
         }
         return condition;
     }
@@ -194,7 +210,8 @@ private:
         Holdout holdout;
         auto id = read_integer(h, "id", path, problems_);
         holdout.variant = id ? "holdout-" + std::to_string(*id) : "holdout";
-        holdout.exclusion_percentage = read_percentage(h, "exclusion_percentage", path, problems_).value_or(0.0);
+        holdout.exclusion_percentage =
+            read_percentage(h, "exclusion_percentage", path, problems_).value_or(0.0);
         flag.holdout = std::move(holdout);
     }
 
@@ -205,8 +222,10 @@ private:
         }
         const auto& o = json.get_object();
         Holdout holdout;
-        holdout.exclusion_percentage = read_percentage(o, "rollout_percentage", path, problems_).value_or(0.0);
-        holdout.variant = std::string(read_string(o, "variant", path, problems_).value_or("holdout"));
+        holdout.exclusion_percentage =
+            read_percentage(o, "rollout_percentage", path, problems_).value_or(0.0);
+        holdout.variant =
+            std::string(read_string(o, "variant", path, problems_).value_or("holdout"));
         flag.holdout = std::move(holdout);
     }
 
@@ -222,7 +241,8 @@ void collect_references(const std::vector<PropertyFilter>& filters, Flag& flag) 
 
 }  // namespace
 
-PropertyFilter compile_property_filter(const json::value& json, const std::string& path, Problems& problems) {
+PropertyFilter compile_property_filter(const json::value& json, const std::string& path,
+                                       Problems& problems) {
     PropertyFilter filter;
     if (!json.is_object()) {
         problems.invalid(path, "expected a property filter object");
@@ -233,8 +253,9 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
         if (auto t = filter_type_from_name(*type))
             filter.type = *t;
         else
-            problems.invalid(field_path(path, "type"), "unknown filter type \"" + std::string(*type) +
-                                                           "\" (expected person, group, cohort or flag)");
+            problems.invalid(field_path(path, "type"),
+                             "unknown filter type \"" + std::string(*type) +
+                                 "\" (expected person, group, cohort or flag)");
     }
     if (auto key = read_string(o, "key", path, problems))
         filter.key = std::string(*key);
@@ -245,7 +266,8 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
         if (auto parsed = operator_from_name(*op))
             filter.op = *parsed;
         else
-            problems.invalid(field_path(path, "operator"), "unknown operator \"" + std::string(*op) + "\"");
+            problems.invalid(field_path(path, "operator"),
+                             "unknown operator \"" + std::string(*op) + "\"");
     }
     if (auto negation = read_bool(o, "negation", path, problems)) filter.negation = *negation;
 
@@ -257,17 +279,21 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
     switch (filter.type) {
         case FilterType::Person:
         case FilterType::Group:
-            if (filter.op == Operator::In || filter.op == Operator::NotIn || filter.op == Operator::FlagEvaluatesTo) {
-                problems.invalid(field_path(path, "operator"), "operator \"" + std::string(operator_name(filter.op)) +
-                                                                   "\" needs a cohort or flag filter");
+            if (filter.op == Operator::In || filter.op == Operator::NotIn ||
+                filter.op == Operator::FlagEvaluatesTo) {
+                problems.invalid(field_path(path, "operator"),
+                                 "operator \"" + std::string(operator_name(filter.op)) +
+                                     "\" needs a cohort or flag filter");
                 break;
             }
             if (filter.type == FilterType::Group) {
                 auto gti = read_integer(o, "group_type_index", path, problems);
                 if (!gti && !member(o, "group_type_index"))
-                    problems.invalid(field_path(path, "group_type_index"), "group filters need a group_type_index");
+                    problems.invalid(field_path(path, "group_type_index"),
+                                     "group filters need a group_type_index");
                 else if (gti && (*gti < 0 || *gti > 4))
-                    problems.invalid(field_path(path, "group_type_index"), "must be between 0 and 4");
+                    problems.invalid(field_path(path, "group_type_index"),
+                                     "must be between 0 and 4");
                 else if (gti)
                     filter.group_type_index = static_cast<int>(*gti);
             }
@@ -275,7 +301,8 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
             break;
         case FilterType::Cohort: {
             if (filter.op != Operator::In && filter.op != Operator::NotIn) {
-                problems.invalid(field_path(path, "operator"), "cohort filters take \"in\" or \"not_in\"");
+                problems.invalid(field_path(path, "operator"),
+                                 "cohort filters take \"in\" or \"not_in\"");
                 break;
             }
             auto id = cohort_id_of(*value);
@@ -287,7 +314,8 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
         }
         case FilterType::Flag:
             if (filter.op != Operator::FlagEvaluatesTo) {
-                problems.invalid(field_path(path, "operator"), "flag filters take \"flag_evaluates_to\"");
+                problems.invalid(field_path(path, "operator"),
+                                 "flag filters take \"flag_evaluates_to\"");
                 break;
             }
             if (value->is_bool())
@@ -301,7 +329,8 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
     return filter;
 }
 
-std::unique_ptr<Flag> compile_flag(const json::value& json, Bucketing default_bucketing, const std::string& path) {
+std::unique_ptr<Flag> compile_flag(const json::value& json, Bucketing default_bucketing,
+                                   const std::string& path) {
     Problems problems;
     auto flag = FlagCompiler(problems).compile(json, default_bucketing, path);
     if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);

@@ -19,6 +19,7 @@ std::unique_ptr<Flag> compile_flag(const boost::json::value& json, Bucketing def
 Problems validate_flag(const boost::json::value& json, const std::string& path = "$");
 
 // Shared with the cohort parser: one property filter object.
-PropertyFilter compile_property_filter(const boost::json::value& json, const std::string& path, Problems& problems);
+PropertyFilter compile_property_filter(const boost::json::value& json, const std::string& path,
+                                       Problems& problems);
 
 }  // namespace flag_eval

@@ -22,7 +22,9 @@ public:
         auto it = results_.find(key);
         return it == results_.end() ? nullptr : &it->second;
     }
-    void put(const std::string& key, const FlagResult& result) { results_.insert_or_assign(key, result); }
+    void put(const std::string& key, const FlagResult& result) {
+        results_.insert_or_assign(key, result);
+    }
 
 private:
     std::map<std::string, FlagResult, std::less<>> results_;
@@ -40,17 +42,20 @@ FlagSet FlagSet::parse(const json::value& definitions, Bucketing default_bucketi
         const auto& doc = definitions.get_object();
         Problems problems;
         flags = read_array(doc, "flags", "$", problems);
-        if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);
+        if (const Problem* p = problems.first_invalid())
+            throw InvalidDefinition(p->path, p->message);
         flags_path = "$.flags";
         if (const auto* mapping = member(doc, "group_type_mapping"))
             parse_group_type_mapping(*mapping, "$.group_type_mapping", set.group_type_mapping_);
-        if (const auto* cohorts = member(doc, "cohorts")) set.cohorts_ = CohortSet::parse(*cohorts, "$.cohorts");
+        if (const auto* cohorts = member(doc, "cohorts"))
+            set.cohorts_ = CohortSet::parse(*cohorts, "$.cohorts");
     } else {
         throw InvalidDefinition("$", "expected an array of flags or a definitions document");
     }
     if (flags)
         for (std::size_t i = 0; i < flags->size(); ++i)
-            set.flags_.push_back(compile_flag((*flags)[i], default_bucketing, index_path(flags_path, i)));
+            set.flags_.push_back(
+                compile_flag((*flags)[i], default_bucketing, index_path(flags_path, i)));
     set.order_by_dependencies();
     return set;
 }
@@ -68,7 +73,8 @@ void FlagSet::order_by_dependencies() {
 
     auto visit = [&](auto&& self, std::size_t i) -> void {
         if (stack.size() >= kMaxDependencyDepth) {  // bounded recursion whatever the input
-            cycle_errors_[i] = "dependency chain is deeper than " + std::to_string(kMaxDependencyDepth) + " flags";
+            cycle_errors_[i] =
+                "dependency chain is deeper than " + std::to_string(kMaxDependencyDepth) + " flags";
             marks[i] = Mark::Done;
             evaluation_order_.push_back(i);
             return;
@@ -90,7 +96,8 @@ void FlagSet::order_by_dependencies() {
                 bool mark = false;
                 for (std::size_t k : stack) {
                     if (k == j) mark = true;
-                    if (mark && cycle_errors_[k].empty()) cycle_errors_[k] = "dependency cycle: " + cycle;
+                    if (mark && cycle_errors_[k].empty())
+                        cycle_errors_[k] = "dependency cycle: " + cycle;
                 }
                 continue;
             }
@@ -106,7 +113,8 @@ void FlagSet::order_by_dependencies() {
         if (marks[i] == Mark::None && !flags_[i]->deleted) visit(visit, i);
 }
 
-EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context, EvaluationObserver* observer) const {
+EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
+                                        EvaluationObserver* observer) const {
     ResultsByKey results;
     std::vector<FlagResult> by_index(flags_.size());
     EvaluationContext ctx = context;

@@ -21,7 +21,7 @@ struct FlagOutcome {
 };
 
 struct EvaluationSummary {
-    std::vector<FlagOutcome> flags;   // stored order; inactive and deleted flags omitted
+    std::vector<FlagOutcome> flags;  // stored order; inactive and deleted flags omitted
     bool errors_while_computing = false;
 };
 
@@ -39,7 +39,8 @@ public:
     // Throws InvalidDefinition naming the JSON path of the first structural problem.
     static FlagSet parse(const boost::json::value& definitions, Bucketing default_bucketing);
 
-    EvaluationSummary evaluate_all(const EvaluationContext& context, EvaluationObserver* observer = nullptr) const;
+    EvaluationSummary evaluate_all(const EvaluationContext& context,
+                                   EvaluationObserver* observer = nullptr) const;
 
     const std::vector<std::unique_ptr<Flag>>& flags() const { return flags_; }
     const GroupTypeMapping& group_type_mapping() const { return group_type_mapping_; }

@@ -106,7 +106,8 @@ void write_jsonb_flags(JsonTextWriter& w, std::span<const FlagAnswerView> flags)
     const auto sorted = in_jsonb_order(flags);
     bool first = true;
     for (std::size_t i = 0; i < sorted.size(); ++i) {
-        if (i + 1 < sorted.size() && same_key(sorted[i + 1], sorted[i])) continue;  // a later one wins
+        if (i + 1 < sorted.size() && same_key(sorted[i + 1], sorted[i]))
+            continue;  // a later one wins
         if (!first) w.literal(", ");
         first = false;
         write_jsonb_flag(w, *sorted[i]);
@@ -116,7 +117,8 @@ void write_jsonb_flags(JsonTextWriter& w, std::span<const FlagAnswerView> flags)
 void write_document_flags(JsonTextWriter& w, std::span<const FlagAnswerView> flags) {
     // Keys are unique but for a team's flags stored twice; look for that only once the keys are
     // sorted, and keep the straight loop for the usual answer.
-    const auto sorted = flags.size() > 1 ? in_jsonb_order(flags) : std::vector<const FlagAnswerView*>{};
+    const auto sorted =
+        flags.size() > 1 ? in_jsonb_order(flags) : std::vector<const FlagAnswerView*>{};
     const bool unique = std::adjacent_find(sorted.begin(), sorted.end(), same_key) == sorted.end();
     bool first = true;
     for (const FlagAnswerView& f : flags) {
@@ -141,13 +143,14 @@ void write_document_flags(JsonTextWriter& w, std::span<const FlagAnswerView> fla
 std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags) {
     std::size_t bound = 128;
     for (const FlagAnswerView& f : flags)
-        bound += kFlagOverhead + 6 * (2 * f.key.size() + f.reason_code.size() + f.reason_description.size() +
-                                      optional_size(f.variant) + optional_size(f.payload));
+        bound += kFlagOverhead +
+                 6 * (2 * f.key.size() + f.reason_code.size() + f.reason_description.size() +
+                      optional_size(f.variant) + optional_size(f.payload));
     return bound;
 }
 
-void write_flags_v2_members(JsonTextWriter& w, std::span<const FlagAnswerView> flags, bool errors_while_computing,
-                            V2Style style) {
+void write_flags_v2_members(JsonTextWriter& w, std::span<const FlagAnswerView> flags,
+                            bool errors_while_computing, V2Style style) {
     if (style == V2Style::Jsonb) {
         w.literal("\"flags\": {");
         write_jsonb_flags(w, flags);

@@ -17,7 +17,8 @@ enum class V2Style {
     // flags with equal keys the last one, as jsonb keeps.
     Jsonb,
     // Fields in the order of the reference, no spaces (`{"a":1,"b":2}`), flags in the order given;
-    // of flags with equal keys the last one at the place of the first, as boost::json::object keeps.
+    // of flags with equal keys the last one at the place of the first, as boost::json::object
+    // keeps.
     Document,
 };
 
@@ -28,7 +29,7 @@ std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags);
 // metadata: {id, version, payload}, failed}}, "errorsWhileComputingFlags": b`: the members of the
 // answer without its braces, so that a host can add its own. `w` must have room for
 // flags_v2_members_max_size(flags) bytes. Allocates only to order the flags.
-void write_flags_v2_members(JsonTextWriter& w, std::span<const FlagAnswerView> flags, bool errors_while_computing,
-                            V2Style style);
+void write_flags_v2_members(JsonTextWriter& w, std::span<const FlagAnswerView> flags,
+                            bool errors_while_computing, V2Style style);
 
 }  // namespace flag_eval

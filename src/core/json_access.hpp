@@ -50,8 +50,8 @@ inline std::optional<std::int64_t> integer(const boost::json::value& v) {
 
 // Each reader returns nullopt both when the member is absent and when it has the wrong type;
 // only the latter is reported.
-inline std::optional<bool> read_bool(const boost::json::object& o, std::string_view key, const std::string& path,
-                                     Problems& problems) {
+inline std::optional<bool> read_bool(const boost::json::object& o, std::string_view key,
+                                     const std::string& path, Problems& problems) {
     const auto* v = member(o, key);
     if (!v) return std::nullopt;
     if (!v->is_bool()) {
@@ -61,8 +61,9 @@ inline std::optional<bool> read_bool(const boost::json::object& o, std::string_v
     return v->get_bool();
 }
 
-inline std::optional<std::string_view> read_string(const boost::json::object& o, std::string_view key,
-                                                   const std::string& path, Problems& problems) {
+inline std::optional<std::string_view> read_string(const boost::json::object& o,
+                                                   std::string_view key, const std::string& path,
+                                                   Problems& problems) {
     const auto* v = member(o, key);
     if (!v) return std::nullopt;
     if (!v->is_string()) {
@@ -81,8 +82,8 @@ inline std::optional<std::int64_t> read_integer(const boost::json::object& o, st
     return i;
 }
 
-inline std::optional<double> read_number(const boost::json::object& o, std::string_view key, const std::string& path,
-                                         Problems& problems) {
+inline std::optional<double> read_number(const boost::json::object& o, std::string_view key,
+                                         const std::string& path, Problems& problems) {
     const auto* v = member(o, key);
     if (!v) return std::nullopt;
     auto d = number(*v);

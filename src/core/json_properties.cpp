@@ -36,9 +36,11 @@ PropertyValue JsonPropertySource::get(std::string_view key) const {
     return {};
 }
 
-void parse_group_type_mapping(const json::value& v, const std::string& path, GroupTypeMapping& mapping) {
+void parse_group_type_mapping(const json::value& v, const std::string& path,
+                              GroupTypeMapping& mapping) {
     if (v.is_null()) return;
-    if (!v.is_object()) throw InvalidDefinition(path, "expected an object of group type names by index");
+    if (!v.is_object())
+        throw InvalidDefinition(path, "expected an object of group type names by index");
     for (const auto& [index, name] : v.get_object()) {
         const std::string p = field_path(path, index);
         if (index.size() != 1 || index[0] < '0' || index[0] > '4')
@@ -70,12 +72,14 @@ JsonContext::JsonContext(const json::value& context_json) : json_(context_json) 
         else if (auto i = integer(key))
             group.key = std::to_string(*i);  // an integer group key buckets as its decimal string
         else
-            throw InvalidDefinition(field_path("$.groups", type), "expected a group key string or integer");
+            throw InvalidDefinition(field_path("$.groups", type),
+                                    "expected a group key string or integer");
         group.properties = &empty_;
         if (group_properties)
             if (const auto* props = group_properties->if_contains(type)) {
                 if (!props->is_object())
-                    throw InvalidDefinition(field_path("$.group_properties", type), "expected an object");
+                    throw InvalidDefinition(field_path("$.group_properties", type),
+                                            "expected an object");
                 group.properties = &sources_.emplace_back(&props->get_object());
             }
         context_.groups.push_back(std::move(group));

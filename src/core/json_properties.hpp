@@ -1,6 +1,7 @@
 // PropertySource over a Boost.JSON object, and an EvaluationContext built from the context JSON
-// {distinct_id, person_properties, groups, group_properties, group_type_mapping} (docs/reference.md,
-// SQL interface). Used by the service and the tests; PostgreSQL reads jsonb in place.
+// {distinct_id, person_properties, groups, group_properties, group_type_mapping}
+// (docs/reference.md, SQL interface). Used by the service and the tests; PostgreSQL reads jsonb in
+// place.
 #pragma once
 #include "no_postgres.hpp"
 #include "evaluation_context.hpp"
@@ -42,6 +43,7 @@ private:
 };
 
 // Parses {"0": "organization", ...} into `mapping`; throws InvalidDefinition.
-void parse_group_type_mapping(const boost::json::value& json, const std::string& path, GroupTypeMapping& mapping);
+void parse_group_type_mapping(const boost::json::value& json, const std::string& path,
+                              GroupTypeMapping& mapping);
 
 }  // namespace flag_eval

@@ -97,7 +97,8 @@ bool ascii_iequals(std::string_view a, std::string_view lowered_b) {
 // Without that locale, only ASCII is folded.
 char32_t unicode_lower(char32_t c) {
     if (c < 0x80) return static_cast<char32_t>(ascii_lower(static_cast<char>(c)));
-    static const locale_t utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    static const locale_t utf8_locale =
+        newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
     if (!utf8_locale) return c;
     return static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), utf8_locale));
 }
@@ -114,17 +115,22 @@ DecodedChar decode_utf8(std::string_view s, std::size_t i) {
     std::size_t length;
     char32_t cp;
     if (lead < 0x80) return {lead, 1, true};
-    if (lead >= 0xC2 && lead <= 0xDF) length = 2, cp = lead & 0x1F;
-    else if (lead >= 0xE0 && lead <= 0xEF) length = 3, cp = lead & 0x0F;
-    else if (lead >= 0xF0 && lead <= 0xF4) length = 4, cp = lead & 0x07;
-    else return {lead, 1, false};
+    if (lead >= 0xC2 && lead <= 0xDF)
+        length = 2, cp = lead & 0x1F;
+    else if (lead >= 0xE0 && lead <= 0xEF)
+        length = 3, cp = lead & 0x0F;
+    else if (lead >= 0xF0 && lead <= 0xF4)
+        length = 4, cp = lead & 0x07;
+    else
+        return {lead, 1, false};
     if (i + length > s.size()) return {lead, 1, false};
     for (std::size_t k = 1; k < length; ++k) {
         if ((byte(i + k) & 0xC0) != 0x80) return {lead, 1, false};
         cp = (cp << 6) | (byte(i + k) & 0x3F);
     }
     const char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < smallest[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {lead, 1, false};
+    if (cp < smallest[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return {lead, 1, false};
     return {cp, length, true};
 }
 
@@ -198,7 +204,8 @@ bool contains_ignoring_ascii_case(std::string_view haystack, std::string_view lo
 }
 
 bool starts_with_ignoring_ascii_case(std::string_view haystack, std::string_view lowered_needle) {
-    return lowered_needle.size() <= haystack.size() && ascii_iequals_at(haystack, 0, lowered_needle);
+    return lowered_needle.size() <= haystack.size() &&
+           ascii_iequals_at(haystack, 0, lowered_needle);
 }
 
 bool ends_with_ignoring_ascii_case(std::string_view haystack, std::string_view lowered_needle) {
@@ -247,7 +254,8 @@ std::optional<double> parse_number_like_reference(std::string_view text) {
     if (error == std::errc::result_out_of_range) {
         // from_chars leaves the value alone on overflow and underflow; strtod gives the
         // infinity or (sub)normal the reference gets. The C locale keeps '.' the decimal point.
-        static const locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", static_cast<locale_t>(nullptr));
+        static const locale_t c_locale =
+            newlocale(LC_NUMERIC_MASK, "C", static_cast<locale_t>(nullptr));
         if (!c_locale) return std::nullopt;
         const std::string copy(text);
         value = strtod_l(copy.c_str(), nullptr, c_locale);
@@ -262,7 +270,8 @@ std::optional<double> parse_number_like_reference(std::string_view text) {
 std::string format_number_like_reference(double d) {
     if (!std::isfinite(d)) return "null";
     char scientific[40];
-    auto [end, error] = std::to_chars(scientific, scientific + sizeof scientific, d, std::chars_format::scientific);
+    auto [end, error] =
+        std::to_chars(scientific, scientific + sizeof scientific, d, std::chars_format::scientific);
     if (error != std::errc()) return "null";
     std::string_view sci(scientific, static_cast<std::size_t>(end - scientific));
     std::string out;
@@ -378,7 +387,9 @@ bool is_scalar(const json::value& value) {
 // list included, which the reference also treats as true).
 bool is_boolean_like(const json::value& value) {
     if (value.is_bool()) return true;
-    if (value.is_string()) return ascii_iequals(value.get_string(), "true") || ascii_iequals(value.get_string(), "false");
+    if (value.is_string())
+        return ascii_iequals(value.get_string(), "true") ||
+               ascii_iequals(value.get_string(), "false");
     if (value.is_array()) {
         for (const json::value& element : value.get_array())
             if (!is_boolean_like(element)) return false;
@@ -414,7 +425,9 @@ bool is_truthy(const PropertyValue& value) {
 
 struct TransparentStringHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
 };
 
 // Long exact lists are looked up in a hash set instead of compared one by one.
@@ -459,16 +472,16 @@ struct ValueMatcher::Compiled {
     bool usable = true;  // false when the value was rejected (or the operator is not ours)
 
     // exact, is_not
-    std::optional<bool> truthiness;       // set when the filter is boolean-like
+    std::optional<bool> truthiness;  // set when the filter is boolean-like
     bool is_list = false;
-    std::vector<std::string> lowered;     // Unicode lower-cased string forms
+    std::vector<std::string> lowered;  // Unicode lower-cased string forms
     std::unordered_set<std::string, TransparentStringHash, std::equal_to<>> lowered_set;
 
     // icontains, icontains_multi, starts_with, ends_with and negations
     std::vector<std::string> ascii_lowered;
 
     // regex, not_regex
-    std::unique_ptr<RE2> regex;           // null when RE2 rejected the pattern
+    std::unique_ptr<RE2> regex;  // null when RE2 rejected the pattern
 
     // gt, gte, lt, lte
     double number = 0;
@@ -489,7 +502,8 @@ using Compiled = ValueMatcher::Compiled;
 
 // Each returns false (after reporting) when the value cannot be used.
 
-bool compile_exact(Compiled& c, const json::value& value, const std::string& path, Problems& problems) {
+bool compile_exact(Compiled& c, const json::value& value, const std::string& path,
+                   Problems& problems) {
     const std::string expected = "expected a string, number or boolean, or a list of them";
     if (!is_scalar(value) && !value.is_array()) {
         problems.invalid(path, expected + ", got " + describe(value));
@@ -506,18 +520,20 @@ bool compile_exact(Compiled& c, const json::value& value, const std::string& pat
     for (std::size_t i = 0; i < list.size(); ++i) {
         std::optional<std::string> text = filter_text(list[i]);
         if (!text) {
-            problems.invalid(path + "[" + std::to_string(i) + "]", expected + ", got " + describe(list[i]) + " in the list");
+            problems.invalid(path + "[" + std::to_string(i) + "]",
+                             expected + ", got " + describe(list[i]) + " in the list");
             ok = false;
             continue;
         }
         c.lowered.push_back(unicode_lowered(*text));
     }
-    if (c.lowered.size() > hashed_list_threshold) c.lowered_set.insert(c.lowered.begin(), c.lowered.end());
+    if (c.lowered.size() > hashed_list_threshold)
+        c.lowered_set.insert(c.lowered.begin(), c.lowered.end());
     return ok;
 }
 
-bool compile_text_search(Compiled& c, Operator op, const json::value& value, const std::string& path,
-                         Problems& problems) {
+bool compile_text_search(Compiled& c, Operator op, const json::value& value,
+                         const std::string& path, Problems& problems) {
     const bool takes_list = op == Operator::IcontainsMulti || op == Operator::NotIcontainsMulti;
     if (takes_list && value.is_array()) {
         bool ok = true;
@@ -525,8 +541,9 @@ bool compile_text_search(Compiled& c, Operator op, const json::value& value, con
         for (std::size_t i = 0; i < list.size(); ++i) {
             std::optional<std::string> text = filter_text(list[i]);
             if (!text) {
-                problems.invalid(path + "[" + std::to_string(i) + "]",
-                                 "expected a list of strings, got " + describe(list[i]) + " in the list");
+                problems.invalid(
+                    path + "[" + std::to_string(i) + "]",
+                    "expected a list of strings, got " + describe(list[i]) + " in the list");
                 ok = false;
                 continue;
             }
@@ -535,15 +552,17 @@ bool compile_text_search(Compiled& c, Operator op, const json::value& value, con
         return ok;
     }
     if (!is_scalar(value)) {
-        problems.invalid(path, std::string(takes_list ? "expected a list of strings" : "expected a string") +
-                                   ", got " + describe(value));
+        problems.invalid(
+            path, std::string(takes_list ? "expected a list of strings" : "expected a string") +
+                      ", got " + describe(value));
         return false;
     }
     c.ascii_lowered.push_back(ascii_lowered(*filter_text(value)));
     return true;
 }
 
-bool compile_regex(Compiled& c, const json::value& value, const std::string& path, Problems& problems) {
+bool compile_regex(Compiled& c, const json::value& value, const std::string& path,
+                   Problems& problems) {
     // The reference reads a number or boolean pattern as its text ("4" matches 4).
     if (!is_scalar(value)) {
         problems.invalid(path, "expected a regular expression string, got " + describe(value));
@@ -556,13 +575,16 @@ bool compile_regex(Compiled& c, const json::value& value, const std::string& pat
     auto regex = std::make_unique<RE2>(pattern, options);
     if (regex->ok())
         c.regex = std::move(regex);
-    else  // regex and not_regex then match no present value; validation reports it (docs/reference.md)
+    else  // regex and not_regex then match no present value; validation reports it
+          // (docs/reference.md)
         problems.warning(path, "invalid regular expression: " + regex->error());
     return true;
 }
 
-bool compile_number(Compiled& c, const json::value& value, const std::string& path, Problems& problems) {
-    std::optional<double> number = (value.is_number() || value.is_string()) ? filter_number(value) : std::nullopt;
+bool compile_number(Compiled& c, const json::value& value, const std::string& path,
+                    Problems& problems) {
+    std::optional<double> number =
+        (value.is_number() || value.is_string()) ? filter_number(value) : std::nullopt;
     if (!number || std::isnan(*number)) {
         problems.invalid(path, "expected a number or a string holding one, got " + describe(value));
         return false;
@@ -571,24 +593,27 @@ bool compile_number(Compiled& c, const json::value& value, const std::string& pa
     return true;
 }
 
-bool compile_version(Compiled& c, const json::value& value, const std::string& path, Problems& problems) {
+bool compile_version(Compiled& c, const json::value& value, const std::string& path,
+                     Problems& problems) {
     if (value.is_string() || value.is_number()) {
         c.version_text = *filter_text(value);
         c.version = parse_lenient_version(c.version_text);
     }
     if (!c.version) {
-        problems.invalid(path, "expected a semantic version such as \"1.2.3\", got " + describe(value));
+        problems.invalid(path,
+                         "expected a semantic version such as \"1.2.3\", got " + describe(value));
         return false;
     }
     return true;
 }
 
-bool compile_version_range(Compiled& c, Operator op, const json::value& value, const std::string& path,
-                           Problems& problems) {
+bool compile_version_range(Compiled& c, Operator op, const json::value& value,
+                           const std::string& path, Problems& problems) {
     const RangeOperator range = op == Operator::SemverTilde   ? RangeOperator::Tilde
                                 : op == Operator::SemverCaret ? RangeOperator::Caret
                                                               : RangeOperator::Wildcard;
-    if (value.is_string() || value.is_number()) c.requirement = VersionRequirement::from_filter(range, *filter_text(value));
+    if (value.is_string() || value.is_number())
+        c.requirement = VersionRequirement::from_filter(range, *filter_text(value));
     if (!c.requirement) {
         problems.invalid(path, std::string(range == RangeOperator::Wildcard
                                                ? "expected a version pattern such as \"1.2.*\""
@@ -599,7 +624,8 @@ bool compile_version_range(Compiled& c, Operator op, const json::value& value, c
     return true;
 }
 
-bool compile_date(Compiled& c, const json::value& value, const std::string& path, Problems& problems) {
+bool compile_date(Compiled& c, const json::value& value, const std::string& path,
+                  Problems& problems) {
     if (value.is_string()) {
         const std::string_view text = value.get_string();
         if ((c.relative_date = parse_relative_date(text))) return true;
@@ -608,14 +634,17 @@ bool compile_date(Compiled& c, const json::value& value, const std::string& path
         c.date = instant_from_epoch_seconds(*filter_number(value));
     }
     if (!c.date) {
-        problems.invalid(path, "expected an ISO 8601 date, a relative date such as \"-7d\" or epoch seconds, got " +
-                                   describe(value));
+        problems.invalid(
+            path,
+            "expected an ISO 8601 date, a relative date such as \"-7d\" or epoch seconds, got " +
+                describe(value));
         return false;
     }
     return true;
 }
 
-bool compile_for(Compiled& c, Operator op, const json::value& value, const std::string& path, Problems& problems) {
+bool compile_for(Compiled& c, Operator op, const json::value& value, const std::string& path,
+                 Problems& problems) {
     switch (op) {
         case Operator::Exact:
         case Operator::IsNot: return compile_exact(c, value, path, problems);
@@ -662,7 +691,8 @@ bool exact_matches(const Compiled& c, const PropertyValue& value) {
     std::string scratch;
     const std::string_view text = property_text(value, scratch);
     if (!c.is_list) return equals_when_lowered(text, c.lowered.front());
-    if (!c.lowered_set.empty()) return c.lowered_set.find(std::string_view(unicode_lowered(text))) != c.lowered_set.end();
+    if (!c.lowered_set.empty())
+        return c.lowered_set.find(std::string_view(unicode_lowered(text))) != c.lowered_set.end();
     for (const std::string& candidate : c.lowered)
         if (equals_when_lowered(text, candidate)) return true;
     return false;
@@ -673,9 +703,11 @@ bool text_search_matches(const Compiled& c, Operator op, const PropertyValue& va
     const std::string_view text = property_text(value, scratch);
     switch (op) {
         case Operator::StartsWith:
-        case Operator::NotStartsWith: return starts_with_ignoring_ascii_case(text, c.ascii_lowered.front());
+        case Operator::NotStartsWith:
+            return starts_with_ignoring_ascii_case(text, c.ascii_lowered.front());
         case Operator::EndsWith:
-        case Operator::NotEndsWith: return ends_with_ignoring_ascii_case(text, c.ascii_lowered.front());
+        case Operator::NotEndsWith:
+            return ends_with_ignoring_ascii_case(text, c.ascii_lowered.front());
         default:  // icontains, icontains_multi: any needle contained
             for (const std::string& needle : c.ascii_lowered)
                 if (contains_ignoring_ascii_case(text, needle)) return true;
@@ -702,7 +734,8 @@ bool number_matches(const Compiled& c, Operator op, const PropertyValue& value) 
 
 bool version_matches(const Compiled& c, Operator op, const PropertyValue& value) {
     std::string scratch;
-    const std::optional<SemanticVersion> version = parse_lenient_version(property_text(value, scratch));
+    const std::optional<SemanticVersion> version =
+        parse_lenient_version(property_text(value, scratch));
     if (!version) return false;
     if (c.requirement) return c.requirement->matches(*version);
     const int order = compare_versions(*version, *c.version);
@@ -729,7 +762,8 @@ std::optional<Instant> property_date(const PropertyValue& value, Instant now) {
 bool date_matches(const Compiled& c, Operator op, const PropertyValue& value) {
     const Instant now = current_instant();
     const std::optional<Instant> property = property_date(value, now);
-    const std::optional<Instant> filter = c.relative_date ? resolve_relative_date(*c.relative_date, now) : c.date;
+    const std::optional<Instant> filter =
+        c.relative_date ? resolve_relative_date(*c.relative_date, now) : c.date;
     if (!property || !filter) return false;
     switch (op) {
         case Operator::IsDateBefore: return *property < *filter;
@@ -755,7 +789,8 @@ bool present_value_matches(const Compiled& c, Operator op, const PropertyValue& 
             if (!c.regex) return false;  // invalid pattern: neither matches
             std::string scratch;
             const std::string_view text = property_text(value, scratch);
-            const bool found = RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *c.regex);
+            const bool found =
+                RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *c.regex);
             return op == Operator::Regex ? found : !found;
         }
         case Operator::Gt:
@@ -785,12 +820,14 @@ bool present_value_matches(const Compiled& c, Operator op, const PropertyValue& 
 
 }  // namespace
 
-ValueMatcher::ValueMatcher(Operator op, std::unique_ptr<Compiled> compiled) : op_(op), compiled_(std::move(compiled)) {}
+ValueMatcher::ValueMatcher(Operator op, std::unique_ptr<Compiled> compiled)
+    : op_(op), compiled_(std::move(compiled)) {}
 ValueMatcher::ValueMatcher(ValueMatcher&&) noexcept = default;
 ValueMatcher& ValueMatcher::operator=(ValueMatcher&&) noexcept = default;
 ValueMatcher::~ValueMatcher() = default;
 
-ValueMatcher ValueMatcher::compile(Operator op, const json::value& value, const std::string& path, Problems& problems) {
+ValueMatcher ValueMatcher::compile(Operator op, const json::value& value, const std::string& path,
+                                   Problems& problems) {
     auto compiled = std::make_unique<Compiled>();
     compiled->usable = compile_for(*compiled, op, value, path, problems);
     return ValueMatcher(op, std::move(compiled));
@@ -803,7 +840,8 @@ bool ValueMatcher::matches(const PropertyValue& value) const {
     if (value.missing()) return matches_when_missing(op_);
     try {
         return present_value_matches(*compiled_, op_, value);
-    } catch (...) {  // only allocation can fail here; a filter that cannot be evaluated does not match
+    } catch (
+        ...) {  // only allocation can fail here; a filter that cannot be evaluated does not match
         return false;
     }
 }

@@ -16,17 +16,39 @@
 namespace flag_eval {
 
 enum class Operator {
-    Exact, IsNot,
-    Icontains, NotIcontains, IcontainsMulti, NotIcontainsMulti,
-    StartsWith, NotStartsWith, EndsWith, NotEndsWith,
-    Regex, NotRegex,
-    Gt, Gte, Lt, Lte,
-    SemverGt, SemverGte, SemverLt, SemverLte, SemverEq, SemverNeq,
-    SemverTilde, SemverCaret, SemverWildcard,
-    IsSet, IsNotSet,
-    IsDateBefore, IsDateAfter, IsDateExact,
-    In, NotIn,              // cohort membership
-    FlagEvaluatesTo,        // flag dependency
+    Exact,
+    IsNot,
+    Icontains,
+    NotIcontains,
+    IcontainsMulti,
+    NotIcontainsMulti,
+    StartsWith,
+    NotStartsWith,
+    EndsWith,
+    NotEndsWith,
+    Regex,
+    NotRegex,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    SemverGt,
+    SemverGte,
+    SemverLt,
+    SemverLte,
+    SemverEq,
+    SemverNeq,
+    SemverTilde,
+    SemverCaret,
+    SemverWildcard,
+    IsSet,
+    IsNotSet,
+    IsDateBefore,
+    IsDateAfter,
+    IsDateExact,
+    In,
+    NotIn,            // cohort membership
+    FlagEvaluatesTo,  // flag dependency
 };
 
 // The operator named `name`, or nullopt when it is none of those (docs/reference.md, Property
@@ -40,8 +62,8 @@ class ValueMatcher {
 public:
     // Compiles `value` for `op`. Structural problems (a value of the wrong shape) are reported as
     // invalid, semantic ones (a regex RE2 rejects) as warnings; both at `path`.
-    static ValueMatcher compile(Operator op, const boost::json::value& value, const std::string& path,
-                                Problems& problems);
+    static ValueMatcher compile(Operator op, const boost::json::value& value,
+                                const std::string& path, Problems& problems);
 
     // Whether a property holding `value` (Missing when the key is absent) satisfies the filter.
     bool matches(const PropertyValue& value) const;

@@ -14,8 +14,8 @@ enum class ValueKind : std::uint8_t { Missing, Null, Bool, Number, String, Array
 // Views stay valid as long as the PropertySource that produced them.
 struct PropertyValue {
     ValueKind kind = ValueKind::Missing;
-    bool boolean = false;    // Bool
-    double number = 0.0;     // Number
+    bool boolean = false;  // Bool
+    double number = 0.0;   // Number
     // String: the string itself. Number: its digits when it is an integer that fits 64 bits,
     // else empty, and the engine prints `number` as the reference does (1.50 -> "1.5").
     // Array / Object: the value serialised as JSON text.
@@ -25,8 +25,12 @@ struct PropertyValue {
     static PropertyValue make_missing() { return {}; }
     static PropertyValue make_null() { return {ValueKind::Null, false, 0.0, {}}; }
     static PropertyValue make_bool(bool b) { return {ValueKind::Bool, b, 0.0, {}}; }
-    static PropertyValue make_number(double n, std::string_view t) { return {ValueKind::Number, false, n, t}; }
-    static PropertyValue make_string(std::string_view s) { return {ValueKind::String, false, 0.0, s}; }
+    static PropertyValue make_number(double n, std::string_view t) {
+        return {ValueKind::Number, false, n, t};
+    }
+    static PropertyValue make_string(std::string_view s) {
+        return {ValueKind::String, false, 0.0, s};
+    }
 };
 
 class PropertySource {
@@ -44,7 +48,8 @@ public:
 // Request properties over stored ones: a key present in `top` wins.
 class OverlayPropertySource final : public PropertySource {
 public:
-    OverlayPropertySource(const PropertySource& top, const PropertySource& bottom) : top_(top), bottom_(bottom) {}
+    OverlayPropertySource(const PropertySource& top, const PropertySource& bottom)
+        : top_(top), bottom_(bottom) {}
     PropertyValue get(std::string_view key) const override {
         PropertyValue v = top_.get(key);
         return v.missing() ? bottom_.get(key) : v;

@@ -10,12 +10,15 @@ namespace json = boost::json;
 json::object reason_json(const FlagResult& result) {
     json::object reason;
     reason["code"] = reason_code(result.reason);
-    reason["condition_index"] = result.condition_index ? json::value(*result.condition_index) : json::value(nullptr);
+    reason["condition_index"] =
+        result.condition_index ? json::value(*result.condition_index) : json::value(nullptr);
     reason["description"] = reason_description(result);
     return reason;
 }
 
-json::value optional_string(const std::string* s) { return s ? json::value(*s) : json::value(nullptr); }
+json::value optional_string(const std::string* s) {
+    return s ? json::value(*s) : json::value(nullptr);
+}
 
 }  // namespace
 
@@ -52,7 +55,8 @@ json::object result_detail_json(const Flag& flag, const FlagResult& result) {
 
 json::object summary_json(const EvaluationSummary& summary) {
     json::object flags;
-    for (const auto& outcome : summary.flags) flags[outcome.flag->key] = result_detail_json(*outcome.flag, outcome.result);
+    for (const auto& outcome : summary.flags)
+        flags[outcome.flag->key] = result_detail_json(*outcome.flag, outcome.result);
     json::object out;
     out["flags"] = std::move(flags);
     out["errorsWhileComputingFlags"] = summary.errors_while_computing;

@@ -24,11 +24,12 @@ std::size_t leading_whitespace_length(std::string_view s) {
     if (b(0) == ' ' || (b(0) >= 0x09 && b(0) <= 0x0D)) return 1;
     if (s.size() >= 2 && b(0) == 0xC2 && (b(1) == 0x85 || b(1) == 0xA0)) return 2;
     if (s.size() >= 3) {
-        if (b(0) == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;                 // U+1680
-        if (b(0) == 0xE2 && b(1) == 0x80 && (b(2) <= 0x8A || b(2) == 0xA8 || b(2) == 0xA9 || b(2) == 0xAF))
-            return 3;                                                                 // U+2000..200A, 2028, 2029, 202F
-        if (b(0) == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;                 // U+205F
-        if (b(0) == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;                 // U+3000
+        if (b(0) == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;  // U+1680
+        if (b(0) == 0xE2 && b(1) == 0x80 &&
+            (b(2) <= 0x8A || b(2) == 0xA8 || b(2) == 0xA9 || b(2) == 0xAF))
+            return 3;  // U+2000..200A, 2028, 2029, 202F
+        if (b(0) == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;  // U+205F
+        if (b(0) == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;  // U+3000
     }
     return 0;
 }
@@ -176,8 +177,10 @@ int compare_build(std::string_view a, std::string_view b) {
         if (left_numeric != right_numeric) return left_numeric ? -1 : 1;
         int c;
         if (left_numeric) {
-            std::string_view lv = left[i].substr(std::min(left[i].find_first_not_of('0'), left[i].size()));
-            std::string_view rv = right[i].substr(std::min(right[i].find_first_not_of('0'), right[i].size()));
+            std::string_view lv =
+                left[i].substr(std::min(left[i].find_first_not_of('0'), left[i].size()));
+            std::string_view rv =
+                right[i].substr(std::min(right[i].find_first_not_of('0'), right[i].size()));
             if (lv.size() != rv.size())
                 c = lv.size() < rv.size() ? -1 : 1;
             else if ((c = compare_text(lv, rv)) == 0 && left[i].size() != right[i].size())
@@ -197,7 +200,8 @@ int compare_numbers(std::uint64_t a, std::uint64_t b) { return (a > b) - (a < b)
 std::string canonical_version_text(std::string_view version) {
     const std::size_t split = version.find_first_of("-+");
     const std::string_view core = version.substr(0, split);
-    const std::string_view suffix = split == std::string_view::npos ? std::string_view() : version.substr(split);
+    const std::string_view suffix =
+        split == std::string_view::npos ? std::string_view() : version.substr(split);
     std::vector<std::string_view> parts = split_pieces(core, '.');
     for (auto& part : parts) part = strip_leading_zeros(part);
     while (parts.size() < 3) parts.push_back("0");
@@ -232,15 +236,18 @@ std::optional<SemanticVersion> parse_lenient_version(std::string_view text) {
     text = normalize_version_text(text);
     const std::size_t split = text.find_first_of("-+");
     std::string_view core = text.substr(0, split);
-    std::string_view suffix = split == std::string_view::npos ? std::string_view() : text.substr(split);
+    std::string_view suffix =
+        split == std::string_view::npos ? std::string_view() : text.substr(split);
 
     std::uint64_t parts[3] = {0, 0, 0};
     std::size_t count = 0;
     bool ok = true;
     for_each_piece(core, '.', [&](std::string_view piece) {
         std::optional<std::uint64_t> value = count < 3 ? lenient_component(piece) : std::nullopt;
-        if (!value) ok = false;
-        else parts[count++] = *value;
+        if (!value)
+            ok = false;
+        else
+            parts[count++] = *value;
     });
     if (!ok) return std::nullopt;
 
@@ -269,7 +276,8 @@ int compare_versions(const SemanticVersion& a, const SemanticVersion& b) {
     return compare_build(a.build, b.build);
 }
 
-std::optional<VersionRequirement> VersionRequirement::from_filter(RangeOperator op, std::string_view filter_value) {
+std::optional<VersionRequirement> VersionRequirement::from_filter(RangeOperator op,
+                                                                  std::string_view filter_value) {
     const std::string_view version = normalize_version_text(filter_value);
     switch (op) {
         case RangeOperator::Tilde: return parse("~" + canonical_version_text(version));
@@ -279,17 +287,26 @@ std::optional<VersionRequirement> VersionRequirement::from_filter(RangeOperator 
     return std::nullopt;
 }
 
-std::optional<VersionRequirement::Comparator> VersionRequirement::parse_comparator(std::string_view& text) {
+std::optional<VersionRequirement::Comparator> VersionRequirement::parse_comparator(
+    std::string_view& text) {
     Comparator c;
     bool default_kind = false;
-    if (text.starts_with(">=")) c.kind = Kind::GreaterEq, text.remove_prefix(2);
-    else if (text.starts_with("<=")) c.kind = Kind::LessEq, text.remove_prefix(2);
-    else if (text.starts_with('=')) c.kind = Kind::Exact, text.remove_prefix(1);
-    else if (text.starts_with('>')) c.kind = Kind::Greater, text.remove_prefix(1);
-    else if (text.starts_with('<')) c.kind = Kind::Less, text.remove_prefix(1);
-    else if (text.starts_with('~')) c.kind = Kind::Tilde, text.remove_prefix(1);
-    else if (text.starts_with('^')) c.kind = Kind::Caret, text.remove_prefix(1);
-    else default_kind = true;  // a bare version means caret
+    if (text.starts_with(">="))
+        c.kind = Kind::GreaterEq, text.remove_prefix(2);
+    else if (text.starts_with("<="))
+        c.kind = Kind::LessEq, text.remove_prefix(2);
+    else if (text.starts_with('='))
+        c.kind = Kind::Exact, text.remove_prefix(1);
+    else if (text.starts_with('>'))
+        c.kind = Kind::Greater, text.remove_prefix(1);
+    else if (text.starts_with('<'))
+        c.kind = Kind::Less, text.remove_prefix(1);
+    else if (text.starts_with('~'))
+        c.kind = Kind::Tilde, text.remove_prefix(1);
+    else if (text.starts_with('^'))
+        c.kind = Kind::Caret, text.remove_prefix(1);
+    else
+        default_kind = true;  // a bare version means caret
     trim_leading_spaces(text);
 
     std::optional<std::uint64_t> major = take_numeric_identifier(text);
@@ -350,7 +367,8 @@ std::optional<VersionRequirement> VersionRequirement::parse(std::string_view tex
         if (!c) return std::nullopt;
         requirement.comparators_.push_back(std::move(*c));
         if (text.empty()) return requirement;
-        if (text.front() != ',' || requirement.comparators_.size() == max_comparators) return std::nullopt;
+        if (text.front() != ',' || requirement.comparators_.size() == max_comparators)
+            return std::nullopt;
         text.remove_prefix(1);
         trim_leading_spaces(text);
     }
@@ -358,8 +376,8 @@ std::optional<VersionRequirement> VersionRequirement::parse(std::string_view tex
 
 bool VersionRequirement::comparator_matches(const Comparator& c, const SemanticVersion& v) {
     const auto exact = [&] {
-        return v.major == c.major && (!c.minor || v.minor == *c.minor) && (!c.patch || v.patch == *c.patch) &&
-               v.pre == c.pre;
+        return v.major == c.major && (!c.minor || v.minor == *c.minor) &&
+               (!c.patch || v.patch == *c.patch) && v.pre == c.pre;
     };
     // Compares v with c on the components c names; 0 when they agree on all of them.
     const auto partial_compare = [&](int& result) {
@@ -412,7 +430,8 @@ bool VersionRequirement::matches(const SemanticVersion& version) const {
     // A pre-release only satisfies a requirement that names a pre-release of the same
     // major.minor.patch, so "^1.0.0" does not pull in 2.0.0-beta.
     for (const Comparator& c : comparators_)
-        if (c.major == version.major && c.minor == version.minor && c.patch == version.patch && !c.pre.empty())
+        if (c.major == version.major && c.minor == version.minor && c.patch == version.patch &&
+            !c.pre.empty())
             return true;
     return false;
 }

@@ -38,7 +38,8 @@ class VersionRequirement {
 public:
     // The requirement a semver_tilde / semver_caret / semver_wildcard filter value stands for
     // ("1.2.3" → "~1.2.3" / "^1.2.3"; "1.2.*" → "1.2.x"), or nullopt when it is not one.
-    static std::optional<VersionRequirement> from_filter(RangeOperator op, std::string_view filter_value);
+    static std::optional<VersionRequirement> from_filter(RangeOperator op,
+                                                         std::string_view filter_value);
 
     // Requirement syntax: "^1.2.3", "~1.2", ">=1.2, <2", "1.2.x", "*". Nullopt when invalid.
     static std::optional<VersionRequirement> parse(std::string_view text);

@@ -137,7 +137,8 @@ Config load_config(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (!arg.starts_with("--")) {
-            throw ConfigError("unexpected argument " + quoted(arg) + " (flags start with --; see --help)");
+            throw ConfigError("unexpected argument " + quoted(arg) +
+                              " (flags start with --; see --help)");
         }
         const Flag flag = split_flag(arg);
         if (flag.name == "--help") {

@@ -55,12 +55,16 @@ int main(int argc, char** argv) {
         RouteSet routes(loop.get_executor(), config.routes, RouteOptions(config));
 
         // Definitions come from any route; a failure is just a poll that did not happen.
-        QueryText query_text = [&routes, &config](std::string sql) -> asio::awaitable<std::optional<std::string>> {
-            const auto deadline = std::chrono::steady_clock::now() + std::max(config.refresh_interval, std::chrono::milliseconds(1000));
+        QueryText query_text =
+            [&routes, &config](std::string sql) -> asio::awaitable<std::optional<std::string>> {
+            const auto deadline =
+                std::chrono::steady_clock::now() +
+                std::max(config.refresh_interval, std::chrono::milliseconds(1000));
             // A named awaitable: GCC 12 mishandles temporaries inside co_await expressions.
             auto read = routes.query(Purpose::Definitions, std::move(sql), QueryParams{}, deadline);
             const QueryOutcome outcome = co_await std::move(read);
-            if (!outcome.result.ok() || outcome.result.rows.empty() || outcome.result.rows[0].empty())
+            if (!outcome.result.ok() || outcome.result.rows.empty() ||
+                outcome.result.rows[0].empty())
                 co_return std::nullopt;
             co_return outcome.result.rows[0][0];
         };
@@ -69,10 +73,12 @@ int main(int argc, char** argv) {
         refresher.restore_from_snapshot();
 
         Service service(config, cache, routes, metrics);
-        HttpServer server(loop.get_executor(),
-                          asio::ip::tcp::endpoint(asio::ip::make_address(config.listen_address), config.listen_port),
-                          HttpLimits(config),
-                          [&service](Request& request) { return service.handle(request); }, &metrics);
+        HttpServer server(
+            loop.get_executor(),
+            asio::ip::tcp::endpoint(asio::ip::make_address(config.listen_address),
+                                    config.listen_port),
+            HttpLimits(config), [&service](Request& request) { return service.handle(request); },
+            &metrics);
         metrics.set_gauge_source([&routes, &cache, &server] {
             ServiceGauges out = gauges(routes, cache);
             out.open_connections = server.open_connections();
@@ -90,8 +96,8 @@ int main(int argc, char** argv) {
         asio::co_spawn(loop, refresher.run(), asio::detached);
         server.start();
         const auto endpoint = server.local_endpoint();
-        std::cout << "flag-decide listening on http://" << endpoint.address().to_string() << ':' << endpoint.port()
-                  << std::endl;
+        std::cout << "flag-decide listening on http://" << endpoint.address().to_string() << ':'
+                  << endpoint.port() << std::endl;
         loop.run();
         return 0;
     } catch (const std::exception& e) {

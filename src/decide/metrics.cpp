@@ -23,7 +23,8 @@ void append_number(std::string& out, double value) {
         return;
     }
     char text[32];
-    auto [end, ec] = std::to_chars(std::begin(text), std::end(text), value, std::chars_format::general);
+    auto [end, ec] =
+        std::to_chars(std::begin(text), std::end(text), value, std::chars_format::general);
     out.append(text, ec == std::errc{} ? end : text);
 }
 
@@ -181,12 +182,14 @@ std::string Metrics::render() const {
                       h.count);
     }
 
-    append_family(out, "flag_decide_degraded_answers_total", "counter",
-                  "Answers with errorsWhileComputingFlags set because stored data could not be read.");
+    append_family(
+        out, "flag_decide_degraded_answers_total", "counter",
+        "Answers with errorsWhileComputingFlags set because stored data could not be read.");
     append_sample(out, "flag_decide_degraded_answers_total", {}, degraded_answers_);
 
-    append_family(out, "flag_decide_flags_evaluated_total", "counter",
-                  "Flag answers by where they came from: local (in the service), database, failed.");
+    append_family(
+        out, "flag_decide_flags_evaluated_total", "counter",
+        "Flag answers by where they came from: local (in the service), database, failed.");
     for (std::size_t i = 0; i < kFlagSourceNames.size(); ++i) {
         append_sample(out, "flag_decide_flags_evaluated_total", {{"source", kFlagSourceNames[i]}},
                       flags_evaluated_[i]);
@@ -211,7 +214,8 @@ std::string Metrics::render() const {
                   "Replication lag seen on the route; absent when unknown.");
     for (const RouteGauge& r : gauges.routes) {
         if (r.lag_seconds) {
-            append_sample(out, "flag_decide_route_lag_seconds", {{"route", r.route}}, *r.lag_seconds);
+            append_sample(out, "flag_decide_route_lag_seconds", {{"route", r.route}},
+                          *r.lag_seconds);
         }
     }
     append_family(out, "flag_decide_route_breaker_open", "gauge",

@@ -75,7 +75,8 @@ private:
     // Recording happens on the service's one event-loop thread; the lock only makes a render or
     // read-back from another thread (tests, an admin thread) safe. It is never contended there.
     mutable std::mutex mutex_;
-    std::map<std::string, std::map<unsigned, std::uint64_t>, std::less<>> requests_;  // endpoint, status
+    std::map<std::string, std::map<unsigned, std::uint64_t>, std::less<>>
+        requests_;  // endpoint, status
     std::map<std::string, Histogram, std::less<>> durations_;
     std::uint64_t degraded_answers_ = 0;
     std::array<std::uint64_t, 3> flags_evaluated_{};

@@ -23,21 +23,24 @@ std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // ---- reading values: from the file (errors name the file and key) and from flags ----
 
-[[noreturn]] void file_error(std::string_view origin, std::string_view key, std::string_view problem) {
+[[noreturn]] void file_error(std::string_view origin, std::string_view key,
+                             std::string_view problem) {
     throw ConfigError(std::string(origin) + ": " + quoted(key) + " " + std::string(problem));
 }
 
-std::string file_string(const boost::json::value& v, std::string_view key, std::string_view origin) {
+std::string file_string(const boost::json::value& v, std::string_view key,
+                        std::string_view origin) {
     if (!v.is_string()) file_error(origin, key, "must be a string");
     return std::string(v.get_string());
 }
 
-std::uint64_t file_number(const boost::json::value& v, std::string_view key, std::string_view origin,
-                          std::uint64_t max) {
+std::uint64_t file_number(const boost::json::value& v, std::string_view key,
+                          std::string_view origin, std::uint64_t max) {
     std::optional<std::uint64_t> n;
     if (v.is_uint64()) n = v.get_uint64();
     if (v.is_int64() && v.get_int64() >= 0) n = static_cast<std::uint64_t>(v.get_int64());
-    if (!n || *n > max) file_error(origin, key, "must be a whole number from 0 to " + std::to_string(max));
+    if (!n || *n > max)
+        file_error(origin, key, "must be a whole number from 0 to " + std::to_string(max));
     return *n;
 }
 
@@ -45,15 +48,17 @@ std::uint64_t flag_number(std::string_view flag, std::string_view text, std::uin
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
     if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n > max) {
-        throw ConfigError(std::string(flag) + ": " + quoted(text) + " is not a whole number from 0 to " +
-                          std::to_string(max));
+        throw ConfigError(std::string(flag) + ": " + quoted(text) +
+                          " is not a whole number from 0 to " + std::to_string(max));
     }
     return n;
 }
 
 // Numbers are stored as counts or as milliseconds.
 std::uint64_t as_number(std::size_t n) { return n; }
-std::uint64_t as_number(std::chrono::milliseconds ms) { return static_cast<std::uint64_t>(ms.count()); }
+std::uint64_t as_number(std::chrono::milliseconds ms) {
+    return static_cast<std::uint64_t>(ms.count());
+}
 template <typename T>
 T from_number(std::uint64_t n) {
     if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
@@ -67,8 +72,8 @@ T from_number(std::uint64_t n) {
 
 // A whole number (a count, or milliseconds) of at least `min`. `what` names it in errors.
 template <typename T>
-Setting number(std::string key, std::string flag, T Config::*field, std::uint64_t default_value, std::uint64_t min,
-               std::string what, std::string help) {
+Setting number(std::string key, std::string flag, T Config::*field, std::uint64_t default_value,
+               std::uint64_t min, std::string what, std::string help) {
     Setting s;
     s.keys = {key};
     s.flag = flag;
@@ -78,20 +83,24 @@ Setting number(std::string key, std::string flag, T Config::*field, std::uint64_
     const std::string bound = min == 1 ? "> 0" : ">= " + std::to_string(min);
     if (min > 0) s.range_text = bound;
     s.set_default = [field, default_value](Config& c) { c.*field = from_number<T>(default_value); };
-    s.read_json = [field](Config& c, std::string_view k, const boost::json::value& v, std::string_view origin) {
+    s.read_json = [field](Config& c, std::string_view k, const boost::json::value& v,
+                          std::string_view origin) {
         c.*field = from_number<T>(file_number(v, k, origin, kMaxNumber));
     };
     s.read_flags = [field, flag](Config& c, const std::vector<std::string_view>& values) {
-        for (std::string_view value : values) c.*field = from_number<T>(flag_number(flag, value, kMaxNumber));
+        for (std::string_view value : values)
+            c.*field = from_number<T>(flag_number(flag, value, kMaxNumber));
     };
-    s.validate = [field, min, message = what + " (" + key + " / " + flag + ") must be " + bound](const Config& c) {
+    s.validate = [field, min, message = what + " (" + key + " / " + flag + ") must be " + bound](
+                     const Config& c) {
         if (as_number(c.*field) < min) throw ConfigError(message);
     };
     return s;
 }
 
 // Text taken as it is; "" is allowed and means none.
-Setting text(std::string key, std::string flag, std::string value_name, std::string Config::*field, std::string help) {
+Setting text(std::string key, std::string flag, std::string value_name, std::string Config::*field,
+             std::string help) {
     Setting s;
     s.keys = {key};
     s.flag = std::move(flag);
@@ -99,9 +108,8 @@ Setting text(std::string key, std::string flag, std::string value_name, std::str
     s.help = std::move(help);
     s.default_text = "none";
     s.set_default = [field](Config& c) { (c.*field).clear(); };
-    s.read_json = [field](Config& c, std::string_view k, const boost::json::value& v, std::string_view origin) {
-        c.*field = file_string(v, k, origin);
-    };
+    s.read_json = [field](Config& c, std::string_view k, const boost::json::value& v,
+                          std::string_view origin) { c.*field = file_string(v, k, origin); };
     s.read_flags = [field](Config& c, const std::vector<std::string_view>& values) {
         for (std::string_view value : values) c.*field = std::string(value);
     };
@@ -144,7 +152,8 @@ Setting listen(std::string address, unsigned short port) {
         c.listen_address = address;
         c.listen_port = port;
     };
-    s.read_json = [](Config& c, std::string_view k, const boost::json::value& v, std::string_view origin) {
+    s.read_json = [](Config& c, std::string_view k, const boost::json::value& v,
+                     std::string_view origin) {
         if (k == "listen_address") {
             c.listen_address = file_string(v, k, origin);
         } else {
@@ -158,8 +167,8 @@ Setting listen(std::string address, unsigned short port) {
         boost::system::error_code ec;
         boost::asio::ip::make_address(c.listen_address, ec);
         if (ec) {
-            throw ConfigError("listen address (listen_address / --listen): " + quoted(c.listen_address) +
-                              " is not an IPv4 or IPv6 address");
+            throw ConfigError("listen address (listen_address / --listen): " +
+                              quoted(c.listen_address) + " is not an IPv4 or IPv6 address");
         }
     };
     return s;
@@ -177,7 +186,8 @@ RouteRole route_role(std::string_view route_name, std::string_view text) {
 
 RouteConfig file_route(const boost::json::value& v, std::size_t index, std::string_view origin) {
     const std::string where = "routes[" + std::to_string(index) + "]";
-    if (!v.is_object()) file_error(origin, where, "must be an object {\"name\", \"role\", \"conninfo\"}");
+    if (!v.is_object())
+        file_error(origin, where, "must be an object {\"name\", \"role\", \"conninfo\"}");
     RouteConfig route;
     std::string role;
     for (const auto& [key, value] : v.get_object()) {
@@ -193,7 +203,8 @@ RouteConfig file_route(const boost::json::value& v, std::size_t index, std::stri
         }
     }
     for (std::string_view required : {"name", "role", "conninfo"}) {
-        if (!v.get_object().contains(required)) file_error(origin, where, "is missing \"" + std::string(required) + "\"");
+        if (!v.get_object().contains(required))
+            file_error(origin, where, "is missing \"" + std::string(required) + "\"");
     }
     try {
         route.role = route_role(route.name, role);
@@ -210,15 +221,17 @@ RouteConfig flag_route(std::string_view text) {
         throw ConfigError("--route: expected NAME=ROLE=CONNINFO, got " + quoted(text));
     }
     const std::string_view name = text.substr(0, first);
-    return RouteConfig{std::string(name), route_role(name, text.substr(first + 1, second - first - 1)),
+    return RouteConfig{std::string(name),
+                       route_role(name, text.substr(first + 1, second - first - 1)),
                        std::string(text.substr(second + 1))};
 }
 
 // Roles were checked as they were read.
 void validate_routes(const std::vector<RouteConfig>& routes) {
     if (routes.empty()) {
-        throw ConfigError("no routes configured: give \"routes\" in the config file or "
-                          "--route NAME=ROLE=CONNINFO");
+        throw ConfigError(
+            "no routes configured: give \"routes\" in the config file or "
+            "--route NAME=ROLE=CONNINFO");
     }
     std::set<std::string, std::less<>> names;
     for (const RouteConfig& route : routes) {
@@ -244,16 +257,20 @@ Setting routes() {
     s.keys = {"routes"};
     s.flag = "--route";
     s.value_name = "NAME=ROLE=CONNINFO";
-    s.help = "database route, ROLE one of pooler|replica|primary; repeat in\n"
-             "priority order; replaces the file's routes. In the file:\n"
-             "[{\"name\": NAME, \"role\": ROLE, \"conninfo\": CONNINFO}, ...]";
+    s.help =
+        "database route, ROLE one of pooler|replica|primary; repeat in\n"
+        "priority order; replaces the file's routes. In the file:\n"
+        "[{\"name\": NAME, \"role\": ROLE, \"conninfo\": CONNINFO}, ...]";
     s.default_text = "none";
     s.range_text = "at least one, names unique";
     s.set_default = [](Config& c) { c.routes.clear(); };
-    s.read_json = [](Config& c, std::string_view k, const boost::json::value& v, std::string_view origin) {
-        if (!v.is_array()) file_error(origin, k, "must be an array of {\"name\", \"role\", \"conninfo\"}");
+    s.read_json = [](Config& c, std::string_view k, const boost::json::value& v,
+                     std::string_view origin) {
+        if (!v.is_array())
+            file_error(origin, k, "must be an array of {\"name\", \"role\", \"conninfo\"}");
         c.routes.clear();
-        for (std::size_t i = 0; i < v.get_array().size(); ++i) c.routes.push_back(file_route(v.get_array()[i], i, origin));
+        for (std::size_t i = 0; i < v.get_array().size(); ++i)
+            c.routes.push_back(file_route(v.get_array()[i], i, origin));
     };
     s.read_flags = [](Config& c, const std::vector<std::string_view>& values) {
         if (values.empty()) return;
@@ -274,20 +291,22 @@ const std::vector<Setting>& settings() {
     static const std::vector<Setting> table = {
         listen("127.0.0.1", 8000),
         routes(),
-        number<M>("request_deadline_ms", "--deadline-ms", &Config::request_deadline, 50, 1, "request deadline",
-                  "database work allowed per request"),
-        number<M>("refresh_interval_ms", "--refresh-ms", &Config::refresh_interval, 1000, 1, "refresh interval",
-                  "definitions refresh period"),
-        text("snapshot_path", "--snapshot", "PATH", &Config::snapshot_path, "definitions snapshot file"),
-        number<M>("max_replica_lag_ms", "--max-lag-ms", &Config::max_replica_lag, 2000, 0, "max replica lag",
-                  "replicas lagging more are not used for person data"),
-        number<N>("max_body_bytes", "--max-body-bytes", &Config::max_body_bytes, 1 << 20, 1, "max body bytes",
-                  "larger request bodies get 413"),
-        number<N>("max_connections", "--max-connections", &Config::max_connections, 10000, 1, "max connections",
-                  "connections beyond this are closed on accept"),
-        number<M>("probe_interval_ms", "--probe-ms", &Config::probe_interval, 250, 1, "probe interval",
-                  "probe period of failed routes"),
-        number<N>("pool_size", "--pool-size", &Config::pool_size, 4, 1, "pool size", "connections per route"),
+        number<M>("request_deadline_ms", "--deadline-ms", &Config::request_deadline, 50, 1,
+                  "request deadline", "database work allowed per request"),
+        number<M>("refresh_interval_ms", "--refresh-ms", &Config::refresh_interval, 1000, 1,
+                  "refresh interval", "definitions refresh period"),
+        text("snapshot_path", "--snapshot", "PATH", &Config::snapshot_path,
+             "definitions snapshot file"),
+        number<M>("max_replica_lag_ms", "--max-lag-ms", &Config::max_replica_lag, 2000, 0,
+                  "max replica lag", "replicas lagging more are not used for person data"),
+        number<N>("max_body_bytes", "--max-body-bytes", &Config::max_body_bytes, 1 << 20, 1,
+                  "max body bytes", "larger request bodies get 413"),
+        number<N>("max_connections", "--max-connections", &Config::max_connections, 10000, 1,
+                  "max connections", "connections beyond this are closed on accept"),
+        number<M>("probe_interval_ms", "--probe-ms", &Config::probe_interval, 250, 1,
+                  "probe interval", "probe period of failed routes"),
+        number<N>("pool_size", "--pool-size", &Config::pool_size, 4, 1, "pool size",
+                  "connections per route"),
     };
     return table;
 }

@@ -27,7 +27,9 @@ struct Setting {
 
     std::function<void(Config&)> set_default;
     // `key` is one of `keys`; `origin` names the file in error messages.
-    std::function<void(Config&, std::string_view key, const boost::json::value&, std::string_view origin)> read_json;
+    std::function<void(Config&, std::string_view key, const boost::json::value&,
+                       std::string_view origin)>
+        read_json;
     // Every value the flag was given, in command-line order (--route repeats; others: last wins).
     std::function<void(Config&, const std::vector<std::string_view>& values)> read_flags;
     // After the file and the flags: throws ConfigError naming the key and the flag.

@@ -63,13 +63,15 @@ std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)
 // says otherwise; the person's own rows win over the anonymous person's.
 class ContinuityHashKeys final : public HashKeyOverrides {
 public:
-    ContinuityHashKeys(const TeamDefinitions& team, text* anon_distinct_id, const StoredSubject& stored) {
+    ContinuityHashKeys(const TeamDefinitions& team, text* anon_distinct_id,
+                       const StoredSubject& stored) {
         if (anon_distinct_id != nullptr)
             for (const auto& flag : team.flags.flags())
                 if (flag->ensure_experience_continuity && !flag->deleted)
                     keys_.insert_or_assign(flag->key, view_of(anon_distinct_id));
         for (int i = 0; i < stored.hash_key_count; ++i)  // in order: a later row wins
-            keys_.insert_or_assign(view_of(stored.hash_keys[i].flag_key), view_of(stored.hash_keys[i].hash_key));
+            keys_.insert_or_assign(view_of(stored.hash_keys[i].flag_key),
+                                   view_of(stored.hash_keys[i].hash_key));
     }
     std::optional<std::string_view> for_flag(std::string_view flag_key) const override {
         const auto it = keys_.find(flag_key);
@@ -81,7 +83,8 @@ private:
     std::unordered_map<std::string_view, std::string_view> keys_;
 };
 
-[[noreturn]] void invalid_context(std::string_view path, std::string_view member, const char* message) {
+[[noreturn]] void invalid_context(std::string_view path, std::string_view member,
+                                  const char* message) {
     std::string m = "invalid context at ";
     m.append(path).append(".").append(member).append(": ").append(message);
     throw InvalidInput(m);
@@ -109,7 +112,8 @@ bool integer_group_key(const char* text, std::size_t length, std::string& out) {
 // stored ones (a key the request gives wins, JSON null included, as jsonb's || merged them).
 class RequestContext {
 public:
-    RequestContext(const StoredSubject& stored, text* distinct_id, Jsonb* person_properties, Jsonb* group_properties) {
+    RequestContext(const StoredSubject& stored, text* distinct_id, Jsonb* person_properties,
+                   Jsonb* group_properties) {
         // Two sources and an overlay at most for the person and for each group: reserved, so that
         // the pointers handed out stay valid.
         sources_.reserve(2 * (1 + static_cast<std::size_t>(stored.group_count)));
@@ -117,7 +121,8 @@ public:
         context_.groups.reserve(static_cast<std::size_t>(stored.group_count));
         context_.distinct_id = view_of(distinct_id);
         // The arguments are objects or null (check_object_argument).
-        context_.person_properties = layered(object_root(person_properties), stored.person_properties);
+        context_.person_properties =
+            layered(object_root(person_properties), stored.person_properties);
         JsonbContainer* request_groups = object_root(group_properties);
         for (int i = 0; i < stored.group_count; ++i) {
             const StoredGroup& g = stored.groups[i];
@@ -147,8 +152,10 @@ public:
 
 private:
     const PropertySource* layered(JsonbContainer* request, Jsonb* stored) {
-        if (request != nullptr && container_is_empty(request)) request = nullptr;  // {} adds nothing
-        const PropertySource* bottom = stored != nullptr ? &sources_.emplace_back(root_container(stored)) : nullptr;
+        if (request != nullptr && container_is_empty(request))
+            request = nullptr;  // {} adds nothing
+        const PropertySource* bottom =
+            stored != nullptr ? &sources_.emplace_back(root_container(stored)) : nullptr;
         const PropertySource* top = request != nullptr ? &sources_.emplace_back(request) : nullptr;
         if (top && bottom) return &overlays_.emplace_back(*top, *bottom);
         if (top) return top;
@@ -171,7 +178,8 @@ struct Elements {
 
 Elements array_elements(ArrayType* array, Oid type, int16 length, bool by_value, char align) {
     Elements e;
-    if (array != nullptr) deconstruct_array(array, type, length, by_value, align, &e.values, &e.nulls, &e.count);
+    if (array != nullptr)
+        deconstruct_array(array, type, length, by_value, align, &e.values, &e.nulls, &e.count);
     return e;
 }
 
@@ -216,17 +224,19 @@ text* answer(const Request& request) {
     const TeamShape shape = shape_of(*team);
     StoredSubject stored;
     guarded([&] {
-        read_stored_subject(request.team_id, shape, request.distinct_id, request.groups, request.anon_distinct_id,
-                            &stored);
+        read_stored_subject(request.team_id, shape, request.distinct_id, request.groups,
+                            request.anon_distinct_id, &stored);
     });
 
     const PersonStaticCohorts static_cohorts(
-        *team, std::vector<std::int64_t>(stored.static_cohort_ids, stored.static_cohort_ids + stored.static_cohort_count));
+        *team, std::vector<std::int64_t>(stored.static_cohort_ids,
+                                         stored.static_cohort_ids + stored.static_cohort_count));
     std::optional<ContinuityHashKeys> hash_keys;  // only continuity flags read them
     if (shape.has_continuity_flags && (stored.person_found || stored.anon_person_found))
         hash_keys.emplace(*team, request.anon_distinct_id, stored);
 
-    RequestContext context(stored, request.distinct_id, request.person_properties, request.group_properties);
+    RequestContext context(stored, request.distinct_id, request.person_properties,
+                           request.group_properties);
     EvaluationContext& ctx = context.context();
     ctx.static_cohorts = &static_cohorts;
     ctx.hash_key_overrides = hash_keys ? &*hash_keys : nullptr;
@@ -235,10 +245,13 @@ text* answer(const Request& request) {
     if (!request.all_flags) {
         std::set<std::string_view> wanted;
         for (int i = 0; i < request.flag_keys.count; ++i)
-            if (!request.flag_keys.nulls[i]) wanted.insert(view_of(DatumGetTextPP(request.flag_keys.values[i])));
-        std::erase_if(summary.flags, [&](const FlagOutcome& o) { return !wanted.count(o.flag->key); });
-        summary.errors_while_computing = std::any_of(summary.flags.begin(), summary.flags.end(),
-                                                     [](const FlagOutcome& o) { return o.result.failed; });
+            if (!request.flag_keys.nulls[i])
+                wanted.insert(view_of(DatumGetTextPP(request.flag_keys.values[i])));
+        std::erase_if(summary.flags,
+                      [&](const FlagOutcome& o) { return !wanted.count(o.flag->key); });
+        summary.errors_while_computing =
+            std::any_of(summary.flags.begin(), summary.flags.end(),
+                        [](const FlagOutcome& o) { return o.result.failed; });
     }
     return flags_v2_text(summary);
 }
@@ -257,7 +270,8 @@ PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
 // /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every flag.
 Datum flag_eval_decide(PG_FUNCTION_ARGS) {
     if (PG_ARGISNULL(1))
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("distinct_id must not be null")));
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("distinct_id must not be null")));
     Request request;
     text* token = PG_ARGISNULL(0) ? nullptr : PG_GETARG_TEXT_PP(0);
     request.distinct_id = PG_GETARG_TEXT_PP(1);
@@ -267,19 +281,21 @@ Datum flag_eval_decide(PG_FUNCTION_ARGS) {
     request.anon_distinct_id = PG_ARGISNULL(5) ? nullptr : PG_GETARG_TEXT_PP(5);
     request.all_flags = PG_ARGISNULL(6);
     check_object_argument(request.person_properties, "person_properties must be a JSON object");
-    check_object_argument(request.groups, "groups must be a JSON object of group keys by group type");
+    check_object_argument(request.groups,
+                          "groups must be a JSON object of group keys by group type");
     check_object_argument(request.group_properties,
                           "group_properties must be a JSON object of properties by group type");
     if (!find_team(token, &request.team_id))
-        ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid API token"),
-                        errdetail("No team has this api_token."),
+        ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+                        errmsg("invalid API token"), errdetail("No team has this api_token."),
                         errhint("Pass the project's public token (teams.api_token, phc_...).")));
-    request.flag_keys =
-        array_elements(request.all_flags ? nullptr : PG_GETARG_ARRAYTYPE_P(6), TEXTOID, -1, false, TYPALIGN_INT);
+    request.flag_keys = array_elements(request.all_flags ? nullptr : PG_GETARG_ARRAYTYPE_P(6),
+                                       TEXTOID, -1, false, TYPALIGN_INT);
 
     text* body = nullptr;
     ErrorReport error;
-    if (!run_cpp(error, "stored flag definition", [&] { body = answer(request); })) raise_error(error);
+    if (!run_cpp(error, "stored flag definition", [&] { body = answer(request); }))
+        raise_error(error);
     PG_RETURN_TEXT_P(body);
 }
 

@@ -19,7 +19,7 @@ void describe_current_exception(ErrorReport& report, const char* definition_what
     } catch (const InvalidDefinition& e) {
         report.sqlerrcode = ERRCODE_INVALID_PARAMETER_VALUE;
         snprintf(report.message, sizeof report.message, "invalid %s at %s: %s", definition_what,
-                      e.path().c_str(), e.detail().c_str());
+                 e.path().c_str(), e.detail().c_str());
     } catch (const InvalidInput& e) {
         report.sqlerrcode = ERRCODE_INVALID_PARAMETER_VALUE;
         copy_text(report.message, sizeof report.message, e.what());
@@ -38,7 +38,8 @@ void describe_current_exception(ErrorReport& report, const char* definition_what
         snprintf(report.message, sizeof report.message, "flag_eval internal error: %s", e.what());
     } catch (...) {
         report.sqlerrcode = ERRCODE_INTERNAL_ERROR;
-        copy_text(report.message, sizeof report.message, "flag_eval internal error: unknown exception");
+        copy_text(report.message, sizeof report.message,
+                  "flag_eval internal error: unknown exception");
     }
 }
 

@@ -37,7 +37,8 @@ constexpr int kFlagEntry = 0x46;     // 'F'
 constexpr int kFlagSetEntry = 0x53;  // 'S'
 
 void* context_alloc_or_throw(MemoryContext context, std::size_t size) {
-    void* p = MemoryContextAllocExtended(context, size, MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+    void* p = MemoryContextAllocExtended(context, size,
+                                         MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
     if (p == nullptr) throw std::bad_alloc();
     return p;
 }
@@ -51,7 +52,8 @@ CacheEntry<Compiled>* entry_of(FmgrInfo* flinfo, int kind) {
         return entry;
     }
     void* memory = context_alloc_or_throw(flinfo->fn_mcxt, sizeof(CacheEntry<Compiled>));
-    auto* entry = new (memory) CacheEntry<Compiled>();  // trivially destructible: freed with the context
+    auto* entry =
+        new (memory) CacheEntry<Compiled>();  // trivially destructible: freed with the context
     entry->context = flinfo->fn_mcxt;
     entry->kind = kind;
     entry->argument_is_stable = get_fn_expr_arg_stable(flinfo, 0);
@@ -63,16 +65,16 @@ CacheEntry<Compiled>* entry_of(FmgrInfo* flinfo, int kind) {
 }
 
 template <class Compiled, class Compile>
-const Compiled& cached(FunctionCallInfo fcinfo, Jsonb* jsonb, std::unique_ptr<Compiled>& uncached, int kind,
-                       Compile compile) {
+const Compiled& cached(FunctionCallInfo fcinfo, Jsonb* jsonb, std::unique_ptr<Compiled>& uncached,
+                       int kind, Compile compile) {
     if (fcinfo->flinfo == nullptr) {
         uncached = compile(jsonb);
         return *uncached;
     }
     CacheEntry<Compiled>* entry = entry_of<Compiled>(fcinfo->flinfo, kind);
     const std::size_t size = VARSIZE(jsonb);
-    if (entry->compiled &&
-        (entry->argument_is_stable || (entry->key_size == size && std::memcmp(entry->key, jsonb, size) == 0)))
+    if (entry->compiled && (entry->argument_is_stable ||
+                            (entry->key_size == size && std::memcmp(entry->key, jsonb, size) == 0)))
         return *entry->compiled;
 
     // Compile first: if it throws, the entry keeps its previous, consistent state.
@@ -94,7 +96,8 @@ const Flag& compiled_flag(FunctionCallInfo fcinfo, Jsonb* flag, std::unique_ptr<
                   [](Jsonb* jsonb) { return compile_flag(jsonb_to_json(jsonb), Bucketing::Xxh3); });
 }
 
-const FlagSet& compiled_flag_set(FunctionCallInfo fcinfo, Jsonb* definitions, std::unique_ptr<FlagSet>& uncached) {
+const FlagSet& compiled_flag_set(FunctionCallInfo fcinfo, Jsonb* definitions,
+                                 std::unique_ptr<FlagSet>& uncached) {
     return cached(fcinfo, definitions, uncached, kFlagSetEntry, [](Jsonb* jsonb) {
         return std::make_unique<FlagSet>(FlagSet::parse(jsonb_to_json(jsonb), Bucketing::Xxh3));
     });

@@ -17,6 +17,7 @@ namespace flag_eval::pg {
 const Flag& compiled_flag(FunctionCallInfo fcinfo, Jsonb* flag, std::unique_ptr<Flag>& uncached);
 
 // The same for a definitions document (a flags array or a local-evaluation feed).
-const FlagSet& compiled_flag_set(FunctionCallInfo fcinfo, Jsonb* definitions, std::unique_ptr<FlagSet>& uncached);
+const FlagSet& compiled_flag_set(FunctionCallInfo fcinfo, Jsonb* definitions,
+                                 std::unique_ptr<FlagSet>& uncached);
 
 }  // namespace flag_eval::pg

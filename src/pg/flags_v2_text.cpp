@@ -53,7 +53,8 @@ text* flags_v2_text(const EvaluationSummary& summary) {
     write_flags_v2_members(w, flags, summary.errors_while_computing, V2Style::Jsonb);
     w.literal("}");
     const std::size_t length = static_cast<std::size_t>(w.end() - VARDATA(body));
-    if (length > MaxAllocSize - VARHDRSZ) throw std::length_error("the answer is longer than a json value can be (1 GB)");
+    if (length > MaxAllocSize - VARHDRSZ)
+        throw std::length_error("the answer is longer than a json value can be (1 GB)");
     SET_VARSIZE(body, VARHDRSZ + length);
     return body;
 }

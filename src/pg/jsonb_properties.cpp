@@ -33,13 +33,16 @@ std::string_view string_of(const JsonbValue& v) {
     return {v.val.string.val, static_cast<std::size_t>(v.val.string.len)};
 }
 
-bool is_object(const JsonbValue& v) { return v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data); }
+bool is_object(const JsonbValue& v) {
+    return v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data);
+}
 
 // The member `key` of an object container. With a result buffer supplied, the lookup neither
 // allocates nor raises (jsonb_util.c), so it needs no guard; it is the per-row path.
 bool lookup(JsonbContainer* object, std::string_view key, JsonbValue& out) {
     if (key.size() > static_cast<std::size_t>(INT_MAX)) return false;
-    return getKeyJsonValueFromContainer(object, key.data(), static_cast<int>(key.size()), &out) != nullptr;
+    return getKeyJsonValueFromContainer(object, key.data(), static_cast<int>(key.size()), &out) !=
+           nullptr;
 }
 
 // numeric_out of a jsonb number, palloc'd in the current memory context.
@@ -68,7 +71,8 @@ std::string_view number_string_form(const char* text) {
         std::uint64_t u = 0;
         const auto as_i64 = std::from_chars(text, text + len, i);
         const auto as_u64 = std::from_chars(text, text + len, u);
-        if ((as_i64.ec == std::errc() && as_i64.ptr == text + len) || (as_u64.ec == std::errc() && as_u64.ptr == text + len))
+        if ((as_i64.ec == std::errc() && as_i64.ptr == text + len) ||
+            (as_u64.ec == std::errc() && as_u64.ptr == text + len))
             return {text, len};
     }
     return {};
@@ -154,7 +158,8 @@ PropertyValue JsonbPropertySource::get(std::string_view key) const {
 }
 
 JsonbContainer* properties_object(Jsonb* properties) {
-    if (!JB_ROOT_IS_OBJECT(properties)) throw InvalidInput("invalid properties at $: expected an object");
+    if (!JB_ROOT_IS_OBJECT(properties))
+        throw InvalidInput("invalid properties at $: expected an object");
     return &properties->root;
 }
 
@@ -164,7 +169,9 @@ JsonbContext::JsonbContext(Jsonb* jsonb) {
     JsonbContainer* root = &jsonb->root;
 
     // A member that is absent or JSON null counts as absent.
-    auto member = [&](std::string_view key, JsonbValue& v) { return lookup(root, key, v) && v.type != jbvNull; };
+    auto member = [&](std::string_view key, JsonbValue& v) {
+        return lookup(root, key, v) && v.type != jbvNull;
+    };
     auto object_member = [&](std::string_view key) -> JsonbContainer* {
         JsonbValue v;
         if (!member(key, v)) return nullptr;
@@ -183,7 +190,9 @@ JsonbContext::JsonbContext(Jsonb* jsonb) {
     JsonbContainer* group_properties = object_member("group_properties");
 
     if (member("group_type_mapping", v)) {
-        if (!is_object(v)) invalid_context("$.group_type_mapping", "expected an object of group type names by index");
+        if (!is_object(v))
+            invalid_context("$.group_type_mapping",
+                            "expected an object of group type names by index");
         int count = 0;
         const Member* members = object_members(v.val.binary.data, count);
         for (int i = 0; i < count; ++i) {
@@ -191,7 +200,8 @@ JsonbContext::JsonbContext(Jsonb* jsonb) {
             const std::string path = field_path("$.group_type_mapping", index);
             if (index.size() != 1 || index[0] < '0' || index[0] > '4')
                 invalid_context(path, "group type indexes are 0 to 4");
-            if (members[i].value.type != jbvString) invalid_context(path, "expected a group type name");
+            if (members[i].value.type != jbvString)
+                invalid_context(path, "expected a group type name");
             context_.group_type_mapping[index[0] - '0'] = std::string(string_of(members[i].value));
         }
     }
@@ -211,14 +221,17 @@ JsonbContext::JsonbContext(Jsonb* jsonb) {
         group.properties = &empty_;
         JsonbValue props;
         if (group_properties && lookup(group_properties, type, props)) {
-            if (!is_object(props)) invalid_context(field_path("$.group_properties", type), "expected an object");
+            if (!is_object(props))
+                invalid_context(field_path("$.group_properties", type), "expected an object");
             group.properties = &sources_.emplace_back(props.val.binary.data);
         }
         context_.groups.push_back(std::move(group));
     }
 }
 
-JsonbContainer* object_root(Jsonb* jsonb) { return jsonb != nullptr && JB_ROOT_IS_OBJECT(jsonb) ? &jsonb->root : nullptr; }
+JsonbContainer* object_root(Jsonb* jsonb) {
+    return jsonb != nullptr && JB_ROOT_IS_OBJECT(jsonb) ? &jsonb->root : nullptr;
+}
 
 JsonbContainer* root_container(Jsonb* jsonb) { return &jsonb->root; }
 
@@ -256,7 +269,8 @@ MemberText* member_texts(JsonbContainer* object, int* count) {
             m.text_length = v.val.string.len;
         } else if (v.type == jbvNumeric) {
             m.kind = MemberText::Kind::Number;
-            m.text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+            m.text =
+                DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
             m.text_length = static_cast<int>(std::strlen(m.text));
         } else {
             m.kind = MemberText::Kind::Other;
@@ -273,11 +287,14 @@ boost::json::value jsonb_to_json(Jsonb* jsonb) {
     boost::json::error_code ec;
     boost::json::value value = boost::json::parse(std::string_view(text), ec, {}, options);
     if (ec == boost::json::error::too_deep)
-        throw InvalidDefinition("$", "nested deeper than " + std::to_string(kMaxDefinitionDepth) + " levels");
+        throw InvalidDefinition(
+            "$", "nested deeper than " + std::to_string(kMaxDefinitionDepth) + " levels");
     if (ec) throw InvalidDefinition("$", "cannot be read: " + ec.message());
     return value;
 }
 
-Datum jsonb_from_text(const char* json) { return DirectFunctionCall1(jsonb_in, CStringGetDatum(json)); }
+Datum jsonb_from_text(const char* json) {
+    return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
 
 }  // namespace flag_eval::pg

@@ -44,6 +44,8 @@ void guarded_call(void (*fn)(void*), void* arg) {
     GuardedCall call{fn, arg, nullptr};
     MemoryContext volatile old_context = CurrentMemoryContext;
     ErrorData* volatile edata = nullptr;
+    // PostgreSQL's layout of its PG_TRY blocks, which clang-format would fold.
+    // clang-format off
     PG_TRY();
     {
         call_catching(&call);
@@ -57,6 +59,7 @@ void guarded_call(void (*fn)(void*), void* arg) {
         FlushErrorState();
     }
     PG_END_TRY();
+    // clang-format on
     if (edata != nullptr) throw_copied_error(edata);
     if (call.exception) std::rethrow_exception(call.exception);
 }
@@ -64,7 +67,8 @@ void guarded_call(void (*fn)(void*), void* arg) {
 void* palloc_or_throw(std::size_t size) {
     // MCXT_ALLOC_NO_OOM: NULL instead of an error when memory runs out; MCXT_ALLOC_HUGE: no
     // error for sizes above 1 GB either (only SIZE_MAX / 2 is refused, which cannot happen here).
-    void* p = MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE);
+    void* p =
+        MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE);
     if (p == nullptr) throw std::bad_alloc();
     return p;
 }

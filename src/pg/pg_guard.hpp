@@ -20,7 +20,10 @@ namespace flag_eval::pg {
 class PgError : public std::runtime_error {
 public:
     PgError(int sqlerrcode, const std::string& message, std::string detail, std::string hint)
-        : std::runtime_error(message), sqlerrcode_(sqlerrcode), detail_(std::move(detail)), hint_(std::move(hint)) {}
+        : std::runtime_error(message),
+          sqlerrcode_(sqlerrcode),
+          detail_(std::move(detail)),
+          hint_(std::move(hint)) {}
     int sqlerrcode() const { return sqlerrcode_; }
     const std::string& detail() const { return detail_; }
     const std::string& hint() const { return hint_; }

@@ -32,8 +32,8 @@ std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)
 
 // Evaluates one flag for the subject of flag_eval / flag_variant: distinct_id plus person
 // properties, no groups. Throws InvalidInput when the result could not be computed.
-FlagResult evaluate_for_person(FunctionCallInfo fcinfo, Jsonb* flag_jsonb, text* distinct_id, Jsonb* properties,
-                               std::unique_ptr<Flag>& uncached) {
+FlagResult evaluate_for_person(FunctionCallInfo fcinfo, Jsonb* flag_jsonb, text* distinct_id,
+                               Jsonb* properties, std::unique_ptr<Flag>& uncached) {
     const Flag& flag = compiled_flag(fcinfo, flag_jsonb, uncached);
     JsonbPropertySource person(properties_object(properties));
     // One context per backend, reused: zero-filling a fresh one (~440 bytes, groups and group type
@@ -46,14 +46,16 @@ FlagResult evaluate_for_person(FunctionCallInfo fcinfo, Jsonb* flag_jsonb, text*
     context.person_properties = nullptr;
     // A boolean or a variant cannot say "could not be computed": raise rather than answer false.
     if (result.failed)
-        throw InvalidInput("flag \"" + flag.key + "\" cannot be evaluated: " + result.description,
-                           "Cohorts and flag dependencies are evaluated by flag_evaluate_all, from a definitions "
-                           "document that carries them.");
+        throw InvalidInput(
+            "flag \"" + flag.key + "\" cannot be evaluated: " + result.description,
+            "Cohorts and flag dependencies are evaluated by flag_evaluate_all, from a definitions "
+            "document that carries them.");
     return result;
 }
 
-const char* problem_severity(Problem::Severity s) { return s == Problem::Severity::Invalid ? "invalid" : "warning"; }
-
+const char* problem_severity(Problem::Severity s) {
+    return s == Problem::Severity::Invalid ? "invalid" : "warning";
+}
 
 }  // namespace
 
@@ -61,7 +63,7 @@ extern "C" {
 
 // PG_FUNCTION_INFO_V1 exports only the info function; the library is built with
 // -fvisibility=hidden, so the function itself is declared PGDLLEXPORT (pg_headers.hpp) first.
-#define FLAG_EVAL_SQL_FUNCTION(name) \
+#define FLAG_EVAL_SQL_FUNCTION(name)          \
     PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
     PG_FUNCTION_INFO_V1(name)
 
@@ -96,7 +98,8 @@ Datum flag_eval_variant(PG_FUNCTION_ARGS) {
     ErrorReport error;
     if (!run_cpp(error, "flag definition", [&] {
             std::unique_ptr<Flag> uncached;
-            const FlagResult r = evaluate_for_person(fcinfo, flag, distinct_id, properties, uncached);
+            const FlagResult r =
+                evaluate_for_person(fcinfo, flag, distinct_id, properties, uncached);
             if (r.enabled && r.variant) variant = text_or_throw(*r.variant);
         }))
         raise_error(error);
@@ -152,7 +155,8 @@ Datum flag_eval_bucket(PG_FUNCTION_ARGS) {
             const std::string_view name = view_of(bucketing);
             const std::optional<Bucketing> b = bucketing_from_name(name);
             if (!b)
-                throw InvalidInput("unknown bucketing \"" + std::string(name) + "\"", "Bucketing is \"xxh3\" or \"sha1\".");
+                throw InvalidInput("unknown bucketing \"" + std::string(name) + "\"",
+                                   "Bucketing is \"xxh3\" or \"sha1\".");
             std::string prefix(view_of(key));
             prefix += '.';
             hash = hash01(*b, prefix, view_of(identifier), view_of(salt));
@@ -169,9 +173,11 @@ Datum flag_eval_validate(PG_FUNCTION_ARGS) {
     ErrorReport error;
     if (!run_cpp(error, "flag definition", [&] {
             boost::json::array out;
-            auto add = [&](Problem::Severity severity, const std::string& path, const std::string& message) {
-                out.push_back(boost::json::object{
-                    {"path", path}, {"message", message}, {"severity", problem_severity(severity)}});
+            auto add = [&](Problem::Severity severity, const std::string& path,
+                           const std::string& message) {
+                out.push_back(boost::json::object{{"path", path},
+                                                  {"message", message},
+                                                  {"severity", problem_severity(severity)}});
             };
             try {
                 const Problems problems = validate_flag(jsonb_to_json(flag));

@@ -24,28 +24,56 @@ namespace {
 
 // ---- the extension's tables, indexes and columns, resolved once per backend ----
 
-enum Table { Teams, PersonDistinctIds, Persons, GroupTypeMappings, Groups, CohortMembers, HashKeyOverrides, Flags, kTables };
+enum Table {
+    Teams,
+    PersonDistinctIds,
+    Persons,
+    GroupTypeMappings,
+    Groups,
+    CohortMembers,
+    HashKeyOverrides,
+    Flags,
+    kTables
+};
 // Every table decide() reads, flags and group type mappings included (what it needs of them comes
 // from the compiled definitions, but a caller must still be allowed to read them).
-constexpr const char* kTableNames[kTables] = {"teams",  "person_distinct_ids", "persons",            "group_type_mappings",
-                                              "groups", "cohort_members",      "hash_key_overrides", "flags"};
+constexpr const char* kTableNames[kTables] = {
+    "teams",          "person_distinct_ids", "persons", "group_type_mappings", "groups",
+    "cohort_members", "hash_key_overrides",  "flags"};
 
-enum Index { TeamsByToken, DistinctIdsKey, PersonsKey, GroupsKey, CohortsByPerson, HashKeysKey, kIndexes };
+enum Index {
+    TeamsByToken,
+    DistinctIdsKey,
+    PersonsKey,
+    GroupsKey,
+    CohortsByPerson,
+    HashKeysKey,
+    kIndexes
+};
 struct IndexName {
     const char* name;
     Table table;
 };
 // Each lookup compares the leading columns of its index, named in the comments.
 constexpr IndexName kIndexNames[kIndexes] = {
-    {"teams_api_token_key", Teams},                 // (api_token)
+    {"teams_api_token_key", Teams},                   // (api_token)
     {"person_distinct_ids_pkey", PersonDistinctIds},  // (team_id, distinct_id)
-    {"persons_pkey", Persons},                      // (id)
-    {"groups_pkey", Groups},                        // (team_id, group_type_index, group_key)
-    {"cohort_members_person_id", CohortMembers},    // (person_id, cohort_id)
-    {"hash_key_overrides_pkey", HashKeyOverrides},  // (team_id, person_id, feature_flag_key)
+    {"persons_pkey", Persons},                        // (id)
+    {"groups_pkey", Groups},                          // (team_id, group_type_index, group_key)
+    {"cohort_members_person_id", CohortMembers},      // (person_id, cohort_id)
+    {"hash_key_overrides_pkey", HashKeyOverrides},    // (team_id, person_id, feature_flag_key)
 };
 
-enum Column { TeamId, DistinctIdPerson, PersonProperties, GroupProperties, MemberCohort, OverrideFlagKey, OverrideHashKey, kColumns };
+enum Column {
+    TeamId,
+    DistinctIdPerson,
+    PersonProperties,
+    GroupProperties,
+    MemberCohort,
+    OverrideFlagKey,
+    OverrideHashKey,
+    kColumns
+};
 struct ColumnName {
     const char* name;
     Table table;
@@ -87,8 +115,12 @@ void on_relcache_invalidation(Datum, Oid relid) {
 Oid relation_oid(const char* name, Oid schema) {
     const Oid relid = get_relname_relid(name, schema);
     if (!OidIsValid(relid))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation \"flag_eval.%s\" does not exist", name),
-                        errhint("Recreate the extension: DROP EXTENSION flag_eval; CREATE EXTENSION flag_eval;")));
+        ereport(
+            ERROR,
+            (errcode(ERRCODE_UNDEFINED_TABLE),
+             errmsg("relation \"flag_eval.%s\" does not exist", name),
+             errhint(
+                 "Recreate the extension: DROP EXTENSION flag_eval; CREATE EXTENSION flag_eval;")));
     return relid;
 }
 
@@ -103,13 +135,14 @@ void load_catalog() {
     const Oid schema = get_namespace_oid("flag_eval", false);
     Catalog loaded;
     for (int t = 0; t < kTables; ++t) loaded.tables[t] = relation_oid(kTableNames[t], schema);
-    for (int i = 0; i < kIndexes; ++i) loaded.indexes[i] = relation_oid(kIndexNames[i].name, schema);
+    for (int i = 0; i < kIndexes; ++i)
+        loaded.indexes[i] = relation_oid(kIndexNames[i].name, schema);
     for (int c = 0; c < kColumns; ++c) {
         loaded.columns[c] = get_attnum(loaded.tables[kColumnNames[c].table], kColumnNames[c].name);
         if (loaded.columns[c] == InvalidAttrNumber)
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                            errmsg("column \"%s\" of relation \"flag_eval.%s\" does not exist", kColumnNames[c].name,
-                                   kTableNames[kColumnNames[c].table])));
+                            errmsg("column \"%s\" of relation \"flag_eval.%s\" does not exist",
+                                   kColumnNames[c].name, kTableNames[kColumnNames[c].table])));
     }
     loaded.valid = true;
     catalog = loaded;
@@ -146,14 +179,17 @@ void begin_lookup(IndexLookup* lookup, Index index, const KeyValue* keys, int co
     ScanKeyData scan_keys[3];
     Assert(count <= 3);
     for (int i = 0; i < count; ++i)
-        ScanKeyEntryInitialize(&scan_keys[i], 0, static_cast<AttrNumber>(i + 1), BTEqualStrategyNumber, InvalidOid,
-                               lookup->index->rd_indcollation[i], keys[i].equals, keys[i].value);
+        ScanKeyEntryInitialize(&scan_keys[i], 0, static_cast<AttrNumber>(i + 1),
+                               BTEqualStrategyNumber, InvalidOid, lookup->index->rd_indcollation[i],
+                               keys[i].equals, keys[i].value);
     lookup->scan = index_beginscan(lookup->heap, lookup->index, GetActiveSnapshot(), count, 0);
     index_rescan(lookup->scan, scan_keys, count, nullptr, 0);
     lookup->slot = table_slot_create(lookup->heap, nullptr);
 }
 
-bool next_row(IndexLookup* lookup) { return index_getnext_slot(lookup->scan, ForwardScanDirection, lookup->slot); }
+bool next_row(IndexLookup* lookup) {
+    return index_getnext_slot(lookup->scan, ForwardScanDirection, lookup->slot);
+}
 
 // A column of the current row; false when it is null.
 bool column(IndexLookup* lookup, Column c, Datum* value) {
@@ -175,7 +211,8 @@ KeyValue text_key(text* v) { return {F_TEXTEQ, PointerGetDatum(v)}; }
 
 // The one row's column `c`, copied (detoasted) into the current memory context by `copy`;
 // false when there is no row.
-bool lookup_one(Index index, const KeyValue* keys, int count, Column c, Datum* value, bool copy_varlena) {
+bool lookup_one(Index index, const KeyValue* keys, int count, Column c, Datum* value,
+                bool copy_varlena) {
     IndexLookup lookup;
     begin_lookup(&lookup, index, keys, count);
     bool found = false;
@@ -220,7 +257,8 @@ void read_groups(std::int64_t team_id, const TeamShape& shape, Jsonb* groups, St
         group->key_length = member.text_length;
         int type_index = -1;
         for (int i = 0; i < 5; ++i)
-            if (shape.group_types[i] != nullptr && shape.group_type_lengths[i] == group->type_length &&
+            if (shape.group_types[i] != nullptr &&
+                shape.group_type_lengths[i] == group->type_length &&
                 memcmp(shape.group_types[i], group->type, group->type_length) == 0)
                 type_index = i;
         if (type_index < 0) continue;
@@ -244,28 +282,33 @@ void read_static_cohorts(std::int64_t person_id, StoredSubject* out) {
         if (out->static_cohort_count == capacity) {
             capacity = capacity ? capacity * 2 : 8;
             out->static_cohort_ids = static_cast<std::int64_t*>(
-                out->static_cohort_ids ? repalloc(out->static_cohort_ids, sizeof(std::int64_t) * capacity)
-                                       : palloc(sizeof(std::int64_t) * capacity));
+                out->static_cohort_ids
+                    ? repalloc(out->static_cohort_ids, sizeof(std::int64_t) * capacity)
+                    : palloc(sizeof(std::int64_t) * capacity));
         }
         out->static_cohort_ids[out->static_cohort_count++] = DatumGetInt64(cohort);
     }
     end_lookup(&lookup);
 }
 
-void read_hash_keys(std::int64_t team_id, std::int64_t person_id, StoredSubject* out, int* capacity) {
+void read_hash_keys(std::int64_t team_id, std::int64_t person_id, StoredSubject* out,
+                    int* capacity) {
     const KeyValue keys[] = {int8_key(team_id), int8_key(person_id)};
     IndexLookup lookup;
     begin_lookup(&lookup, HashKeysKey, keys, 2);
     while (next_row(&lookup)) {
         Datum flag_key, hash_key;
-        if (!column(&lookup, OverrideFlagKey, &flag_key) || !column(&lookup, OverrideHashKey, &hash_key)) continue;
+        if (!column(&lookup, OverrideFlagKey, &flag_key) ||
+            !column(&lookup, OverrideHashKey, &hash_key))
+            continue;
         if (out->hash_key_count == *capacity) {
             *capacity = *capacity ? *capacity * 2 : 8;
             out->hash_keys = static_cast<StoredHashKey*>(
                 out->hash_keys ? repalloc(out->hash_keys, sizeof(StoredHashKey) * *capacity)
                                : palloc(sizeof(StoredHashKey) * *capacity));
         }
-        out->hash_keys[out->hash_key_count++] = {DatumGetTextPCopy(flag_key), DatumGetTextPCopy(hash_key)};
+        out->hash_keys[out->hash_key_count++] = {DatumGetTextPCopy(flag_key),
+                                                 DatumGetTextPCopy(hash_key)};
     }
     end_lookup(&lookup);
 }
@@ -284,8 +327,8 @@ bool find_team(text* token, std::int64_t* team_id) {
     return true;
 }
 
-void read_stored_subject(std::int64_t team_id, const TeamShape& shape, text* distinct_id, Jsonb* groups,
-                         text* anon_distinct_id, StoredSubject* out) {
+void read_stored_subject(std::int64_t team_id, const TeamShape& shape, text* distinct_id,
+                         Jsonb* groups, text* anon_distinct_id, StoredSubject* out) {
     *out = StoredSubject{};
     std::int64_t person_id = 0;
     if (person_of(team_id, distinct_id, &person_id)) {
@@ -298,7 +341,8 @@ void read_stored_subject(std::int64_t team_id, const TeamShape& shape, text* dis
         }
     }
     std::int64_t anon_person_id = 0;
-    if (anon_distinct_id != nullptr) out->anon_person_found = person_of(team_id, anon_distinct_id, &anon_person_id);
+    if (anon_distinct_id != nullptr)
+        out->anon_person_found = person_of(team_id, anon_distinct_id, &anon_person_id);
 
     read_groups(team_id, shape, groups, out);
     if (out->person_found && shape.has_static_cohorts) read_static_cohorts(out->person_id, out);

@@ -1,9 +1,10 @@
 // What decide() reads from the tables for one request: the team by token, the person and the
 // anonymous person by distinct id, the request's groups, the person's static cohorts and the
-// experience-continuity hash keys (the last two only for teams whose flags can use them). Each row is fetched by a B-tree index scan run here
-// directly (index_beginscan), with neither a query plan nor an executor: the plpgsql statement
-// that did the same cost ~35 µs a call. Privileges are checked as a query would (SELECT on
-// each table), and the rows are those of the statement's snapshot.
+// experience-continuity hash keys (the last two only for teams whose flags can use them). Each row
+// is fetched by a B-tree index scan run here directly (index_beginscan), with neither a query plan
+// nor an executor: the plpgsql statement that did the same cost ~35 µs a call. Privileges are
+// checked as a query would (SELECT on each table), and the rows are those of the statement's
+// snapshot.
 #pragma once
 #include "pg/pg_headers.hpp"
 
@@ -64,7 +65,7 @@ bool find_team(text* token, std::int64_t* team_id);
 // Reads the subject's stored rows for the team; groups and anon_distinct_id may be null (none).
 // Call it after find_team() in the same call. It ereports on errors: call it under guarded(),
 // or from a frame without live C++ objects.
-void read_stored_subject(std::int64_t team_id, const TeamShape& shape, text* distinct_id, Jsonb* groups,
-                         text* anon_distinct_id, StoredSubject* out);
+void read_stored_subject(std::int64_t team_id, const TeamShape& shape, text* distinct_id,
+                         Jsonb* groups, text* anon_distinct_id, StoredSubject* out);
 
 }  // namespace flag_eval::pg

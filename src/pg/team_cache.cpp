@@ -23,7 +23,8 @@ namespace flag_eval::pg {
 namespace {
 
 // Tables whose change makes every cached team stale.
-constexpr std::array<const char*, 4> kDefinitionTables = {"flags", "cohorts", "teams", "group_type_mappings"};
+constexpr std::array<const char*, 4> kDefinitionTables = {"flags", "cohorts", "teams",
+                                                          "group_type_mappings"};
 // Beyond this many teams a backend starts again rather than grow without bound.
 constexpr std::size_t kMaxCachedTeams = 1000;
 
@@ -44,7 +45,8 @@ void on_relcache_invalidation(Datum, Oid relid) {
 
 void register_invalidation_callback() {
     if (callback_registered) return;
-    guarded([] { CacheRegisterRelcacheCallback(on_relcache_invalidation, PointerGetDatum(nullptr)); });
+    guarded(
+        [] { CacheRegisterRelcacheCallback(on_relcache_invalidation, PointerGetDatum(nullptr)); });
     callback_registered = true;
 }
 
@@ -53,7 +55,8 @@ void track_definition_tables() {
     guarded([] {
         const Oid schema = get_namespace_oid("flag_eval", true);
         for (std::size_t i = 0; i < kDefinitionTables.size(); ++i)
-            tracked_relids[i] = OidIsValid(schema) ? get_relname_relid(kDefinitionTables[i], schema) : InvalidOid;
+            tracked_relids[i] =
+                OidIsValid(schema) ? get_relname_relid(kDefinitionTables[i], schema) : InvalidOid;
     });
 }
 
@@ -65,12 +68,14 @@ char* load_team_document(std::int64_t team_id) {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "flag_eval: SPI_connect failed");
         Oid arg_types[1] = {INT8OID};
         Datum args[1] = {Int64GetDatum(team_id)};
-        const int rc = SPI_execute_with_args("SELECT flag_eval._team_document($1)::text", 1, arg_types, args,
-                                             nullptr, true, 1);
-        if (rc != SPI_OK_SELECT) elog(ERROR, "flag_eval: loading team definitions failed (SPI code %d)", rc);
+        const int rc = SPI_execute_with_args("SELECT flag_eval._team_document($1)::text", 1,
+                                             arg_types, args, nullptr, true, 1);
+        if (rc != SPI_OK_SELECT)
+            elog(ERROR, "flag_eval: loading team definitions failed (SPI code %d)", rc);
         bool is_null = true;
-        Datum value = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null)
-                                         : Datum(0);
+        Datum value = SPI_processed == 1
+                          ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null)
+                          : Datum(0);
         if (!is_null) {
             text* t = DatumGetTextPP(value);
             const std::size_t size = VARSIZE_ANY_EXHDR(t);
@@ -86,9 +91,11 @@ char* load_team_document(std::int64_t team_id) {
 std::shared_ptr<const TeamDefinitions> compile_team(std::int64_t team_id) {
     track_definition_tables();
     const char* document = load_team_document(team_id);
-    if (document == nullptr) throw InvalidDefinition("$", "team " + std::to_string(team_id) + " has no definitions");
+    if (document == nullptr)
+        throw InvalidDefinition("$", "team " + std::to_string(team_id) + " has no definitions");
     const boost::json::value json = boost::json::parse(std::string_view(document));
-    auto team = std::make_shared<TeamDefinitions>(TeamDefinitions{FlagSet::parse(json, Bucketing::Xxh3), {}});
+    auto team = std::make_shared<TeamDefinitions>(
+        TeamDefinitions{FlagSet::parse(json, Bucketing::Xxh3), {}});
     if (const auto* ids = json.as_object().if_contains("static_cohort_ids"); ids && ids->is_array())
         for (const auto& id : ids->get_array())
             if (auto i = json_access::integer(id)) team->static_cohort_ids.insert(*i);

@@ -36,13 +36,15 @@ const char* kDefinitions = R"([
 
 struct Evaluated {
     FlagSet set = FlagSet::parse(json::parse(kDefinitions), Bucketing::Xxh3);
-    JsonContext context{json::parse(R"({"distinct_id": "user-1", "person_properties": {"plan": "free"}})")};
+    JsonContext context{
+        json::parse(R"({"distinct_id": "user-1", "person_properties": {"plan": "free"}})")};
     EvaluationSummary summary = set.evaluate_all(context.context());
 };
 
 Answer answer_of(const EvaluationSummary& summary) {
     Answer answer;
-    for (const auto& [flag, result] : summary.flags) answer.flags.push_back(flag_answer(*flag, result));
+    for (const auto& [flag, result] : summary.flags)
+        answer.flags.push_back(flag_answer(*flag, result));
     answer.errors_while_computing = summary.errors_while_computing;
     return answer;
 }
@@ -105,7 +107,8 @@ TEST(FlagsV2Body, IsTheCoresFlagsV2JsonPlusRequestId) {
     const Evaluated e;
     json::object expected = flags_v2_json(e.summary);
     expected["requestId"] = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
-    const json::value body = json::parse(flags_v2_body(answer_of(e.summary), "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"));
+    const json::value body =
+        json::parse(flags_v2_body(answer_of(e.summary), "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"));
     EXPECT_EQ(body, json::value(expected)) << body;
 }
 
@@ -117,15 +120,16 @@ TEST(FlagsV2Body, BytesAsBoostJsonSerializedTheDocument) {
     expected["requestId"] = request_id;
     EXPECT_EQ(flags_v2_body(answer_of(e.summary), request_id), json::serialize(expected));
     expected["evaluatedAt"] = 1700000000123;
-    EXPECT_EQ(flags_v2_body(answer_of(e.summary), request_id, 1700000000123), json::serialize(expected));
+    EXPECT_EQ(flags_v2_body(answer_of(e.summary), request_id, 1700000000123),
+              json::serialize(expected));
 }
 
 TEST(FlagsV2Body, ExactShape) {
     Answer answer;
-    answer.flags.push_back({"on", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 7, 3,
-                            R"({"a":1})", false});
-    answer.flags.push_back({"multi", true, "b", "condition_match", 1, "Matched condition set 2", 8, 2,
-                            std::nullopt, false});
+    answer.flags.push_back({"on", true, std::nullopt, "condition_match", 0,
+                            "Matched condition set 1", 7, 3, R"({"a":1})", false});
+    answer.flags.push_back({"multi", true, "b", "condition_match", 1, "Matched condition set 2", 8,
+                            2, std::nullopt, false});
     const json::value body = json::parse(flags_v2_body(answer, "req-1", 1700000000123));
     EXPECT_EQ(body, json::parse(R"({
         "flags": {
@@ -147,7 +151,8 @@ TEST(FlagsV2Body, ExactShape) {
 TEST(FlagsV2Body, EscapesEverything) {
     Answer answer;
     const std::string key = "k\"\\\n\t\x01/é";
-    answer.flags.push_back({key, true, "v\"\x1f", "condition_match", 0, "d\u2028", 1, 1, "\"s\\\"\"", false});
+    answer.flags.push_back(
+        {key, true, "v\"\x1f", "condition_match", 0, "d\u2028", 1, 1, "\"s\\\"\"", false});
     const json::value body = json::parse(flags_v2_body(answer, "r\"id"));
     const json::object& flag = body.at("flags").at(key).as_object();
     EXPECT_EQ(flag.at("key").as_string(), key);
@@ -157,8 +162,9 @@ TEST(FlagsV2Body, EscapesEverything) {
 }
 
 TEST(FlagsV2Body, NoFlags) {
-    EXPECT_EQ(json::parse(flags_v2_body(Answer{}, "r")),
-              json::parse(R"({"flags": {}, "errorsWhileComputingFlags": false, "requestId": "r"})"));
+    EXPECT_EQ(
+        json::parse(flags_v2_body(Answer{}, "r")),
+        json::parse(R"({"flags": {}, "errorsWhileComputingFlags": false, "requestId": "r"})"));
 }
 
 TEST(FailedAnswer, ShapedLikePosthogsErroredFlag) {
@@ -190,10 +196,10 @@ TEST(FlagsV1Body, ValuesPayloadsAndFailedFlagsOmitted) {
 
 TEST(FlagsV1Body, PayloadOnlyForEnabledFlags) {
     Answer answer;
-    answer.flags.push_back({"off", false, std::nullopt, "out_of_rollout_bound", 0, "Out of rollout bound", 1, 1,
-                            "{\"stale\":true}", false});
-    answer.flags.push_back({"gone", false, std::nullopt, "database_error", std::nullopt, "down", 2, 1,
-                            std::nullopt, true});
+    answer.flags.push_back({"off", false, std::nullopt, "out_of_rollout_bound", 0,
+                            "Out of rollout bound", 1, 1, "{\"stale\":true}", false});
+    answer.flags.push_back({"gone", false, std::nullopt, "database_error", std::nullopt, "down", 2,
+                            1, std::nullopt, true});
     EXPECT_EQ(json::parse(flags_v1_body(answer)), json::parse(R"({"featureFlags": {"off": false},
         "featureFlagPayloads": {}, "errorsWhileComputingFlags": false})"));
 }
@@ -203,13 +209,15 @@ TEST(ParseV2Body, RoundTripsARealFlagsV2Json) {
     const Answer expected = answer_of(e.summary);
     const Answer answer = parsed(json::serialize(flags_v2_json(e.summary)));
     ASSERT_EQ(answer.flags.size(), expected.flags.size());
-    for (std::size_t i = 0; i < expected.flags.size(); ++i) expect_same(answer.flags[i], expected.flags[i]);
+    for (std::size_t i = 0; i < expected.flags.size(); ++i)
+        expect_same(answer.flags[i], expected.flags[i]);
     EXPECT_TRUE(answer.errors_while_computing);
 }
 
 TEST(ParseV2Body, ReadsJsonbTextInItsOrder) {
     // As PostgreSQL prints jsonb: keys sorted by length, spaces after separators.
-    const Answer answer = parsed(R"({"flags": {"on": {"key": "on", "failed": false, "reason": {"code": "condition_match",
+    const Answer answer = parsed(
+        R"({"flags": {"on": {"key": "on", "failed": false, "reason": {"code": "condition_match",
         "description": "Matched condition set 1", "condition_index": 0}, "enabled": true, "variant": null,
         "metadata": {"id": 7, "payload": "{\"a\": 1}", "version": 3}}, "beta": {"key": "beta", "failed": true,
         "reason": {"code": "no_condition_match", "description": "cohort 5 is not defined", "condition_index": null},
@@ -218,12 +226,12 @@ TEST(ParseV2Body, ReadsJsonbTextInItsOrder) {
         "condition_index": 1}, "enabled": true, "variant": "b", "metadata": {"id": 9, "payload": null, "version":
         12}}}, "errorsWhileComputingFlags": true})");
     ASSERT_EQ(answer.flags.size(), 3u);
-    expect_same(answer.flags[0],
-                {"on", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 7, 3, "{\"a\": 1}", false});
+    expect_same(answer.flags[0], {"on", true, std::nullopt, "condition_match", 0,
+                                  "Matched condition set 1", 7, 3, "{\"a\": 1}", false});
     expect_same(answer.flags[1], {"beta", false, std::nullopt, "no_condition_match", std::nullopt,
                                   "cohort 5 is not defined", 8, 1, std::nullopt, true});
-    expect_same(answer.flags[2],
-                {"multi", true, "b", "condition_match", 1, "Matched condition set 2", 9, 12, std::nullopt, false});
+    expect_same(answer.flags[2], {"multi", true, "b", "condition_match", 1,
+                                  "Matched condition set 2", 9, 12, std::nullopt, false});
     EXPECT_TRUE(answer.errors_while_computing);
 }
 
@@ -236,19 +244,25 @@ TEST(ParseV2Body, EmptyFlags) {
 TEST(ParseV2Body, OtherShapesAreErrorsNamingThePath) {
     EXPECT_NE(error_of("not json").find("not valid JSON"), std::string::npos);
     EXPECT_NE(error_of("[]").find("$ must be an object"), std::string::npos);
-    EXPECT_NE(error_of(R"({"errorsWhileComputingFlags": false})").find(R"($["flags"] is missing)"), std::string::npos);
-    EXPECT_NE(error_of(R"({"flags": {"f": {"key": "f"}}})").find(R"($["flags"]["f"]["enabled"] is missing)"),
+    EXPECT_NE(error_of(R"({"errorsWhileComputingFlags": false})").find(R"($["flags"] is missing)"),
               std::string::npos);
-    EXPECT_NE(error_of(R"({"flags": {"f": {"enabled": "yes"}}})").find(R"($["flags"]["f"]["enabled"] must be a boolean)"),
+    EXPECT_NE(error_of(R"({"flags": {"f": {"key": "f"}}})")
+                  .find(R"($["flags"]["f"]["enabled"] is missing)"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"flags": {"f": {"enabled": "yes"}}})")
+                  .find(R"($["flags"]["f"]["enabled"] must be a boolean)"),
               std::string::npos);
     EXPECT_NE(error_of(R"({"flags": {"f": {"enabled": true, "metadata": {"id": "x"}}}})")
                   .find(R"($["flags"]["f"]["metadata"]["id"] must be an integer)"),
               std::string::npos);
-    EXPECT_NE(error_of(R"({"flags": {"f": {"enabled": true, "variant": 3}}})").find(R"(["variant"])"),
-              std::string::npos);
-    EXPECT_NE(error_of(R"({"flags": {"f": {"enabled": true, "reason": {"code": "x", "condition_index": -1}}}})")
-                  .find("condition_index"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"flags": {"f": {"enabled": true, "variant": 3}}})").find(R"(["variant"])"),
+        std::string::npos);
+    EXPECT_NE(
+        error_of(
+            R"({"flags": {"f": {"enabled": true, "reason": {"code": "x", "condition_index": -1}}}})")
+            .find("condition_index"),
+        std::string::npos);
 }
 
 }  // namespace

@@ -122,10 +122,10 @@ TEST_F(ConfigTest, ReadsEveryKeyOfTheFile) {
 
 TEST_F(ConfigTest, FlagsOverrideTheFileWhereverTheyStand) {
     const std::string file = write_file("full.json", kFullFile);
-    const Config c = load({"--deadline-ms", "25", "--config", file, "--listen", "[::1]:0",
-                           "--refresh-ms=2000", "--snapshot", "/tmp/s.json", "--max-lag-ms", "0",
-                           "--max-body-bytes", "100", "--max-connections", "7", "--pool-size", "2",
-                           "--probe-ms", "50"});
+    const Config c =
+        load({"--deadline-ms", "25", "--config", file, "--listen", "[::1]:0", "--refresh-ms=2000",
+              "--snapshot", "/tmp/s.json", "--max-lag-ms", "0", "--max-body-bytes", "100",
+              "--max-connections", "7", "--pool-size", "2", "--probe-ms", "50"});
     EXPECT_EQ(c.listen_address, "::1");
     EXPECT_EQ(c.listen_port, 0);
     EXPECT_EQ(c.request_deadline, 25ms);
@@ -161,7 +161,8 @@ TEST_F(ConfigTest, FlagMistakesNameTheFlag) {
     EXPECT_CONTAINS(error_of({kRoute, "--deadline-ms"}), "--deadline-ms needs a value");
     EXPECT_CONTAINS(error_of({kRoute, "--deadline-ms", "fast"}),
                     "--deadline-ms: \"fast\" is not a whole number");
-    EXPECT_CONTAINS(error_of({kRoute, "--pool-size", "-1"}), "--pool-size: \"-1\" is not a whole number");
+    EXPECT_CONTAINS(error_of({kRoute, "--pool-size", "-1"}),
+                    "--pool-size: \"-1\" is not a whole number");
     EXPECT_CONTAINS(error_of({kRoute, "--max-body-bytes", "12kb"}), "--max-body-bytes");
     EXPECT_CONTAINS(error_of({kRoute, "--listen", "8000"}), "--listen: expected HOST:PORT");
     EXPECT_CONTAINS(error_of({kRoute, "--listen", "[::1]8000"}), "--listen: expected HOST:PORT");
@@ -187,7 +188,8 @@ TEST_F(ConfigTest, ValidationMistakesNameTheSetting) {
                     "request deadline (request_deadline_ms / --deadline-ms) must be > 0");
     EXPECT_CONTAINS(error_of({kRoute, "--refresh-ms", "0"}), "refresh_interval_ms / --refresh-ms");
     EXPECT_CONTAINS(error_of({kRoute, "--probe-ms", "0"}), "probe_interval_ms / --probe-ms");
-    EXPECT_CONTAINS(error_of({kRoute, "--max-body-bytes", "0"}), "max_body_bytes / --max-body-bytes");
+    EXPECT_CONTAINS(error_of({kRoute, "--max-body-bytes", "0"}),
+                    "max_body_bytes / --max-body-bytes");
     EXPECT_CONTAINS(error_of({kRoute, "--max-connections", "0"}),
                     "max_connections / --max-connections");
     EXPECT_CONTAINS(error_of({kRoute, "--pool-size", "0"}), "pool_size / --pool-size");
@@ -202,7 +204,8 @@ TEST_F(ConfigTest, FileMistakesNameTheFileAndKey) {
     };
     EXPECT_CONTAINS(error_of({"--config", (dir_ / "missing.json").string()}),
                     "missing.json: cannot read the file: No such file or directory");
-    EXPECT_CONTAINS(error_for_file("{\n  \"listen_port\": 80,\n  oops\n}"), "invalid JSON at line 3");
+    EXPECT_CONTAINS(error_for_file("{\n  \"listen_port\": 80,\n  oops\n}"),
+                    "invalid JSON at line 3");
     EXPECT_CONTAINS(error_for_file("[1, 2]"), "must hold a JSON object");
     EXPECT_CONTAINS(error_for_file(R"({"listen_prot": 80})"),
                     "\"listen_prot\" is not a configuration key");
@@ -212,7 +215,8 @@ TEST_F(ConfigTest, FileMistakesNameTheFileAndKey) {
     EXPECT_CONTAINS(error_for_file(R"({"request_deadline_ms": -5})"),
                     "\"request_deadline_ms\" must be a whole number");
     EXPECT_CONTAINS(error_for_file(R"({"request_deadline_ms": 1.5})"), "\"request_deadline_ms\"");
-    EXPECT_CONTAINS(error_for_file(R"({"snapshot_path": 3})"), "\"snapshot_path\" must be a string");
+    EXPECT_CONTAINS(error_for_file(R"({"snapshot_path": 3})"),
+                    "\"snapshot_path\" must be a string");
     EXPECT_CONTAINS(error_for_file(R"({"routes": {}})"), "\"routes\" must be an array");
     EXPECT_CONTAINS(error_for_file(R"({"routes": ["r1"]})"), "\"routes[0]\" must be an object");
     EXPECT_CONTAINS(error_for_file(R"({"routes": [{"name": "a", "role": "replica"}]})"),
@@ -220,8 +224,9 @@ TEST_F(ConfigTest, FileMistakesNameTheFileAndKey) {
     EXPECT_CONTAINS(
         error_for_file(R"({"routes": [{"name": "a", "role": "replica", "conninfo": "", "x": 1}]})"),
         "\"routes[0].x\" is not a route key");
-    EXPECT_CONTAINS(error_for_file(R"({"routes": [{"name": 1, "role": "replica", "conninfo": ""}]})"),
-                    "\"routes[0].name\" must be a string");
+    EXPECT_CONTAINS(
+        error_for_file(R"({"routes": [{"name": 1, "role": "replica", "conninfo": ""}]})"),
+        "\"routes[0].name\" must be a string");
     // Validation still applies to what the file gave.
     EXPECT_CONTAINS(error_of({"--config", write_file("roles.json",
                                                      R"({"routes": [{"name": "a", "role": "standby",
@@ -231,8 +236,8 @@ TEST_F(ConfigTest, FileMistakesNameTheFileAndKey) {
 
 TEST_F(ConfigTest, TheExampleFileLoads) {
     // The example shipped in deploy/ must stay a valid configuration.
-    const std::filesystem::path example = std::filesystem::path(__FILE__).parent_path() /
-                                          "../../deploy/flag-decide.example.json";
+    const std::filesystem::path example =
+        std::filesystem::path(__FILE__).parent_path() / "../../deploy/flag-decide.example.json";
     ASSERT_TRUE(std::filesystem::exists(example)) << example;
     const Config c = load({"--config", example.string()});
     EXPECT_GE(c.routes.size(), 1u);
@@ -269,7 +274,9 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
     };
     const std::map<std::string, Example> examples = {
         {"--listen", {R"({"listen_address": "::1", "listen_port": 9})", "[::1]:9"}},
-        {"--route", {R"({"routes": [{"name": "p", "role": "primary", "conninfo": "host=p"}]})", "p=primary=host=p"}},
+        {"--route",
+         {R"({"routes": [{"name": "p", "role": "primary", "conninfo": "host=p"}]})",
+          "p=primary=host=p"}},
         {"--deadline-ms", {R"({"request_deadline_ms": 7})", "7"}},
         {"--refresh-ms", {R"({"refresh_interval_ms": 7})", "7"}},
         {"--snapshot", {R"({"snapshot_path": "/tmp/s.json"})", "/tmp/s.json"}},
@@ -288,7 +295,8 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
         for (const auto& [key, value] : file.as_object()) {
             EXPECT_NE(std::find(s.keys.begin(), s.keys.end(), key), s.keys.end()) << key;
         }
-        std::vector<std::string> from_file{"--config", write_file("one.json", example->second.file)};
+        std::vector<std::string> from_file{"--config",
+                                           write_file("one.json", example->second.file)};
         std::vector<std::string> from_flag{s.flag + "=" + example->second.flag_value};
         if (s.flag != "--route") {
             from_file.push_back(kRoute);
@@ -305,8 +313,8 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
 }
 
 TEST_F(ConfigTest, TheExampleFileGivesEveryKey) {
-    const std::filesystem::path example = std::filesystem::path(__FILE__).parent_path() /
-                                          "../../deploy/flag-decide.example.json";
+    const std::filesystem::path example =
+        std::filesystem::path(__FILE__).parent_path() / "../../deploy/flag-decide.example.json";
     std::ifstream in(example);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const boost::json::object file = boost::json::parse(text).as_object();

@@ -37,7 +37,8 @@ void expect_error(const std::string& text, int status, const std::string& named)
     EXPECT_NE(error.message.find(named), std::string::npos) << error.message;
 }
 
-// Captured from posthog-node 5.70 getAllFlags(..., {groups, personProperties, groupProperties, flagKeys}).
+// Captured from posthog-node 5.70 getAllFlags(..., {groups, personProperties, groupProperties,
+// flagKeys}).
 const char* kPosthogNodeBody =
     R"({"token":"phc_test","distinct_id":"user-42","groups":{"company":"acme","team":7},)"
     R"("person_properties":{"plan":"pro","$device_id":"dev1"},)"
@@ -49,9 +50,11 @@ TEST(DecideRequest, ReadsWhatPosthogNodeSends) {
     EXPECT_EQ(r.token, "phc_test");
     EXPECT_EQ(r.distinct_id, "user-42");
     EXPECT_EQ(json::value(r.groups), json::parse(R"({"company":"acme","team":"7"})"));
-    EXPECT_EQ(json::value(r.person_properties), json::parse(R"({"plan":"pro","$device_id":"dev1"})"));
-    EXPECT_EQ(json::value(r.group_properties),
-              json::parse(R"({"company":{"$group_key":"acme","size":10},"team":{"$group_key":7}})"));
+    EXPECT_EQ(json::value(r.person_properties),
+              json::parse(R"({"plan":"pro","$device_id":"dev1"})"));
+    EXPECT_EQ(
+        json::value(r.group_properties),
+        json::parse(R"({"company":{"$group_key":"acme","size":10},"team":{"$group_key":7}})"));
     EXPECT_FALSE(r.anon_distinct_id);
     ASSERT_TRUE(r.flag_keys);
     EXPECT_EQ(*r.flag_keys, (std::vector<std::string>{"a", "b"}));
@@ -70,7 +73,8 @@ TEST(DecideRequest, MinimalBodyHasEmptyDefaults) {
 TEST(DecideRequest, NumericDistinctIdBecomesItsDigits) {
     EXPECT_EQ(parsed(R"({"token":"t","distinct_id":8675309})").distinct_id, "8675309");
     EXPECT_EQ(parsed(R"({"token":"t","distinct_id":-12})").distinct_id, "-12");
-    EXPECT_EQ(parsed(R"({"token":"t","distinct_id":18446744073709551615})").distinct_id, "18446744073709551615");
+    EXPECT_EQ(parsed(R"({"token":"t","distinct_id":18446744073709551615})").distinct_id,
+              "18446744073709551615");
     EXPECT_EQ(parsed(R"({"token":"t","distinct_id":123.45})").distinct_id, "123.45");
 }
 
@@ -90,25 +94,29 @@ TEST(DecideRequest, PosthogAliasesForOtherFields) {
     EXPECT_EQ(json::value(r.groups), json::parse(R"({"org":"o"})"));
     EXPECT_EQ(json::value(r.group_properties), json::parse(R"({"org":{"n":2}})"));
     EXPECT_EQ(*r.flag_keys, std::vector<std::string>{"x"});
-    EXPECT_EQ(parsed(R"({"token":"t","distinct_id":"d","anon_distinct_id":"a2"})").anon_distinct_id, "a2");
+    EXPECT_EQ(parsed(R"({"token":"t","distinct_id":"d","anon_distinct_id":"a2"})").anon_distinct_id,
+              "a2");
 }
 
 TEST(DecideRequest, NullFieldsCountAsAbsent) {
-    const DecideRequest r = parsed(R"({"token":"t","distinct_id":"d","groups":null,"person_properties":null,
+    const DecideRequest r =
+        parsed(R"({"token":"t","distinct_id":"d","groups":null,"person_properties":null,
         "group_properties":null,"$anon_distinct_id":null,"flag_keys_to_evaluate":null,"disable_flags":null})");
     EXPECT_TRUE(r.groups.empty());
     EXPECT_TRUE(r.person_properties.empty());
     EXPECT_FALSE(r.anon_distinct_id);
     EXPECT_FALSE(r.flag_keys);
     // null entries inside the maps are dropped too
-    const DecideRequest inner = parsed(R"({"token":"t","distinct_id":"d","groups":{"org":null,"team":"x"},
+    const DecideRequest inner =
+        parsed(R"({"token":"t","distinct_id":"d","groups":{"org":null,"team":"x"},
         "group_properties":{"org":null}})");
     EXPECT_EQ(json::value(inner.groups), json::parse(R"({"team":"x"})"));
     EXPECT_TRUE(inner.group_properties.empty());
 }
 
 TEST(DecideRequest, EmptyFlagKeysMeansNoFlagsAndDisableFlagsIsRead) {
-    const DecideRequest r = parsed(R"({"token":"t","distinct_id":"d","flag_keys_to_evaluate":[],"disable_flags":true})");
+    const DecideRequest r = parsed(
+        R"({"token":"t","distinct_id":"d","flag_keys_to_evaluate":[],"disable_flags":true})");
     ASSERT_TRUE(r.flag_keys);
     EXPECT_TRUE(r.flag_keys->empty());
     EXPECT_TRUE(r.disable_flags);
@@ -135,21 +143,27 @@ TEST(DecideRequest, NotAJsonObjectIs400) {
 }
 
 TEST(DecideRequest, FieldsOfTheWrongTypeAre400NamingTheField) {
-    expect_error(R"({"token":"t","distinct_id":"d","person_properties":[1]})", 400, "person_properties");
-    expect_error(R"({"token":"t","distinct_id":"d","person_properties":"x"})", 400, "person_properties");
+    expect_error(R"({"token":"t","distinct_id":"d","person_properties":[1]})", 400,
+                 "person_properties");
+    expect_error(R"({"token":"t","distinct_id":"d","person_properties":"x"})", 400,
+                 "person_properties");
     expect_error(R"({"token":"t","distinct_id":"d","groups":["org"]})", 400, "groups");
-    expect_error(R"({"token":"t","distinct_id":"d","groups":{"org":{"k":1}}})", 400, "groups.\"org\"");
+    expect_error(R"({"token":"t","distinct_id":"d","groups":{"org":{"k":1}}})", 400,
+                 "groups.\"org\"");
     expect_error(R"({"token":"t","distinct_id":"d","groups":{"org":true}})", 400, "groups.\"org\"");
-    expect_error(R"({"token":"t","distinct_id":"d","group_properties":5})", 400, "group_properties");
+    expect_error(R"({"token":"t","distinct_id":"d","group_properties":5})", 400,
+                 "group_properties");
     expect_error(R"({"token":"t","distinct_id":"d","group_properties":{"org":"x"}})", 400,
                  "group_properties.\"org\"");
-    expect_error(R"({"token":"t","distinct_id":"d","flag_keys_to_evaluate":"a"})", 400, "flag_keys_to_evaluate");
+    expect_error(R"({"token":"t","distinct_id":"d","flag_keys_to_evaluate":"a"})", 400,
+                 "flag_keys_to_evaluate");
     expect_error(R"({"token":"t","distinct_id":"d","flag_keys_to_evaluate":["a",1]})", 400,
                  "flag_keys_to_evaluate[1]");
     expect_error(R"({"token":"t","distinct_id":{"id":1}})", 400, "distinct_id");
     expect_error(R"({"token":"t","distinct_id":true})", 400, "distinct_id");
     expect_error(R"({"token":5,"distinct_id":"d"})", 400, "token");
-    expect_error(R"({"token":"t","distinct_id":"d","$anon_distinct_id":[]})", 400, "$anon_distinct_id");
+    expect_error(R"({"token":"t","distinct_id":"d","$anon_distinct_id":[]})", 400,
+                 "$anon_distinct_id");
     expect_error(R"({"token":"t","distinct_id":"d","disable_flags":"yes"})", 400, "disable_flags");
     // A malformed body is a 400 even when the token is missing too.
     expect_error(R"({"distinct_id":"d","person_properties":[]})", 400, "person_properties");
@@ -158,13 +172,15 @@ TEST(DecideRequest, FieldsOfTheWrongTypeAre400NamingTheField) {
 TEST(DecideRequest, DeeplyNestedPropertiesAreAccepted) {
     std::string nested = "1";
     for (int i = 0; i < 40; ++i) nested = "[" + nested + "]";
-    const DecideRequest r = parsed(R"({"token":"t","distinct_id":"d","person_properties":{"n":)" + nested + "}}");
+    const DecideRequest r =
+        parsed(R"({"token":"t","distinct_id":"d","person_properties":{"n":)" + nested + "}}");
     EXPECT_TRUE(r.person_properties.contains("n"));
 }
 
 TEST(DecideRequest, AbsurdNestingIsA400NotACrash) {
     const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-    expect_error(R"({"token":"t","distinct_id":"d","person_properties":{"n":)" + deep + "}}", 400, "JSON");
+    expect_error(R"({"token":"t","distinct_id":"d","person_properties":{"n":)" + deep + "}}", 400,
+                 "JSON");
 }
 
 }  // namespace

@@ -16,9 +16,10 @@ namespace {
 
 json::value flag(std::string_view key, double rollout = 50, std::string_view bucketing = "xxh3") {
     return json::parse(std::string(R"({"id": 1, "key": ")") + std::string(key) +
-                       R"(", "active": true, "deleted": false, "version": 1, "bucketing": ")" + std::string(bucketing) +
-                       R"(", "filters": {"groups": [{"properties": [], "rollout_percentage": )" + std::to_string(rollout) +
-                       "}]}}");
+                       R"(", "active": true, "deleted": false, "version": 1, "bucketing": ")" +
+                       std::string(bucketing) +
+                       R"(", "filters": {"groups": [{"properties": [], "rollout_percentage": )" +
+                       std::to_string(rollout) + "}]}}");
 }
 
 // A flag the core refuses (an operator it does not know).
@@ -28,7 +29,8 @@ json::value broken_flag(std::string_view key) {
                            {"key": "plan", "type": "person", "operator": "resembles", "value": "pro"}]}]}})");
 }
 
-json::object team(std::int64_t id, std::vector<json::value> flags, std::string_view bucketing = "xxh3") {
+json::object team(std::int64_t id, std::vector<json::value> flags,
+                  std::string_view bucketing = "xxh3") {
     json::object definitions;
     definitions["flags"] = json::array(flags.begin(), flags.end());
     definitions["group_type_mapping"] = json::object{{"0", "organization"}};
@@ -68,8 +70,8 @@ TEST(DefinitionsCache, EmptyUntilApplied) {
 
 TEST(DefinitionsCache, ApplyAndLookUpByToken) {
     DefinitionsCache cache;
-    const ApplyReport report =
-        cache.apply(document(41, {team(1, {flag("a"), flag("b")}), team(2, {flag("c", 10, "sha1")}, "sha1")}));
+    const ApplyReport report = cache.apply(
+        document(41, {team(1, {flag("a"), flag("b")}), team(2, {flag("c", 10, "sha1")}, "sha1")}));
     ASSERT_TRUE(report.ok) << report.error;
     EXPECT_EQ(report.version, 41);
     EXPECT_EQ(report.teams, 2u);
@@ -117,7 +119,8 @@ TEST(DefinitionsCache, UnchangedTeamsAreNotCompiledAgain) {
     DefinitionsCache cache;
     ASSERT_TRUE(cache.apply(document(1, {team(1, {flag("a")}), team(2, {flag("b")})})).ok);
     const auto one = cache.by_api_token("phc_1");
-    const ApplyReport report = cache.apply(document(2, {team(1, {flag("a")}), team(2, {flag("b", 60)})}));
+    const ApplyReport report =
+        cache.apply(document(2, {team(1, {flag("a")}), team(2, {flag("b", 60)})}));
     ASSERT_TRUE(report.ok);
     EXPECT_EQ(report.teams_compiled, 1u);
     EXPECT_EQ(cache.by_api_token("phc_1"), one);  // the same object
@@ -131,16 +134,16 @@ TEST(DefinitionsCache, ABadDocumentKeepsTheOldContents) {
     const std::vector<std::string> bad = {
         "",
         "not json",
-        R"({"version": 6, "teams": [)",                        // truncated
+        R"({"version": 6, "teams": [)",  // truncated
         "[]",
-        R"({"teams": []})",                                     // no version
+        R"({"teams": []})",  // no version
         R"({"version": "6", "teams": []})",
         R"({"version": 6.5, "teams": []})",
-        R"({"version": 6})",                                    // no teams
+        R"({"version": 6})",  // no teams
         R"({"version": 6, "teams": {}})",
-        R"({"version": 6, "teams": [{"api_token": "phc_1"}]})",   // a team without id
+        R"({"version": 6, "teams": [{"api_token": "phc_1"}]})",  // a team without id
         R"({"version": 6, "teams": [1]})",
-        std::string(100000, '[') + std::string(100000, ']'),    // deeper than any document
+        std::string(100000, '[') + std::string(100000, ']'),  // deeper than any document
     };
     for (const auto& text : bad) {
         SCOPED_TRACE(text.substr(0, 60));
@@ -158,24 +161,28 @@ TEST(DefinitionsCache, ATeamWithABrokenFlagDoesNotHideOtherTeams) {
     ASSERT_TRUE(cache.apply(document(1, {team(1, {flag("a")}), team(2, {flag("b")})})).ok);
 
     // Team 1's new definitions do not compile; team 2 changes; team 3 is new and broken.
-    const ApplyReport report = cache.apply(document(2, {team(1, {flag("a2"), broken_flag("bad")}),
-                                                        team(2, {flag("b2")}), team(3, {broken_flag("worse")})}));
+    const ApplyReport report =
+        cache.apply(document(2, {team(1, {flag("a2"), broken_flag("bad")}), team(2, {flag("b2")}),
+                                 team(3, {broken_flag("worse")})}));
     ASSERT_TRUE(report.ok) << report.error;
     EXPECT_EQ(cache.version(), 2);
     ASSERT_EQ(report.team_errors.size(), 2u);
     EXPECT_EQ(report.team_errors[0].team_id, 1);
     EXPECT_TRUE(report.team_errors[0].kept_previous);
-    EXPECT_NE(report.team_errors[0].message.find("resembles"), std::string::npos) << report.team_errors[0].message;
+    EXPECT_NE(report.team_errors[0].message.find("resembles"), std::string::npos)
+        << report.team_errors[0].message;
     EXPECT_EQ(report.team_errors[1].team_id, 3);
     EXPECT_FALSE(report.team_errors[1].kept_previous);
     EXPECT_EQ(report.teams, 2u);
 
-    EXPECT_EQ(keys(*cache.by_api_token("phc_1")), std::vector<std::string>{"a"});  // its previous definitions
+    EXPECT_EQ(keys(*cache.by_api_token("phc_1")),
+              std::vector<std::string>{"a"});  // its previous definitions
     EXPECT_EQ(keys(*cache.by_api_token("phc_2")), std::vector<std::string>{"b2"});
     EXPECT_EQ(cache.by_api_token("phc_3"), nullptr);
 
     // Fixed later: served anew.
-    ASSERT_TRUE(cache.apply(document(3, {team(1, {flag("a3")}), team(2, {flag("b2")})})).team_errors.empty());
+    ASSERT_TRUE(cache.apply(document(3, {team(1, {flag("a3")}), team(2, {flag("b2")})}))
+                    .team_errors.empty());
     EXPECT_EQ(keys(*cache.by_api_token("phc_1")), std::vector<std::string>{"a3"});
 }
 
@@ -197,8 +204,9 @@ TEST(DefinitionsCache, TeamsWithBadFieldsAreReportedAlone) {
     same_id["api_token"] = "phc_other";
     same_id["secret_token"] = "phs_other";
 
-    const ApplyReport report = cache.apply(document(
-        9, {team(1, {flag("ok")}), no_token, empty_token, unknown_bucketing, no_definitions, bad_static, same_token, same_id}));
+    const ApplyReport report =
+        cache.apply(document(9, {team(1, {flag("ok")}), no_token, empty_token, unknown_bucketing,
+                                 no_definitions, bad_static, same_token, same_id}));
     ASSERT_TRUE(report.ok) << report.error;
     EXPECT_EQ(report.teams, 1u);
     std::vector<std::int64_t> failed;
@@ -216,7 +224,8 @@ TEST(DefinitionsCache, PreparedOffTheLoopInstalledOnIt) {
     cache.install(refused);  // installs nothing
     EXPECT_EQ(cache.version(), 1);
 
-    const PreparedDefinitions next = prepare_definitions(document(2, {team(1, {flag("b")})}), cache.current());
+    const PreparedDefinitions next =
+        prepare_definitions(document(2, {team(1, {flag("b")})}), cache.current());
     EXPECT_EQ(cache.version(), 1);  // nothing changes until installed
     cache.install(next);
     EXPECT_EQ(cache.version(), 2);

@@ -35,9 +35,11 @@ constexpr std::string_view kDefinitionsQuery = "SELECT flag_eval.service_definit
 
 // service_definitions() text: one team per token, each with one flag of the given key.
 std::string document(std::int64_t version, std::string_view flag_key = "f") {
-    return R"({"version": )" + std::to_string(version) + R"(, "teams": [{"id": 1, "api_token": "phc_1",
+    return R"({"version": )" + std::to_string(version) +
+           R"(, "teams": [{"id": 1, "api_token": "phc_1",
         "secret_token": "phs_1", "bucketing": "sha1", "definitions": {"flags": [{"key": ")" +
-           std::string(flag_key) + R"(", "active": true, "filters": {"groups": [{"rollout_percentage": 50}]}}],
+           std::string(flag_key) +
+           R"(", "active": true, "filters": {"groups": [{"rollout_percentage": 50}]}}],
         "group_type_mapping": {}, "cohorts": {}, "static_cohort_ids": []}}]})";
 }
 
@@ -82,7 +84,8 @@ T run(asio::io_context& io, asio::awaitable<T> work) {
 class TempDir {
 public:
     TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "flag_eval_refresher_test.XXXXXX").string();
+        std::string pattern =
+            (fs::temp_directory_path() / "flag_eval_refresher_test.XXXXXX").string();
         if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
         path_ = pattern;
     }
@@ -185,7 +188,8 @@ TEST_F(Refresher, SurvivesFailures) {
     EXPECT_GE(refresher.stats().poll_failures, 6u);
     // An outage is logged when it starts and when it ends, not once per poll.
     int failures_logged = 0;
-    for (const auto& line : logged) failures_logged += line.find("refresh failed") != std::string::npos;
+    for (const auto& line : logged)
+        failures_logged += line.find("refresh failed") != std::string::npos;
     EXPECT_LE(failures_logged, 3);
 }
 
@@ -223,7 +227,8 @@ TEST_F(Refresher, WritesTheSnapshotAndAStartWithoutDatabaseServesFromIt) {
 TEST_F(Refresher, ACorruptSnapshotIsIgnored) {
     TempDir dir;
     const fs::path snapshot = dir.path() / "definitions.snapshot";
-    std::ofstream(snapshot) << "flag_eval-definitions-snapshot 1 999 0000000000000000\n{\"version\": 1";
+    std::ofstream(snapshot)
+        << "flag_eval-definitions-snapshot 1 999 0000000000000000\n{\"version\": 1";
     DefinitionsRefresher refresher(io.get_executor(), cache, db.query(), options(snapshot));
     EXPECT_FALSE(refresher.restore_from_snapshot());
     EXPECT_FALSE(cache.loaded());
@@ -238,7 +243,8 @@ TEST_F(Refresher, ACorruptSnapshotIsIgnored) {
 
 TEST_F(Refresher, SnapshotWriteFailureDoesNotStopServing) {
     TempDir dir;
-    DefinitionsRefresher refresher(io.get_executor(), cache, db.query(), options(dir.path() / "no" / "such" / "dir"));
+    DefinitionsRefresher refresher(io.get_executor(), cache, db.query(),
+                                   options(dir.path() / "no" / "such" / "dir"));
     db.at(3);
     EXPECT_TRUE(run(io, refresher.refresh_once()));
     EXPECT_EQ(cache.version(), 3);
@@ -252,7 +258,8 @@ TEST_F(Refresher, RunsUntilStopped) {
     db.at(1);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     // Polls keep coming: wait for a change made while it runs to be picked up.
-    while (!cache.loaded() && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(50));
+    while (!cache.loaded() && std::chrono::steady_clock::now() < deadline)
+        io.run_one_for(std::chrono::milliseconds(50));
     ASSERT_TRUE(cache.loaded());
     db.at(2);
     while (cache.version() != 2 && std::chrono::steady_clock::now() < deadline)
@@ -260,7 +267,8 @@ TEST_F(Refresher, RunsUntilStopped) {
     EXPECT_EQ(cache.version(), 2);
 
     refresher.stop();
-    while (!finished && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(50));
+    while (!finished && std::chrono::steady_clock::now() < deadline)
+        io.run_one_for(std::chrono::milliseconds(50));
     EXPECT_TRUE(finished);
 }
 
@@ -272,7 +280,8 @@ namespace {
 class Connection {
 public:
     explicit Connection(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
-        PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // NOTICEs are not failures
+        PQsetNoticeProcessor(
+            conn_, [](void*, const char*) {}, nullptr);  // NOTICEs are not failures
     }
     ~Connection() { PQfinish(conn_); }
     bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
@@ -342,16 +351,22 @@ TEST(RefresherAgainstPostgres, FollowsTheDatabase) {
     DefinitionsRefresher refresher(io.get_executor(), cache, query, options);
 
     ASSERT_TRUE(run(io, refresher.refresh_once()));
-    EXPECT_EQ(std::to_string(cache.version()), *db->value("SELECT flag_eval.definitions_version()"));
+    EXPECT_EQ(std::to_string(cache.version()),
+              *db->value("SELECT flag_eval.definitions_version()"));
     const auto one = cache.by_api_token("phc_one");
     ASSERT_NE(one, nullptr);
     EXPECT_EQ(one->secret_token, "phs_one");
     EXPECT_EQ(one->flags.flags().at(0)->key, "rollout");
     // The feed: sha1 flags as stored, xxh3 flags sent to the server.
-    EXPECT_FALSE(json::parse(one->sdk_feed_body).at("flags").at(0).as_object().contains("ensure_experience_continuity"));
+    EXPECT_FALSE(json::parse(one->sdk_feed_body)
+                     .at("flags")
+                     .at(0)
+                     .as_object()
+                     .contains("ensure_experience_continuity"));
     const auto two = cache.by_secret_token("phs_two");
     ASSERT_NE(two, nullptr);
-    EXPECT_EQ(json::parse(two->sdk_feed_body).at("flags").at(0).at("ensure_experience_continuity"), json::value(true));
+    EXPECT_EQ(json::parse(two->sdk_feed_body).at("flags").at(0).at("ensure_experience_continuity"),
+              json::value(true));
 
     ASSERT_TRUE(run(io, refresher.refresh_once()));
     EXPECT_EQ(fetches, 1);  // nothing changed
@@ -367,11 +382,13 @@ TEST(RefresherAgainstPostgres, FollowsTheDatabase) {
 
     // The snapshot holds what was applied.
     DefinitionsCache restarted;
-    DefinitionsRefresher offline(io.get_executor(), restarted, [](std::string) -> asio::awaitable<std::optional<std::string>> {
-        co_return std::nullopt;
-    }, options);
+    DefinitionsRefresher offline(
+        io.get_executor(), restarted,
+        [](std::string) -> asio::awaitable<std::optional<std::string>> { co_return std::nullopt; },
+        options);
     ASSERT_TRUE(offline.restore_from_snapshot());
     EXPECT_EQ(restarted.version(), cache.version());
-    EXPECT_EQ(restarted.by_api_token("phc_two")->sdk_feed_etag, cache.by_api_token("phc_two")->sdk_feed_etag);
+    EXPECT_EQ(restarted.by_api_token("phc_two")->sdk_feed_etag,
+              cache.by_api_token("phc_two")->sdk_feed_etag);
     db.reset();
 }

@@ -51,7 +51,9 @@ class RawClient {
 public:
     explicit RawClient(tcp::endpoint server) : socket_(io_) { socket_.connect(server); }
 
-    void send(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes.data(), bytes.size())); }
+    void send(std::string_view bytes) {
+        asio::write(socket_, asio::buffer(bytes.data(), bytes.size()));
+    }
 
     // Sends, ignoring a peer that has already closed (the test then checks what it answered).
     bool try_send(std::string_view bytes) {
@@ -102,7 +104,8 @@ public:
 private:
     // Reads what is available, waiting until `deadline`; false on timeout or close.
     bool fill(Clock::time_point deadline) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left <= 0ms) return false;
         pollfd p{socket_.native_handle(), POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count()) + 1) <= 0) return false;
@@ -123,12 +126,13 @@ private:
 };
 
 std::string get(std::string_view target, std::string_view extra_headers = "") {
-    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra_headers) +
-           "\r\n";
+    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" +
+           std::string(extra_headers) + "\r\n";
 }
 
 std::string post(std::string_view target, std::string_view body) {
-    return "POST " + std::string(target) + " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n" +
+    return "POST " + std::string(target) +
+           " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n" +
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
@@ -335,7 +339,8 @@ TEST_F(HttpServerTest, OversizedChunkedBodyGets413) {
     limits.max_body_bytes = 1024;
     start(limits);
     RawClient client(endpoint());
-    std::string request = "POST /flags HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string request =
+        "POST /flags HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 4; ++i) request += "3e8\r\n" + std::string(1000, 'x') + "\r\n";
     request += "0\r\n\r\n";
     client.try_send(request);
@@ -350,8 +355,9 @@ TEST_F(HttpServerTest, OversizedChunkedBodyGets413) {
 TEST_F(HttpServerTest, ChunkedBodyWithinTheLimitReachesTheHandler) {
     start(HttpLimits(Config{}));
     RawClient client(endpoint());
-    client.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+    client.send(
+        "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
     auto response = client.read_response();
     ASSERT_TRUE(response);
     EXPECT_EQ(response->body(), "POST /c abcde");
@@ -393,7 +399,8 @@ TEST_F(HttpServerTest, HeadersSentInPiecesStillHitTheLimit) {
     // 100 KiB of header fields, one at a time: the parser consumes complete fields as they come,
     // and the limit must still end it.
     for (int i = 0; i < 100; ++i) {
-        if (!client.try_send("X-" + std::to_string(i) + ": " + std::string(1000, 'v') + "\r\n")) break;
+        if (!client.try_send("X-" + std::to_string(i) + ": " + std::string(1000, 'v') + "\r\n"))
+            break;
     }
     auto response = client.read_response();
     ASSERT_TRUE(response);
@@ -485,7 +492,8 @@ TEST_F(HttpServerTest, SlowBodyIsDroppedAtTheBodyTimeout) {
 }
 
 TEST_F(HttpServerTest, SlowClientsDoNotDelayAFastOne) {
-    HttpLimits limits{Config{}};  // default, long timeouts: the slow clients stay for the whole test
+    HttpLimits limits{
+        Config{}};  // default, long timeouts: the slow clients stay for the whole test
     start(limits);
     std::vector<std::unique_ptr<RawClient>> slow;
     for (int i = 0; i < 50; ++i) {
@@ -603,8 +611,9 @@ TEST(HttpServerBind, ATakenPortThrows) {
     asio::io_context io;
     HttpServer first(io.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
                      HttpLimits(Config{}), echo_handler);
-    EXPECT_THROW(HttpServer(io.get_executor(), first.local_endpoint(), HttpLimits(Config{}), echo_handler),
-                 boost::system::system_error);
+    EXPECT_THROW(
+        HttpServer(io.get_executor(), first.local_endpoint(), HttpLimits(Config{}), echo_handler),
+        boost::system::system_error);
 }
 
 }  // namespace

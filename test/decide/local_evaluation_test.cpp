@@ -44,7 +44,8 @@ struct Request {
     Subject subject(std::string_view id) const { return {id, &person, &groups, &group_properties}; }
 };
 
-std::map<std::string, bool> needs_database(const FlagSet& set, const Request& r, std::string_view id = "u1") {
+std::map<std::string, bool> needs_database(const FlagSet& set, const Request& r,
+                                           std::string_view id = "u1") {
     const LocalEvaluation local = evaluate_locally(set, r.subject(id));
     std::map<std::string, bool> out;
     for (std::size_t i = 0; i < local.summary.flags.size(); ++i)
@@ -63,7 +64,8 @@ TEST(LocalEvaluation, AnEmptyRequestNeedsTheDatabaseForEveryPropertyFlag) {
     EXPECT_TRUE(needs.at("dynamic-cohort"));
     EXPECT_TRUE(needs.at("continuity"));
     EXPECT_TRUE(needs.at("depends"));
-    EXPECT_FALSE(needs.at("org-flag")) << "no organization in the request: no group type, whatever is stored";
+    EXPECT_FALSE(needs.at("org-flag"))
+        << "no organization in the request: no group type, whatever is stored";
 }
 
 TEST(LocalEvaluation, PropertiesTheRequestCarriesAnswerInProcess) {
@@ -86,7 +88,7 @@ TEST(LocalEvaluation, AFilterThatFailsOnASuppliedPropertyNeedsNoMore) {
     Request r;
     r.person = json::parse(R"({"plan": "free"})").as_object();  // age never read: plan decides
     EXPECT_FALSE(needs_database(set, r).at("plan-pro"));
-    r.person = json::parse(R"({"plan": "pro"})").as_object();   // age read and missing
+    r.person = json::parse(R"({"plan": "pro"})").as_object();  // age read and missing
     EXPECT_TRUE(needs_database(set, r).at("plan-pro"));
     EXPECT_TRUE(needs_database(set, r).at("depends"));
 }
@@ -127,7 +129,9 @@ TEST(LocalEvaluation, ExactAnswersMatchEvaluationWithAnyStoredProperties) {
         json::object org = stored_org;
         if (const auto* given = r.group_properties.if_contains("organization"))
             for (const auto& [k, v] : given->as_object()) org[k] = v;
-        json::object context{{"distinct_id", id}, {"person_properties", person}, {"groups", r.groups},
+        json::object context{{"distinct_id", id},
+                             {"person_properties", person},
+                             {"groups", r.groups},
                              {"group_properties", json::object{{"organization", org}}}};
         const JsonContext full(context);
         const EvaluationSummary with_stored = set.evaluate_all(full.context());
@@ -137,7 +141,8 @@ TEST(LocalEvaluation, ExactAnswersMatchEvaluationWithAnyStoredProperties) {
             const auto& mine = local.summary.flags[i].result;
             const auto& theirs = with_stored.flags[i].result;
             ASSERT_EQ(local.summary.flags[i].flag, with_stored.flags[i].flag);
-            EXPECT_EQ(mine.enabled, theirs.enabled) << local.summary.flags[i].flag->key << " " << json::serialize(context);
+            EXPECT_EQ(mine.enabled, theirs.enabled)
+                << local.summary.flags[i].flag->key << " " << json::serialize(context);
             EXPECT_EQ(mine.variant, theirs.variant);
             EXPECT_EQ(mine.reason, theirs.reason);
             EXPECT_EQ(mine.condition_index, theirs.condition_index);

@@ -25,7 +25,8 @@ struct Sample {
 // family must have been declared by # HELP and # TYPE before it, once.
 std::vector<Sample> parse_exposition(const std::string& text) {
     static const std::regex help(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$)");
-    static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
+    static const std::regex type(
+        R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
     static const std::regex sample(
         R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*)\})? ([-+]?(?:[0-9.eE+-]+|Inf|NaN))$)");
     std::vector<Sample> samples;
@@ -84,8 +85,10 @@ TEST(Metrics, CountsRequestsByEndpointAndStatus) {
     metrics.record_request("flags", 400, 100us);
     metrics.record_request("metrics", 200, 100us);
     const auto samples = parse_exposition(metrics.render());
-    EXPECT_EQ(value_of(samples, "flag_decide_requests_total", R"(endpoint="flags",status="200")"), "2");
-    EXPECT_EQ(value_of(samples, "flag_decide_requests_total", R"(endpoint="flags",status="400")"), "1");
+    EXPECT_EQ(value_of(samples, "flag_decide_requests_total", R"(endpoint="flags",status="200")"),
+              "2");
+    EXPECT_EQ(value_of(samples, "flag_decide_requests_total", R"(endpoint="flags",status="400")"),
+              "1");
     EXPECT_EQ(value_of(samples, "flag_decide_requests_total", R"(endpoint="metrics",status="200")"),
               "1");
     EXPECT_EQ(metrics.requests_total("flags", 200), 2u);
@@ -108,8 +111,9 @@ TEST(Metrics, TheLatencyHistogramIsCumulativeWithInfSumAndCount) {
     EXPECT_EQ(value_of(samples, bucket, R"(endpoint="flags",le="0.075")"), "3");
     EXPECT_EQ(value_of(samples, bucket, R"(endpoint="flags",le="1")"), "3");
     EXPECT_EQ(value_of(samples, bucket, R"(endpoint="flags",le="+Inf")"), "4");
-    EXPECT_EQ(value_of(samples, "flag_decide_request_duration_seconds_count", R"(endpoint="flags")"),
-              "4");
+    EXPECT_EQ(
+        value_of(samples, "flag_decide_request_duration_seconds_count", R"(endpoint="flags")"),
+        "4");
     EXPECT_NEAR(std::stod(value_of(samples, "flag_decide_request_duration_seconds_sum",
                                    R"(endpoint="flags")")),
                 5.0633, 1e-9);
@@ -162,7 +166,8 @@ TEST(Metrics, RouteAndDefinitionGaugesComeFromTheCallbackAtRenderTime) {
     auto samples = parse_exposition(metrics.render());
     EXPECT_EQ(value_of(samples, "flag_decide_route_up", R"(route="pgbouncer",role="pooler")"), "1");
     EXPECT_EQ(value_of(samples, "flag_decide_route_up", R"(route="replica1",role="replica")"), "0");
-    EXPECT_EQ(value_of(samples, "flag_decide_route_lag_seconds", R"(route="pgbouncer")"), "<absent>");
+    EXPECT_EQ(value_of(samples, "flag_decide_route_lag_seconds", R"(route="pgbouncer")"),
+              "<absent>");
     EXPECT_EQ(value_of(samples, "flag_decide_route_lag_seconds", R"(route="replica1")"), "1.5");
     EXPECT_EQ(value_of(samples, "flag_decide_route_breaker_open", R"(route="pgbouncer")"), "0");
     EXPECT_EQ(value_of(samples, "flag_decide_route_breaker_open", R"(route="replica1")"), "1");
@@ -176,7 +181,10 @@ TEST(Metrics, RouteAndDefinitionGaugesComeFromTheCallbackAtRenderTime) {
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
-    EXPECT_EQ(escape_label_value(R"(a"b\c)" "\n" "d"), R"(a\"b\\c\nd)");
+    EXPECT_EQ(escape_label_value(R"(a"b\c)"
+                                 "\n"
+                                 "d"),
+              R"(a\"b\\c\nd)");
     Metrics metrics;
     metrics.record_request("we\"ird\\\nname", 200, 1ms);
     metrics.set_gauge_source([] {

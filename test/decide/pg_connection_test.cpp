@@ -36,7 +36,8 @@ std::string conninfo_via(const std::string& host) {
 class PgConnectionTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (env("PGPORT").empty()) GTEST_SKIP() << "needs PostgreSQL: run through `make decide-unit`";
+        if (env("PGPORT").empty())
+            GTEST_SKIP() << "needs PostgreSQL: run through `make decide-unit`";
     }
     // Runs the body to completion; nothing else is on this io_context, so run() returns.
     void run(std::function<asio::awaitable<void>()> body) {
@@ -54,7 +55,8 @@ protected:
 
 // A connection to the test cluster, or null after reporting why not.
 asio::awaitable<std::unique_ptr<PgConnection>> connect_to(const std::string& conninfo) {
-    auto connected = co_await PgConnection::connect(co_await asio::this_coro::executor, conninfo, Clock::now() + 3s);
+    auto connected = co_await PgConnection::connect(co_await asio::this_coro::executor, conninfo,
+                                                    Clock::now() + 3s);
     if (!connected.connection) ADD_FAILURE() << "could not connect: " << connected.failure.error;
     co_return std::move(connected.connection);
 }
@@ -72,11 +74,13 @@ TEST_F(PgConnectionTest, ConnectsThroughAResolvedHostNameAndReadsRows) {
         auto connection = co_await connect_to(conninfo_via("localhost"));
         if (!connection) co_return;
         const QueryParams params{"3", std::nullopt};
-        auto result = co_await connection->query("SELECT g, $2::text AS missing FROM generate_series(1, $1::int) g",
-                                                 params, Clock::now() + 2s);
+        auto result = co_await connection->query(
+            "SELECT g, $2::text AS missing FROM generate_series(1, $1::int) g", params,
+            Clock::now() + 2s);
         EXPECT_TRUE(result.ok()) << result.error;
         EXPECT_EQ(result.columns, (std::vector<std::string>{"g", "missing"}));
-        EXPECT_EQ(result.rows, (std::vector<QueryRow>{{"1", std::nullopt}, {"2", std::nullopt}, {"3", std::nullopt}}));
+        EXPECT_EQ(result.rows, (std::vector<QueryRow>{
+                                   {"1", std::nullopt}, {"2", std::nullopt}, {"3", std::nullopt}}));
         EXPECT_FALSE(connection->broken());
         EXPECT_TRUE(connection->healthy_when_idle());
     });
@@ -84,15 +88,16 @@ TEST_F(PgConnectionTest, ConnectsThroughAResolvedHostNameAndReadsRows) {
 
 TEST_F(PgConnectionTest, BadConninfoIsAClearFailure) {
     run([&]() -> asio::awaitable<void> {
-        auto connected = co_await PgConnection::connect(io.get_executor(), "host=127.0.0.1 nonsense_option=1",
-                                                        Clock::now() + 1s);
+        auto connected = co_await PgConnection::connect(
+            io.get_executor(), "host=127.0.0.1 nonsense_option=1", Clock::now() + 1s);
         EXPECT_FALSE(connected.connection);
         EXPECT_EQ(connected.failure.status, QueryStatus::ConnectionLost);
-        EXPECT_NE(connected.failure.error.find("invalid conninfo"), std::string::npos) << connected.failure.error;
+        EXPECT_NE(connected.failure.error.find("invalid conninfo"), std::string::npos)
+            << connected.failure.error;
 
         const auto start = Clock::now();
-        connected = co_await PgConnection::connect(io.get_executor(), conninfo_via("no-such-host.invalid"),
-                                                   start + 500ms);
+        connected = co_await PgConnection::connect(
+            io.get_executor(), conninfo_via("no-such-host.invalid"), start + 500ms);
         EXPECT_FALSE(connected.connection);
         EXPECT_NE(connected.failure.status, QueryStatus::Ok);
         EXPECT_LT(ms_since(start), 530.0) << "a slow resolver is abandoned at the deadline too";
@@ -160,8 +165,9 @@ TEST_F(PgConnectionTest, TerminatedIdleConnectionIsNoticedBeforeUse) {
         EXPECT_TRUE(victim->healthy_when_idle());
         const QueryParams none;
         auto result = co_await killer->query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'victim'", none,
-            Clock::now() + 2s);
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+            "'victim'",
+            none, Clock::now() + 2s);
         EXPECT_TRUE(result.ok()) << result.error;
         // The backend's goodbye reaches the victim's socket shortly after; poll, never sleep.
         asio::steady_timer timer(io);

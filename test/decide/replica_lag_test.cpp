@@ -19,15 +19,16 @@ TEST(ParseLsn, PostgresTextForm) {
 }
 
 TEST(ParseLsn, RejectsMalformedText) {
-    for (const char* bad : {"", "/", "16", "16/", "/B374D848", "16/B374D848/1", "1G/0", "0/-1", "+1/0", " 1/0",
-                            "1/0 ", "100000000/0", "0/100000000", "0x1/0"})
+    for (const char* bad : {"", "/", "16", "16/", "/B374D848", "16/B374D848/1", "1G/0", "0/-1",
+                            "+1/0", " 1/0", "1/0 ", "100000000/0", "0/100000000", "0x1/0"})
         EXPECT_FALSE(parse_lsn(bad)) << bad;
 }
 
 TEST(ParseLsn, FormatRoundTrips) {
     EXPECT_EQ(format_lsn(0x16B374D848), "16/B374D848");
     EXPECT_EQ(format_lsn(0), "0/0");
-    for (Lsn lsn : {Lsn{0}, Lsn{0x3000148}, Lsn{0x16B374D848}, ~Lsn{0}}) EXPECT_EQ(parse_lsn(format_lsn(lsn)), lsn);
+    for (Lsn lsn : {Lsn{0}, Lsn{0x3000148}, Lsn{0x16B374D848}, ~Lsn{0}})
+        EXPECT_EQ(parse_lsn(format_lsn(lsn)), lsn);
 }
 
 TEST(WalProgressHistory, NothingObservedMeansNotStale) {

@@ -15,12 +15,14 @@ using namespace flag_eval::decide;
 namespace {
 
 constexpr std::size_t kLimit = 1 << 20;
-const std::string kJson = R"({"token":"phc_x","distinct_id":"user-1","person_properties":{"plan":"pro"}})";
+const std::string kJson =
+    R"({"token":"phc_x","distinct_id":"user-1","person_properties":{"plan":"pro"}})";
 
 // gzip (windowBits 31) or zlib (windowBits 15) bytes of `data`.
 std::string deflate_bytes(const std::string& data, int window_bits = 31) {
     z_stream z{};
-    if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, 9, Z_DEFAULT_STRATEGY) !=
+        Z_OK)
         throw std::runtime_error("deflateInit2");
     std::string out(deflateBound(&z, data.size()), '\0');
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -62,12 +64,14 @@ std::string gzip_of_zeros(std::size_t zeros) {
 }
 
 std::string base64(const std::string& data, bool url_safe = false, bool pad = true) {
-    const char* alphabet = url_safe ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                                    : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char* alphabet = url_safe
+                               ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                               : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < data.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8) |
+        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
+                           (static_cast<unsigned char>(data[i + 1]) << 8) |
                            static_cast<unsigned char>(data[i + 2]);
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
@@ -80,7 +84,8 @@ std::string base64(const std::string& data, bool url_safe = false, bool pad = tr
         out += alphabet[(v >> 12) & 63];
         if (pad) out += "==";
     } else if (data.size() - i == 2) {
-        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8);
+        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
+                           (static_cast<unsigned char>(data[i + 1]) << 8);
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
         out += alphabet[(v >> 6) & 63];
@@ -94,8 +99,8 @@ std::string uri_component(const std::string& s) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '!' || c == '~' || c == '*' || c == '\'' ||
-            c == '(' || c == ')') {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '!' || c == '~' ||
+            c == '*' || c == '\'' || c == '(' || c == ')') {
             out += static_cast<char>(c);
         } else {
             out += '%';
@@ -129,23 +134,30 @@ TEST(DecodeBody, PlainJsonPassesThrough) {
 }
 
 TEST(DecodeBody, GzipContentEncoding) {
-    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "gzip", "application/json", "", kLimit)), kJson);
-    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "GZIP ", "application/json", "", kLimit)), kJson);
+    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "gzip", "application/json", "", kLimit)),
+              kJson);
+    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "GZIP ", "application/json", "", kLimit)),
+              kJson);
 }
 
 TEST(DecodeBody, ZlibContentEncodingDeflate) {
-    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson, 15), "deflate", "application/json", "", kLimit)), kJson);
+    EXPECT_EQ(
+        decoded(decode_body(deflate_bytes(kJson, 15), "deflate", "application/json", "", kLimit)),
+        kJson);
 }
 
 TEST(DecodeBody, GzipJsCompressionParameter) {
-    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "", "text/plain", "gzip-js", kLimit)), kJson);
+    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "", "text/plain", "gzip-js", kLimit)),
+              kJson);
     EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "", "text/plain", "gzip", kLimit)), kJson);
     // Both the header and the parameter: inflated once.
-    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "gzip", "text/plain", "gzip-js", kLimit)), kJson);
+    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "gzip", "text/plain", "gzip-js", kLimit)),
+              kJson);
 }
 
 TEST(DecodeBody, GzipWithoutAnyHeaderIsSniffed) {
-    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "", "application/json", "", kLimit)), kJson);
+    EXPECT_EQ(decoded(decode_body(deflate_bytes(kJson), "", "application/json", "", kLimit)),
+              kJson);
 }
 
 TEST(DecodeBody, CompressionAnnouncedButBodyIsPlainJson) {
@@ -154,8 +166,10 @@ TEST(DecodeBody, CompressionAnnouncedButBodyIsPlainJson) {
 }
 
 TEST(DecodeBody, ConcatenatedGzipMembers) {
-    const std::string body = deflate_bytes(R"({"token":"t",)") + deflate_bytes(R"("distinct_id":"d"})");
-    EXPECT_EQ(decoded(decode_body(body, "gzip", "", "", kLimit)), R"({"token":"t","distinct_id":"d"})");
+    const std::string body =
+        deflate_bytes(R"({"token":"t",)") + deflate_bytes(R"("distinct_id":"d"})");
+    EXPECT_EQ(decoded(decode_body(body, "gzip", "", "", kLimit)),
+              R"({"token":"t","distinct_id":"d"})");
 }
 
 TEST(DecodeBody, Base64StandardUrlSafeAndUnpadded) {
@@ -166,7 +180,8 @@ TEST(DecodeBody, Base64StandardUrlSafeAndUnpadded) {
         EXPECT_EQ(decoded(decode_body(base64(json, true, false), "", "", "base64", kLimit)), json);
     }
     // Bytes that need '+' and '/' (or '-' and '_'): both alphabets decode to the same text.
-    const std::string tricky = R"({"p":"\u00ff\u00fe>>>???"})" "\xfb\xff\xbf";
+    const std::string tricky = R"({"p":"\u00ff\u00fe>>>???"})"
+                               "\xfb\xff\xbf";
     EXPECT_EQ(decoded(decode_body(base64(tricky), "", "", "base64", kLimit)), tricky);
     EXPECT_EQ(decoded(decode_body(base64(tricky, true), "", "", "base64", kLimit)), tricky);
     EXPECT_NE(base64(tricky), base64(tricky, true));
@@ -181,28 +196,35 @@ TEST(DecodeBody, FormUrlEncodedDataField) {
     for (const std::string& json : kJsonPadded) {
         SCOPED_TRACE(json);
         // posthog-js legacy: data=encodeURIComponent(base64(json))
-        EXPECT_EQ(decoded(decode_body("data=" + uri_component(base64(json)), "", ct, "base64", kLimit)), json);
+        EXPECT_EQ(
+            decoded(decode_body("data=" + uri_component(base64(json)), "", ct, "base64", kLimit)),
+            json);
         // Not URL-encoded, unpadded, url-safe, among other fields, without the parameter.
-        EXPECT_EQ(decoded(decode_body("ver=1.2&data=" + base64(json, true, false) + "&_=123", "", ct, "", kLimit)),
+        EXPECT_EQ(decoded(decode_body("ver=1.2&data=" + base64(json, true, false) + "&_=123", "",
+                                      ct, "", kLimit)),
                   json);
     }
     // '+' and '/' survive percent-decoding (%2B, %2F) and literal '+' is not a space.
     const std::string tricky = std::string(R"({"p":">>>???"})") + "\xfb\xff\xbf";
-    EXPECT_EQ(decoded(decode_body("data=" + uri_component(base64(tricky)), "", ct, "", kLimit)), tricky);
+    EXPECT_EQ(decoded(decode_body("data=" + uri_component(base64(tricky)), "", ct, "", kLimit)),
+              tricky);
     EXPECT_EQ(decoded(decode_body("data=" + base64(tricky), "", ct, "", kLimit)), tricky);
     // The form recognised by its body when the content type is missing.
     EXPECT_EQ(decoded(decode_body("data=" + base64(kJson), "", "", "", kLimit)), kJson);
     // A form whose data field is JSON itself.
     EXPECT_EQ(decoded(decode_body("data=" + uri_component(kJson), "", ct, "", kLimit)), kJson);
     // A gzipped form body.
-    EXPECT_EQ(decoded(decode_body(deflate_bytes("data=" + base64(kJson)), "gzip", ct, "", kLimit)), kJson);
+    EXPECT_EQ(decoded(decode_body(deflate_bytes("data=" + base64(kJson)), "gzip", ct, "", kLimit)),
+              kJson);
 }
 
 TEST(DecodeBody, EmptyBodyIs400) {
     EXPECT_EQ(error_of(decode_body("", "", "application/json", "", kLimit)).status, 400);
     EXPECT_EQ(error_of(decode_body("  \n", "", "application/json", "", kLimit)).status, 400);
     EXPECT_EQ(error_of(decode_body("", "gzip", "application/json", "gzip-js", kLimit)).status, 400);
-    EXPECT_EQ(error_of(decode_body("data=", "", "application/x-www-form-urlencoded", "", kLimit)).status, 400);
+    EXPECT_EQ(
+        error_of(decode_body("data=", "", "application/x-www-form-urlencoded", "", kLimit)).status,
+        400);
     // gzip of nothing is well-formed but holds no request
     EXPECT_EQ(error_of(decode_body(deflate_bytes(""), "gzip", "", "", kLimit)).status, 400);
 }
@@ -227,7 +249,8 @@ TEST(DecodeBody, TruncatedGzipIs400) {
 }
 
 TEST(DecodeBody, TrailingGarbageAfterGzipIs400) {
-    EXPECT_EQ(error_of(decode_body(deflate_bytes(kJson) + "junk", "gzip", "", "", kLimit)).status, 400);
+    EXPECT_EQ(error_of(decode_body(deflate_bytes(kJson) + "junk", "gzip", "", "", kLimit)).status,
+              400);
 }
 
 TEST(DecodeBody, GzipBombIs413) {
@@ -240,22 +263,29 @@ TEST(DecodeBody, GzipBombIs413) {
     EXPECT_EQ(error_of(inflate_body(bomb, 1000)).status, 413);
     // The same bomb inside base64 and inside a form.
     EXPECT_EQ(error_of(decode_body(base64(bomb), "", "", "base64", kLimit)).status, 413);
-    EXPECT_EQ(error_of(decode_body("data=" + base64(bomb), "", "application/x-www-form-urlencoded", "", kLimit)).status,
+    EXPECT_EQ(error_of(decode_body("data=" + base64(bomb), "", "application/x-www-form-urlencoded",
+                                   "", kLimit))
+                  .status,
               413);
 }
 
 TEST(DecodeBody, ExactlyTheLimitIsAccepted) {
     const std::string json = R"({"k":")" + std::string(1000, 'x') + R"("})";
     EXPECT_EQ(decoded(decode_body(deflate_bytes(json), "gzip", "", "", json.size())), json);
-    EXPECT_EQ(error_of(decode_body(deflate_bytes(json), "gzip", "", "", json.size() - 1)).status, 413);
+    EXPECT_EQ(error_of(decode_body(deflate_bytes(json), "gzip", "", "", json.size() - 1)).status,
+              413);
     EXPECT_EQ(error_of(decode_body(json, "", "", "", json.size() - 1)).status, 413);
 }
 
 TEST(DecodeBody, InvalidBase64Is400) {
     EXPECT_EQ(error_of(decode_body("abc$def", "", "", "base64", kLimit)).status, 400);
-    EXPECT_EQ(error_of(decode_body("QUJD=QUJD", "", "", "base64", kLimit)).status, 400);  // data after padding
-    EXPECT_EQ(error_of(decode_body("QUJDR", "", "", "base64", kLimit)).status, 400);      // 1 dangling digit
-    EXPECT_EQ(error_of(decode_body("data=%%%", "", "application/x-www-form-urlencoded", "", kLimit)).status, 400);
+    EXPECT_EQ(error_of(decode_body("QUJD=QUJD", "", "", "base64", kLimit)).status,
+              400);  // data after padding
+    EXPECT_EQ(error_of(decode_body("QUJDR", "", "", "base64", kLimit)).status,
+              400);  // 1 dangling digit
+    EXPECT_EQ(error_of(decode_body("data=%%%", "", "application/x-www-form-urlencoded", "", kLimit))
+                  .status,
+              400);
 }
 
 TEST(DecodeBody, UnsupportedCodingsAre400) {

@@ -42,11 +42,13 @@ const json::object& first_flag_filter(const json::object& f) {
     throw std::runtime_error("no flag filter");
 }
 
-std::string flag_json(std::string_view key, std::string_view bucketing, std::string_view properties = "[]",
-                      std::string_view extra = "") {
-    return std::string(R"({"id": 1, "key": ")") + std::string(key) + R"(", "active": true, "deleted": false, )" +
-           R"("version": 1, "bucketing": ")" + std::string(bucketing) + R"(", )" + std::string(extra) +
-           R"("filters": {"groups": [{"properties": )" + std::string(properties) + R"(, "rollout_percentage": 40}]}})";
+std::string flag_json(std::string_view key, std::string_view bucketing,
+                      std::string_view properties = "[]", std::string_view extra = "") {
+    return std::string(R"({"id": 1, "key": ")") + std::string(key) +
+           R"(", "active": true, "deleted": false, )" + R"("version": 1, "bucketing": ")" +
+           std::string(bucketing) + R"(", )" + std::string(extra) +
+           R"("filters": {"groups": [{"properties": )" + std::string(properties) +
+           R"(, "rollout_percentage": 40}]}})";
 }
 
 std::string depends_on(std::string_view key) {
@@ -75,15 +77,19 @@ TEST(SdkFeed, Sha1FlagIsHandedOverUnchanged) {
 }
 
 TEST(SdkFeed, AFlagWithoutBucketingHasTheTeams) {
-    const std::string no_bucketing = R"({"key": "plain", "active": true, "filters": {"groups": [{"rollout_percentage": 10}]}})";
-    EXPECT_FALSE(continuity(flag(feed_of(build_sdk_feed(document("[" + no_bucketing + "]"), Bucketing::Sha1)), "plain")));
-    EXPECT_TRUE(continuity(flag(feed_of(build_sdk_feed(document("[" + no_bucketing + "]"), Bucketing::Xxh3)), "plain")));
+    const std::string no_bucketing =
+        R"({"key": "plain", "active": true, "filters": {"groups": [{"rollout_percentage": 10}]}})";
+    EXPECT_FALSE(continuity(flag(
+        feed_of(build_sdk_feed(document("[" + no_bucketing + "]"), Bucketing::Sha1)), "plain")));
+    EXPECT_TRUE(continuity(flag(
+        feed_of(build_sdk_feed(document("[" + no_bucketing + "]"), Bucketing::Xxh3)), "plain")));
 }
 
 TEST(SdkFeed, FeedShape) {
-    const std::string flags = "[" + flag_json("on", "sha1") + ", " +
-                              R"({"key": "off", "active": false, "bucketing": "sha1", "filters": {"groups": []}}, )" +
-                              R"({"key": "gone", "active": true, "deleted": true, "bucketing": "sha1", "filters": {}}])";
+    const std::string flags =
+        "[" + flag_json("on", "sha1") + ", " +
+        R"({"key": "off", "active": false, "bucketing": "sha1", "filters": {"groups": []}}, )" +
+        R"({"key": "gone", "active": true, "deleted": true, "bucketing": "sha1", "filters": {}}])";
     const auto doc = document(flags, R"({"7": {"type": "OR", "values": []}})");
     const json::object feed = feed_of(build_sdk_feed(doc, Bucketing::Sha1));
     // What posthog-node reads: flags, group_type_mapping, cohorts; never static cohort ids.
@@ -100,36 +106,45 @@ TEST(SdkFeed, FeedShape) {
 TEST(SdkFeed, DependencyChainsAsPostHogsServerBuildsThem) {
     // top -> middle -> base, all sha1: evaluated locally, dependencies first, the target last.
     const std::string flags = "[" + flag_json("top", "sha1", depends_on("middle")) + ", " +
-                              flag_json("middle", "sha1", depends_on("base")) + ", " + flag_json("base", "sha1") + "]";
+                              flag_json("middle", "sha1", depends_on("base")) + ", " +
+                              flag_json("base", "sha1") + "]";
     const SdkFeed feed = build_sdk_feed(document(flags), Bucketing::Sha1);
     const json::object f = feed_of(feed);
-    EXPECT_EQ(first_flag_filter(flag(f, "top")).at("dependency_chain"), json::parse(R"(["base", "middle"])"));
-    EXPECT_EQ(first_flag_filter(flag(f, "middle")).at("dependency_chain"), json::parse(R"(["base"])"));
+    EXPECT_EQ(first_flag_filter(flag(f, "top")).at("dependency_chain"),
+              json::parse(R"(["base", "middle"])"));
+    EXPECT_EQ(first_flag_filter(flag(f, "middle")).at("dependency_chain"),
+              json::parse(R"(["base"])"));
     EXPECT_FALSE(continuity(flag(f, "top")));
     EXPECT_FALSE(continuity(flag(f, "middle")));
     EXPECT_TRUE(feed.server_only_keys.empty());
 }
 
 TEST(SdkFeed, ChainsOfSeveralDependenciesKeepTheirOrder) {
-    const std::string both = R"([{"key": "b", "type": "flag", "value": true, "operator": "flag_evaluates_to"},
+    const std::string both =
+        R"([{"key": "b", "type": "flag", "value": true, "operator": "flag_evaluates_to"},
                                  {"key": "a", "type": "flag", "value": false, "operator": "flag_evaluates_to"}])";
-    const std::string flags = "[" + flag_json("top", "sha1", R"([{"key": "mid", "type": "flag", "value": true,
-                              "operator": "flag_evaluates_to"}])") + ", " + flag_json("mid", "sha1", both) + ", " +
-                              flag_json("a", "sha1") + ", " + flag_json("b", "sha1", depends_on("a")) + "]";
+    const std::string flags =
+        "[" + flag_json("top", "sha1", R"([{"key": "mid", "type": "flag", "value": true,
+                              "operator": "flag_evaluates_to"}])") +
+        ", " + flag_json("mid", "sha1", both) + ", " + flag_json("a", "sha1") + ", " +
+        flag_json("b", "sha1", depends_on("a")) + "]";
     const json::object f = feed_of(build_sdk_feed(document(flags), Bucketing::Sha1));
-    EXPECT_EQ(first_flag_filter(flag(f, "top")).at("dependency_chain"), json::parse(R"(["a", "b", "mid"])"));
+    EXPECT_EQ(first_flag_filter(flag(f, "top")).at("dependency_chain"),
+              json::parse(R"(["a", "b", "mid"])"));
 }
 
 TEST(SdkFeed, DependingOnAnXxh3FlagMakesTheSdkAskTheServer) {
     const std::string flags = "[" + flag_json("top", "sha1", depends_on("middle")) + ", " +
-                              flag_json("middle", "sha1", depends_on("fast")) + ", " + flag_json("fast", "xxh3") + ", " +
-                              flag_json("unrelated", "sha1") + "]";
+                              flag_json("middle", "sha1", depends_on("fast")) + ", " +
+                              flag_json("fast", "xxh3") + ", " + flag_json("unrelated", "sha1") +
+                              "]";
     const json::object f = feed_of(build_sdk_feed(document(flags), Bucketing::Sha1));
     EXPECT_TRUE(continuity(flag(f, "fast")));
     EXPECT_TRUE(continuity(flag(f, "middle")));
     EXPECT_TRUE(continuity(flag(f, "top")));  // through the chain, not only direct dependencies
     EXPECT_FALSE(continuity(flag(f, "unrelated")));
-    EXPECT_EQ(first_flag_filter(flag(f, "top")).at("dependency_chain"), json::parse(R"(["fast", "middle"])"));
+    EXPECT_EQ(first_flag_filter(flag(f, "top")).at("dependency_chain"),
+              json::parse(R"(["fast", "middle"])"));
 }
 
 TEST(SdkFeed, MissingOrCyclicDependenciesHaveAnEmptyChainAndGoToTheServer) {
@@ -154,17 +169,21 @@ TEST(SdkFeed, DefinitionsPostHogSdksDoNotEvaluateGoToTheServer) {
         R"({"key": "enrolled", "active": true, "bucketing": "sha1", "filters": {"groups": [], "feature_enrollment": true}},)" +
         R"({"key": "legacy-holdout", "active": true, "bucketing": "sha1", "filters": {"groups": [],
             "holdout_groups": [{"properties": [], "rollout_percentage": 10, "variant": "holdout-1"}]}},)" +
-        flag_json("flag-cohort", "sha1", R"([{"key": "id", "type": "cohort", "value": 8}])") + ", " +
-        flag_json("nested-flag-cohort", "sha1", R"([{"key": "id", "type": "cohort", "value": "9"}])") + ", " +
-        flag_json("plain-cohort", "sha1", R"([{"key": "id", "type": "cohort", "value": 10}])") + ", " +
-        flag_json("target", "sha1") + "]";
+        flag_json("flag-cohort", "sha1", R"([{"key": "id", "type": "cohort", "value": 8}])") +
+        ", " +
+        flag_json("nested-flag-cohort", "sha1",
+                  R"([{"key": "id", "type": "cohort", "value": "9"}])") +
+        ", " +
+        flag_json("plain-cohort", "sha1", R"([{"key": "id", "type": "cohort", "value": 10}])") +
+        ", " + flag_json("target", "sha1") + "]";
     const std::string cohorts = R"({
         "8": {"type": "OR", "values": [{"type": "AND", "values": [
               {"key": "target", "type": "flag", "value": true, "operator": "flag_evaluates_to"}]}]},
         "9": {"type": "AND", "values": [{"key": "id", "type": "cohort", "value": 8}]},
         "10": {"type": "OR", "values": [{"key": "plan", "type": "person", "value": "pro"}]}})";
     const json::object f = feed_of(build_sdk_feed(document(flags, cohorts), Bucketing::Sha1));
-    for (const char* key : {"device", "early", "enrolled", "legacy-holdout", "flag-cohort", "nested-flag-cohort"}) {
+    for (const char* key :
+         {"device", "early", "enrolled", "legacy-holdout", "flag-cohort", "nested-flag-cohort"}) {
         SCOPED_TRACE(key);
         EXPECT_TRUE(continuity(flag(f, key)));
     }
@@ -174,8 +193,10 @@ TEST(SdkFeed, DefinitionsPostHogSdksDoNotEvaluateGoToTheServer) {
 
 TEST(SdkFeed, EtagIsStrongQuotedAndFollowsTheBody) {
     const SdkFeed a = build_sdk_feed(document("[" + flag_json("x", "sha1") + "]"), Bucketing::Sha1);
-    const SdkFeed same = build_sdk_feed(document("[" + flag_json("x", "sha1") + "]"), Bucketing::Sha1);
-    const SdkFeed changed = build_sdk_feed(document("[" + flag_json("y", "sha1") + "]"), Bucketing::Sha1);
+    const SdkFeed same =
+        build_sdk_feed(document("[" + flag_json("x", "sha1") + "]"), Bucketing::Sha1);
+    const SdkFeed changed =
+        build_sdk_feed(document("[" + flag_json("y", "sha1") + "]"), Bucketing::Sha1);
     EXPECT_EQ(a.body, same.body);
     EXPECT_EQ(a.etag, same.etag);
     EXPECT_NE(a.etag, changed.etag);

@@ -18,7 +18,8 @@ namespace {
 class SnapshotFile : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "flag_eval_snapshot_test.XXXXXX").string();
+        std::string pattern =
+            (fs::temp_directory_path() / "flag_eval_snapshot_test.XXXXXX").string();
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
         dir_ = pattern;
         path_ = dir_ / "definitions.snapshot";
@@ -27,7 +28,8 @@ protected:
 
     std::vector<std::string> files() const {
         std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
+        for (const auto& e : fs::directory_iterator(dir_))
+            names.push_back(e.path().filename().string());
         return names;
     }
     std::string raw() const {
@@ -54,7 +56,8 @@ TEST_F(SnapshotFile, RoundTrip) {
     ASSERT_TRUE(read.text) << read.error;
     EXPECT_EQ(*read.text, kText);
     // It holds secret tokens: readable by its owner only.
-    EXPECT_EQ(fs::status(path_).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_EQ(fs::status(path_).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
 }
 
 TEST_F(SnapshotFile, EmptyTextRoundTrips) {
@@ -105,10 +108,11 @@ TEST_F(SnapshotFile, DamagedTextIsRecognised) {
 }
 
 TEST_F(SnapshotFile, ForeignFilesAreRecognised) {
-    for (const std::string& content : {std::string(kText), std::string("flag_eval-definitions-snapshot 2 3 0\n{}}"),
-                                      std::string("flag_eval-definitions-snapshot 1 x 0\n"),
-                                      std::string("flag_eval-definitions-snapshot 1 2 0000000000000000 extra\n{}"),
-                                      std::string(1000, '\n'), std::string(1000, 'x')}) {
+    for (const std::string& content :
+         {std::string(kText), std::string("flag_eval-definitions-snapshot 2 3 0\n{}}"),
+          std::string("flag_eval-definitions-snapshot 1 x 0\n"),
+          std::string("flag_eval-definitions-snapshot 1 2 0000000000000000 extra\n{}"),
+          std::string(1000, '\n'), std::string(1000, 'x')}) {
         SCOPED_TRACE(content.substr(0, 60));
         overwrite(content);
         const SnapshotRead read = read_snapshot(path_);

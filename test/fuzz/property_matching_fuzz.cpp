@@ -55,7 +55,8 @@ FilterHead read_head(std::string_view line) {
     FilterHead head;
     const std::size_t space = line.find(' ');
     head.op = std::string(line.substr(0, space));
-    std::string_view words = space == std::string_view::npos ? std::string_view{} : line.substr(space);
+    std::string_view words =
+        space == std::string_view::npos ? std::string_view{} : line.substr(space);
     head.negation = words.find(" !") != std::string_view::npos;
     head.group = words.find(" group") != std::string_view::npos;
     return head;

@@ -24,9 +24,11 @@ namespace json = boost::json;
 using namespace flag_eval;
 using namespace flag_eval::decide;
 
-constexpr std::string_view kContentEncodings[] = {"", "gzip", "deflate", "identity", "x-gzip", "gzip, gzip", "br"};
-constexpr std::string_view kContentTypes[] = {"", "application/json", "application/x-www-form-urlencoded",
-                                              "application/x-www-form-urlencoded; charset=utf-8", "text/plain"};
+constexpr std::string_view kContentEncodings[] = {"",       "gzip",       "deflate", "identity",
+                                                  "x-gzip", "gzip, gzip", "br"};
+constexpr std::string_view kContentTypes[] = {
+    "", "application/json", "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=utf-8", "text/plain"};
 constexpr std::string_view kCompressions[] = {"", "gzip", "gzip-js", "base64", "lz64"};
 // Small limits reach the 413 paths (a gzip bomb is found without inflating it whole).
 constexpr std::size_t kMaxDecodedBytes[] = {1 << 20, 64, 1024, 16 * 1024};

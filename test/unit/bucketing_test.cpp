@@ -7,10 +7,12 @@
 
 using namespace flag_eval;
 
-// XXH3 values computed outside this code base: `printf %s INPUT | xxhsum -H3`, top 60 bits / (2^60-1).
+// XXH3 values computed outside this code base: `printf %s INPUT | xxhsum -H3`, top 60 bits /
+// (2^60-1).
 TEST(Bucketing, Xxh3GoldenValues) {
     EXPECT_EQ(hash01(Bucketing::Xxh3, "beta-search.", "user-17", ""), 0.6976980562154835);
-    EXPECT_EQ(hash01(Bucketing::Xxh3, "checkout-layout.", "user-61", "variant"), 0.5076501691915364);
+    EXPECT_EQ(hash01(Bucketing::Xxh3, "checkout-layout.", "user-61", "variant"),
+              0.5076501691915364);
     EXPECT_EQ(hash01(Bucketing::Xxh3, "holdout-", "user-31", ""), 0.3852938411653524);
 }
 
@@ -37,12 +39,14 @@ TEST(Bucketing, NamesRoundTrip) {
     EXPECT_EQ(bucketing_name(Bucketing::Sha1), "sha1");
 }
 
-// 10,000 ids at 30 %: the share included stays within 30 % +- 1.5 % (about 3.3 standard deviations).
+// 10,000 ids at 30 %: the share included stays within 30 % +- 1.5 % (about 3.3 standard
+// deviations).
 TEST(Bucketing, DistributionAtThirtyPercent) {
     for (auto b : {Bucketing::Xxh3, Bucketing::Sha1}) {
         int included = 0;
         for (int i = 0; i < 10000; ++i)
-            if (hash01(b, "distribution-check.", "user-" + std::to_string(i), "") <= 0.30) ++included;
+            if (hash01(b, "distribution-check.", "user-" + std::to_string(i), "") <= 0.30)
+                ++included;
         EXPECT_NEAR(included / 10000.0, 0.30, 0.015) << bucketing_name(b);
     }
 }

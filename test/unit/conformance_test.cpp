@@ -41,7 +41,8 @@ std::string test_name(const testing::TestParamInfo<json::value>& info) {
 
 // The corpus is sha1 throughout: every flag carries the extension field.
 json::value with_sha1_bucketing(json::value definitions) {
-    for (auto& flag : definitions.as_object()["flags"].as_array()) flag.as_object()["bucketing"] = "sha1";
+    for (auto& flag : definitions.as_object()["flags"].as_array())
+        flag.as_object()["bucketing"] = "sha1";
     return definitions;
 }
 
@@ -63,7 +64,8 @@ TEST_P(EvaluationCase, MatchesReference) {
         EXPECT_EQ(got.at("variant"), expected.at("variant"));
         EXPECT_EQ(got.at("payload"), expected.at("payload"));
         EXPECT_EQ(got.at("reason").at("code"), expected.at("reason").at("code"));
-        EXPECT_EQ(got.at("reason").at("condition_index"), expected.at("reason").at("condition_index"));
+        EXPECT_EQ(got.at("reason").at("condition_index"),
+                  expected.at("reason").at("condition_index"));
     }
     for (const auto& omitted : c.at("expected").at("omitted_flags").as_array())
         EXPECT_FALSE(flags.contains(omitted.as_string())) << omitted;
@@ -106,8 +108,7 @@ std::vector<json::value> hash_vectors() {
     return {vectors.begin(), vectors.end()};
 }
 
-INSTANTIATE_TEST_SUITE_P(PostHogSha1, HashVector, testing::ValuesIn(hash_vectors()),
-                         test_name);
+INSTANTIATE_TEST_SUITE_P(PostHogSha1, HashVector, testing::ValuesIn(hash_vectors()), test_name);
 
 TEST(Conformance, CorpusHasAllHashVectors) { EXPECT_EQ(hash_vectors().size(), 11u); }
 

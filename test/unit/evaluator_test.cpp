@@ -16,8 +16,9 @@ const char* kEnrollmentFlag = R"({"key": "new-editor", "filters": {
                                        "operator": "exact", "value": ["true"]}], "rollout_percentage": 100}]}})";
 
 TEST(SuperGroups, EnrolledPersonDecidesAlone) {
-    auto d = evaluate_one(kEnrollmentFlag,
-                          R"({"distinct_id": "u1", "person_properties": {"$feature_enrollment/new-editor": "true"}})");
+    auto d = evaluate_one(
+        kEnrollmentFlag,
+        R"({"distinct_id": "u1", "person_properties": {"$feature_enrollment/new-editor": "true"}})");
     EXPECT_EQ(d.at("enabled"), true);
     EXPECT_EQ(reason_of(d), "super_condition_value");
     EXPECT_EQ(d.at("reason").at("condition_index"), 0);
@@ -31,14 +32,16 @@ TEST(SuperGroups, OptedOutPersonIsOffEvenIfConditionsMatch) {
 }
 
 TEST(SuperGroups, UnansweredFallsThroughToConditions) {
-    auto d = evaluate_one(kEnrollmentFlag, R"({"distinct_id": "u1", "person_properties": {"plan": "pro"}})");
+    auto d = evaluate_one(kEnrollmentFlag,
+                          R"({"distinct_id": "u1", "person_properties": {"plan": "pro"}})");
     EXPECT_EQ(d.at("enabled"), true);
     EXPECT_EQ(reason_of(d), "condition_match");
 }
 
 TEST(SuperGroups, FeatureEnrollmentFieldImpliesTheEnrollmentProperty) {
-    auto d = evaluate_one(R"({"key": "eaf", "filters": {"groups": [], "feature_enrollment": true}})",
-                          R"({"distinct_id": "u1", "person_properties": {"$feature_enrollment/eaf": "true"}})");
+    auto d = evaluate_one(
+        R"({"key": "eaf", "filters": {"groups": [], "feature_enrollment": true}})",
+        R"({"distinct_id": "u1", "person_properties": {"$feature_enrollment/eaf": "true"}})");
     EXPECT_EQ(d.at("enabled"), true);
     EXPECT_EQ(reason_of(d), "super_condition_value");
 }
@@ -76,7 +79,8 @@ const char* kCohortFeed = R"({
   }})";
 
 bool cohort_flag_on(const std::string& person_properties, const char* key = "cohort-flag") {
-    auto out = evaluate_all(kCohortFeed, R"({"distinct_id": "u", "person_properties": )" + person_properties + "}");
+    auto out = evaluate_all(
+        kCohortFeed, R"({"distinct_id": "u", "person_properties": )" + person_properties + "}");
     return out.at("flags").at(key).at("enabled").as_bool();
 }
 
@@ -111,11 +115,13 @@ TEST(Cohorts, ReferenceCycleFailsInsteadOfRecursingForever) {
 
 TEST(Dependencies, CycleIsAnErrorOfItsFlagsOnly) {
     auto dep = [](const char* key, const char* on) {
-        return std::string(R"({"key": ")") + key + R"(", "filters": {"groups": [{"properties": [{"key": ")" + on +
+        return std::string(R"({"key": ")") + key +
+               R"(", "filters": {"groups": [{"properties": [{"key": ")" + on +
                R"(", "type": "flag", "operator": "flag_evaluates_to", "value": true}]}]}})";
     };
     const std::string defs = "[" + dep("a", "b") + "," + dep("b", "a") + "," + dep("c", "a") + "," +
-                             R"({"key": "free", "filters": {"groups": [{"properties": []}]}}, )" + dep("d", "free") + "]";
+                             R"({"key": "free", "filters": {"groups": [{"properties": []}]}}, )" +
+                             dep("d", "free") + "]";
     auto out = evaluate_all(defs, R"({"distinct_id": "u"})");
     const auto& flags = out.at("flags").as_object();
     for (const char* k : {"a", "b", "c"}) {
@@ -140,9 +146,11 @@ TEST(Dependencies, DeepChainIsBoundedNotACrash) {
     std::string defs = "[";
     for (int i = 0; i < 2000; ++i) {
         if (i) defs += ",";
-        defs += R"({"key": "f)" + std::to_string(i) + R"(", "filters": {"groups": [{"properties": [)";
+        defs +=
+            R"({"key": "f)" + std::to_string(i) + R"(", "filters": {"groups": [{"properties": [)";
         if (i + 1 < 2000)
-            defs += R"({"key": "f)" + std::to_string(i + 1) + R"(", "type": "flag", "operator": "flag_evaluates_to", "value": true})";
+            defs += R"({"key": "f)" + std::to_string(i + 1) +
+                    R"(", "type": "flag", "operator": "flag_evaluates_to", "value": true})";
         defs += "]}]}}";
     }
     defs += "]";
@@ -157,9 +165,10 @@ TEST(Identifiers, DistinctIdAndGroupKeyAreProperties) {
         {"key": "distinct_id", "type": "person", "operator": "exact", "value": "alice"}]}]}})",
                           R"({"distinct_id": "alice"})");
     EXPECT_EQ(d.at("enabled"), true);
-    auto g = evaluate_one(R"({"key": "g", "filters": {"aggregation_group_type_index": 1, "groups": [{"properties": [
+    auto g = evaluate_one(
+        R"({"key": "g", "filters": {"aggregation_group_type_index": 1, "groups": [{"properties": [
         {"key": "$group_key", "type": "group", "group_type_index": 1, "operator": "exact", "value": "acme"}]}]}})",
-                          R"({"distinct_id": "u", "groups": {"company": "acme"}, "group_type_mapping": {"1": "company"}})");
+        R"({"distinct_id": "u", "groups": {"company": "acme"}, "group_type_mapping": {"1": "company"}})");
     EXPECT_EQ(g.at("enabled"), true);
 }
 
@@ -192,14 +201,16 @@ TEST(ExperienceContinuity, RecordedHashKeyBucketsTheSubject) {
 }
 
 TEST(Payloads, NonStringPayloadIsEncoded) {
-    auto d = evaluate_one(R"({"key": "p", "filters": {"groups": [{"properties": []}], "payloads": {"true": {"a": 1}}}})",
-                          R"({"distinct_id": "u"})");
+    auto d = evaluate_one(
+        R"({"key": "p", "filters": {"groups": [{"properties": []}], "payloads": {"true": {"a": 1}}}})",
+        R"({"distinct_id": "u"})");
     EXPECT_EQ(d.at("payload"), R"({"a":1})");
 }
 
 TEST(Reasons, FlagDisabledWhenEvaluatedAlone) {
-    auto d = evaluate_one(R"({"key": "off", "active": false, "filters": {"groups": [{"properties": []}]}})",
-                          R"({"distinct_id": "u"})");
+    auto d = evaluate_one(
+        R"({"key": "off", "active": false, "filters": {"groups": [{"properties": []}]}})",
+        R"({"distinct_id": "u"})");
     EXPECT_EQ(reason_of(d), "flag_disabled");
     EXPECT_EQ(d.at("enabled"), false);
 }
@@ -215,7 +226,8 @@ TEST(JsonProperties, NumbersHaveTheReferenceStringForm) {
     auto on = [&](const char* filter_value, const char* property) {
         std::string f = flag;
         f.replace(f.find("%V%"), 3, filter_value);
-        return evaluate_one(f, std::string(R"({"distinct_id": "u", "person_properties": {"p": )") + property + "}}")
+        return evaluate_one(f, std::string(R"({"distinct_id": "u", "person_properties": {"p": )") +
+                                   property + "}}")
             .at("enabled")
             .as_bool();
     };

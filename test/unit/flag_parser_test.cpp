@@ -22,10 +22,12 @@ TEST(FlagParser, RejectsStructuralProblemsByPath) {
     EXPECT_EQ(rejection_path(R"({"filters": {}})"), "$.key");
     EXPECT_EQ(rejection_path(R"([1, 2])"), "$");
     EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"groups": {}}})"), "$.filters.groups");
-    EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"groups": [{"rollout_percentage": "50"}]}})"),
-              "$.filters.groups[0].rollout_percentage");
-    EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"groups": [{"rollout_percentage": 150}]}})"),
-              "$.filters.groups[0].rollout_percentage");
+    EXPECT_EQ(
+        rejection_path(R"({"key": "f", "filters": {"groups": [{"rollout_percentage": "50"}]}})"),
+        "$.filters.groups[0].rollout_percentage");
+    EXPECT_EQ(
+        rejection_path(R"({"key": "f", "filters": {"groups": [{"rollout_percentage": 150}]}})"),
+        "$.filters.groups[0].rollout_percentage");
     EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"groups": [{"properties": [
         {"key": "a", "type": "person", "operator": "resembles", "value": "x"}]}]}})"),
               "$.filters.groups[0].properties[0].operator");
@@ -58,15 +60,20 @@ TEST(FlagParser, ValidationListsEveryProblem) {
         "groups": [{"rollout_percentage": "x", "variant": "wide"}],
         "multivariate": {"variants": [{"key": "a", "rollout_percentage": 60}, {"key": "b", "rollout_percentage": 30}]}}})"));
     EXPECT_TRUE(has_problem(problems, Problem::Severity::Invalid, "$.key"));
-    EXPECT_TRUE(has_problem(problems, Problem::Severity::Invalid, "$.filters.groups[0].rollout_percentage"));
+    EXPECT_TRUE(has_problem(problems, Problem::Severity::Invalid,
+                            "$.filters.groups[0].rollout_percentage"));
     EXPECT_TRUE(has_problem(problems, Problem::Severity::Warning, "$.filters.groups[0].variant"));
-    EXPECT_TRUE(has_problem(problems, Problem::Severity::Warning, "$.filters.multivariate.variants"));
+    EXPECT_TRUE(
+        has_problem(problems, Problem::Severity::Warning, "$.filters.multivariate.variants"));
 }
 
 TEST(FlagParser, ValidFlagHasNoProblems) {
-    EXPECT_TRUE(validate_flag(parse(R"({"key": "ok", "filters": {"groups": [{"properties": [], "rollout_percentage": 20}]}})"))
-                    .items()
-                    .empty());
+    EXPECT_TRUE(
+        validate_flag(
+            parse(
+                R"({"key": "ok", "filters": {"groups": [{"properties": [], "rollout_percentage": 20}]}})"))
+            .items()
+            .empty());
 }
 
 TEST(FlagParser, WeightsNotSummingTo100AreToleratedByEvaluation) {
@@ -89,7 +96,8 @@ TEST(FlagSetParser, RejectsBadDocumentsByPath) {
     EXPECT_EQ(path_of(R"("flags")"), "$");
     EXPECT_EQ(path_of(R"({"flags": {}})"), "$.flags");
     EXPECT_EQ(path_of(R"({"flags": [{"key": "a"}, {"filters": {}}]})"), "$.flags[1].key");
-    EXPECT_EQ(path_of(R"({"flags": [], "group_type_mapping": {"7": "x"}})"), "$.group_type_mapping.7");
+    EXPECT_EQ(path_of(R"({"flags": [], "group_type_mapping": {"7": "x"}})"),
+              "$.group_type_mapping.7");
     EXPECT_EQ(path_of(R"({"flags": [], "cohorts": {"x": {}}})"), "$.cohorts.x");
 }
 

@@ -55,13 +55,15 @@ inline boost::json::object flags_v2_json(const EvaluationSummary& summary) {
 }
 
 // The same from answers (of equal keys, the last at the place of the first).
-inline boost::json::object flags_v2_json(const std::vector<FlagAnswer>& answers, bool errors_while_computing) {
+inline boost::json::object flags_v2_json(const std::vector<FlagAnswer>& answers,
+                                         bool errors_while_computing) {
     namespace json = boost::json;
     json::object flags;
     for (const FlagAnswer& flag : answers) {
         json::object reason;
         reason["code"] = flag.reason_code;
-        reason["condition_index"] = flag.condition_index ? json::value(*flag.condition_index) : json::value(nullptr);
+        reason["condition_index"] =
+            flag.condition_index ? json::value(*flag.condition_index) : json::value(nullptr);
         reason["description"] = flag.reason_description;
         json::object metadata;
         metadata["id"] = flag.id;

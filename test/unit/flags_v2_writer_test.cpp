@@ -65,19 +65,28 @@ TEST(JsonbText, PrintsWhatPostgresPrinted) {
     EXPECT_EQ(jsonb_text(document), golden);
 
     const json::object& flag = document.at("flags").as_object().begin()->value().as_object();
-    const FlagAnswer answer{std::string(flag.at("key").as_string()), true, std::nullopt, "condition_match", 0,
-                            "Matched condition set 1", 1220, 1,
-                            std::string(flag.at("metadata").at("payload").as_string()), false};
+    const FlagAnswer answer{std::string(flag.at("key").as_string()),
+                            true,
+                            std::nullopt,
+                            "condition_match",
+                            0,
+                            "Matched condition set 1",
+                            1220,
+                            1,
+                            std::string(flag.at("metadata").at("payload").as_string()),
+                            false};
     EXPECT_EQ(written({answer}, false, V2Style::Jsonb), golden);
 }
 
 TEST(FlagsV2Writer, EveryReasonCode) {
     std::vector<FlagAnswer> answers;
     const Flag flag{};
-    for (const Reason reason : {Reason::SuperConditionValue, Reason::HoldoutConditionValue, Reason::ConditionMatch,
-                                Reason::NoGroupType, Reason::OutOfRolloutBound, Reason::NoConditionMatch,
-                                Reason::FlagDisabled, Reason::MissingDependency}) {
-        for (const std::optional<int> index : {std::optional<int>(), std::optional<int>(0), std::optional<int>(11)}) {
+    for (const Reason reason :
+         {Reason::SuperConditionValue, Reason::HoldoutConditionValue, Reason::ConditionMatch,
+          Reason::NoGroupType, Reason::OutOfRolloutBound, Reason::NoConditionMatch,
+          Reason::FlagDisabled, Reason::MissingDependency}) {
+        for (const std::optional<int> index :
+             {std::optional<int>(), std::optional<int>(0), std::optional<int>(11)}) {
             FlagResult result;
             result.reason = reason;
             result.condition_index = index;
@@ -89,10 +98,11 @@ TEST(FlagsV2Writer, EveryReasonCode) {
             answers.push_back(std::move(answer));
         }
     }
-    answers.push_back({"server", false, std::nullopt, "database_error", std::nullopt, "Database connection error", 1,
-                       1, std::nullopt, true});
-    answers.push_back({"continuity", false, std::nullopt, "hash_key_override_error", std::nullopt, "could not write",
-                       std::numeric_limits<std::int64_t>::min(), 0, std::nullopt, true});
+    answers.push_back({"server", false, std::nullopt, "database_error", std::nullopt,
+                       "Database connection error", 1, 1, std::nullopt, true});
+    answers.push_back({"continuity", false, std::nullopt, "hash_key_override_error", std::nullopt,
+                       "could not write", std::numeric_limits<std::int64_t>::min(), 0, std::nullopt,
+                       true});
     expect_both_styles(answers, true);
     expect_both_styles(answers, false);
 }
@@ -100,12 +110,14 @@ TEST(FlagsV2Writer, EveryReasonCode) {
 TEST(FlagsV2Writer, VariantsPayloadsAndEscapes) {
     const std::string hostile = hostile_text();
     std::vector<FlagAnswer> answers = {
-        {"multi", true, "control", "condition_match", 1, "Matched condition set 2", 8, 2, std::nullopt, false},
+        {"multi", true, "control", "condition_match", 1, "Matched condition set 2", 8, 2,
+         std::nullopt, false},
         {"with-payload", true, "test", "condition_match", 0, "Matched condition set 1", 9, 1,
          R"({"a": [1, "x"], "b": {"c": null}})", false},
-        {"plain", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 10, 1, "1", false},
-        {"string-payload", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 11, 1,
-         R"("text \"quoted\" \u00e9")", false},
+        {"plain", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 10, 1, "1",
+         false},
+        {"string-payload", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 11,
+         1, R"("text \"quoted\" \u00e9")", false},
         {"empty", false, std::nullopt, "no_condition_match", std::nullopt, "", 12, 1, "", false},
         {hostile, true, hostile, "condition_match", 0, hostile, 13, 1, hostile, false},
         {"", true, "", "condition_match", 0, "empty key", 14, 1, "{}", false},
@@ -117,8 +129,8 @@ TEST(FlagsV2Writer, KeysInJsonbOrder) {
     // Shorter first, then bytewise (UTF-8 and control bytes included), not by code point or locale.
     std::vector<FlagAnswer> answers;
     for (const char* key : {"bb", "a", "ab", "Z", "é", "\x01", "zz", "aaa", "\x7f", "b"})
-        answers.push_back({key, true, std::nullopt, "condition_match", 0, "Matched condition set 1", 1, 1,
-                           std::nullopt, false});
+        answers.push_back({key, true, std::nullopt, "condition_match", 0, "Matched condition set 1",
+                           1, 1, std::nullopt, false});
     expect_both_styles(answers, false);
 }
 
@@ -126,7 +138,8 @@ TEST(FlagsV2Writer, EqualKeysAsJsonbAndBoostKeepThem) {
     // jsonb keeps the last of equal keys; boost::json::object the last value at the first place.
     const std::vector<FlagAnswer> answers = {
         {"dup", true, std::nullopt, "condition_match", 0, "first", 1, 1, std::nullopt, false},
-        {"other", false, std::nullopt, "no_condition_match", std::nullopt, "x", 2, 1, std::nullopt, false},
+        {"other", false, std::nullopt, "no_condition_match", std::nullopt, "x", 2, 1, std::nullopt,
+         false},
         {"dup", false, "v", "condition_match", 2, "second", 3, 1, "\"p\"", false},
         {"a", true, std::nullopt, "condition_match", 0, "y", 4, 1, std::nullopt, false},
         {"dup", true, "w", "condition_match", 1, "third", 5, 1, std::nullopt, true},
@@ -160,7 +173,8 @@ TEST(FlagsV2Writer, AnEvaluatedTeam) {
         {"id": 12, "version": 1, "key": "needs-missing",
          "filters": {"groups": [{"properties": [{"key": "gone", "type": "flag", "value": true}]}]}}])"),
                                        Bucketing::Xxh3);
-    const JsonContext context(parse(R"({"distinct_id": "user-1", "person_properties": {"plan": "free"}})"));
+    const JsonContext context(
+        parse(R"({"distinct_id": "user-1", "person_properties": {"plan": "free"}})"));
     const EvaluationSummary summary = set.evaluate_all(context.context());
 
     std::vector<std::string> descriptions;
@@ -172,19 +186,22 @@ TEST(FlagsV2Writer, AnEvaluatedTeam) {
     }
     const json::object document = flags_v2_json(summary);
     EXPECT_EQ(written(views, summary.errors_while_computing, V2Style::Jsonb), jsonb_text(document));
-    EXPECT_EQ(written(views, summary.errors_while_computing, V2Style::Document), json::serialize(document));
+    EXPECT_EQ(written(views, summary.errors_while_computing, V2Style::Document),
+              json::serialize(document));
 
     std::vector<FlagAnswer> answers;
     for (const auto& [flag, result] : summary.flags) answers.push_back(flag_answer(*flag, result));
-    EXPECT_EQ(written(answers, summary.errors_while_computing, V2Style::Document), json::serialize(document));
+    EXPECT_EQ(written(answers, summary.errors_while_computing, V2Style::Document),
+              json::serialize(document));
 }
 
 TEST(FlagsV2Writer, BoundHoldsTheWorstCase) {
     // Every string byte escaped as \u00xx, integers at their longest.
     const std::string controls(300, '\x01');
-    const std::vector<FlagAnswer> answers = {{controls, false, controls, controls, std::numeric_limits<int>::min(),
-                                              controls, std::numeric_limits<std::int64_t>::min(),
-                                              std::numeric_limits<std::int64_t>::min(), controls, true}};
+    const std::vector<FlagAnswer> answers = {
+        {controls, false, controls, controls, std::numeric_limits<int>::min(), controls,
+         std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::min(),
+         controls, true}};
     std::vector<FlagAnswerView> views = {view_of(answers[0])};
     for (const V2Style style : {V2Style::Jsonb, V2Style::Document})
         EXPECT_LE(written(views, true, style).size(), 2 + flags_v2_members_max_size(views));

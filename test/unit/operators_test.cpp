@@ -25,14 +25,16 @@ struct Compiled {
 
 Compiled compile(Operator op, std::string_view filter_json) {
     Problems problems;
-    ValueMatcher matcher = ValueMatcher::compile(op, json::parse(filter_json), filter_path, problems);
+    ValueMatcher matcher =
+        ValueMatcher::compile(op, json::parse(filter_json), filter_path, problems);
     return {std::move(matcher), std::move(problems)};
 }
 
 // Compiles a filter that must raise no problem.
 ValueMatcher valid(Operator op, std::string_view filter_json) {
     Compiled c = compile(op, filter_json);
-    EXPECT_TRUE(c.problems.items().empty()) << filter_json << ": " << c.problems.items().front().message;
+    EXPECT_TRUE(c.problems.items().empty())
+        << filter_json << ": " << c.problems.items().front().message;
     return std::move(c.matcher);
 }
 
@@ -45,12 +47,17 @@ PropertyValue num(double n, std::string_view text) { return PropertyValue::make_
 PropertyValue boolean(bool b) { return PropertyValue::make_bool(b); }
 PropertyValue null() { return PropertyValue::make_null(); }
 PropertyValue missing() { return PropertyValue::make_missing(); }
-PropertyValue array(std::string_view json_text) { return {ValueKind::Array, false, 0.0, json_text}; }
-PropertyValue object(std::string_view json_text) { return {ValueKind::Object, false, 0.0, json_text}; }
+PropertyValue array(std::string_view json_text) {
+    return {ValueKind::Array, false, 0.0, json_text};
+}
+PropertyValue object(std::string_view json_text) {
+    return {ValueKind::Object, false, 0.0, json_text};
+}
 
 // ISO 8601 text of the moment `seconds_ago` before now, in UTC with an explicit offset.
 std::string iso_seconds_ago(long long seconds_ago) {
-    std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) - seconds_ago;
+    std::time_t t =
+        std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) - seconds_ago;
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buffer[40];
@@ -59,7 +66,9 @@ std::string iso_seconds_ago(long long seconds_ago) {
 }
 
 long long epoch_seconds_ago(long long seconds_ago) {
-    return static_cast<long long>(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())) - seconds_ago;
+    return static_cast<long long>(
+               std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())) -
+           seconds_ago;
 }
 
 constexpr long long day = 86'400;
@@ -67,11 +76,38 @@ constexpr long long day = 86'400;
 // ---------------------------------------------------------------------------------------------
 
 TEST(OperatorNames, RoundTripAndUnknown) {
-    const char* names[] = {"exact", "is_not", "icontains", "not_icontains", "icontains_multi", "not_icontains_multi",
-                           "starts_with", "not_starts_with", "ends_with", "not_ends_with", "regex", "not_regex",
-                           "gt", "gte", "lt", "lte", "semver_gt", "semver_gte", "semver_lt", "semver_lte",
-                           "semver_eq", "semver_neq", "semver_tilde", "semver_caret", "semver_wildcard", "is_set",
-                           "is_not_set", "is_date_before", "is_date_after", "is_date_exact", "in", "not_in",
+    const char* names[] = {"exact",
+                           "is_not",
+                           "icontains",
+                           "not_icontains",
+                           "icontains_multi",
+                           "not_icontains_multi",
+                           "starts_with",
+                           "not_starts_with",
+                           "ends_with",
+                           "not_ends_with",
+                           "regex",
+                           "not_regex",
+                           "gt",
+                           "gte",
+                           "lt",
+                           "lte",
+                           "semver_gt",
+                           "semver_gte",
+                           "semver_lt",
+                           "semver_lte",
+                           "semver_eq",
+                           "semver_neq",
+                           "semver_tilde",
+                           "semver_caret",
+                           "semver_wildcard",
+                           "is_set",
+                           "is_not_set",
+                           "is_date_before",
+                           "is_date_after",
+                           "is_date_exact",
+                           "in",
+                           "not_in",
                            "flag_evaluates_to"};
     for (const char* name : names) {
         std::optional<Operator> op = operator_from_name(name);
@@ -127,7 +163,8 @@ TEST(MissingKey, OnlyNegatedOperatorsAndIsNotSetMatch) {
         {Operator::IsDateExact, "\"2024-01-01\"", false},
     };
     for (const MissingCase& c : cases)
-        EXPECT_EQ(match(c.op, c.filter, missing()), c.matches_missing) << operator_name(c.op) << " " << c.filter;
+        EXPECT_EQ(match(c.op, c.filter, missing()), c.matches_missing)
+            << operator_name(c.op) << " " << c.filter;
 }
 
 TEST(MissingKey, NotRegexWithInvalidPatternStillMatchesMissingKey) {
@@ -208,7 +245,8 @@ TEST(Exact, ListMeansMembership) {
     EXPECT_TRUE(match(Operator::IsNot, filter, null()));
 
     const char* countries = "[\"US\", \"CA\", \"Uk\"]";
-    for (const char* yes : {"us", "Us", "US", "ca", "uk", "UK"}) EXPECT_TRUE(match(Operator::Exact, countries, str(yes))) << yes;
+    for (const char* yes : {"us", "Us", "US", "ca", "uk", "UK"})
+        EXPECT_TRUE(match(Operator::Exact, countries, str(yes))) << yes;
     EXPECT_FALSE(match(Operator::Exact, countries, str("de")));
 
     EXPECT_TRUE(match(Operator::Exact, "[1, 2, \"three\"]", num(2, "2")));
@@ -274,7 +312,8 @@ TEST(Exact, ArraysAndObjectsCompareTheirJsonText) {
 
 TEST(Icontains, CaseInsensitiveSubstring) {
     const char* filter = "\"valUe\"";
-    for (const char* yes : {"value", "value2", "vaLue4", "343tfvalue5"}) EXPECT_TRUE(match(Operator::Icontains, filter, str(yes))) << yes;
+    for (const char* yes : {"value", "value2", "vaLue4", "343tfvalue5"})
+        EXPECT_TRUE(match(Operator::Icontains, filter, str(yes))) << yes;
     EXPECT_FALSE(match(Operator::Icontains, filter, str("Alakazam")));
     EXPECT_FALSE(match(Operator::Icontains, filter, num(123, "123")));
     EXPECT_TRUE(match(Operator::NotIcontains, filter, str("Alakazam")));
@@ -291,7 +330,8 @@ TEST(Icontains, CaseInsensitiveSubstring) {
 
 TEST(Icontains, FoldsOnlyAsciiLikeTheReference) {
     EXPECT_TRUE(match(Operator::Icontains, "\"MÜN\"", str("xxMÜNchen")));
-    EXPECT_FALSE(match(Operator::Icontains, "\"MÜN\"", str("münchen")));  // Ü/ü differ outside ASCII
+    EXPECT_FALSE(
+        match(Operator::Icontains, "\"MÜN\"", str("münchen")));  // Ü/ü differ outside ASCII
     EXPECT_TRUE(match(Operator::Icontains, "\"mÜN\"", str("MÜNCHEN")));
 }
 
@@ -359,15 +399,16 @@ TEST(Regex, NumericPatternReadsAsItsText) {
 }
 
 TEST(Regex, InvalidPatternWarnsAndNeverMatches) {
-    for (const char* pattern : {R"j("?*")j", R"j("foo(?=bar)")j", R"j("(?<=foo)bar")j", R"j("\\b(\\w+)\\s+\\1\\b")j",
-                                R"j("(unclosed")j"}) {
+    for (const char* pattern : {R"j("?*")j", R"j("foo(?=bar)")j", R"j("(?<=foo)bar")j",
+                                R"j("\\b(\\w+)\\s+\\1\\b")j", R"j("(unclosed")j"}) {
         for (Operator op : {Operator::Regex, Operator::NotRegex}) {
             Compiled c = compile(op, pattern);
             ASSERT_EQ(c.problems.items().size(), 1u) << pattern;
             const Problem& problem = c.problems.items().front();
             EXPECT_EQ(problem.severity, Problem::Severity::Warning);
             EXPECT_EQ(problem.path, filter_path);
-            EXPECT_EQ(problem.message.rfind("invalid regular expression: ", 0), 0u) << problem.message;
+            EXPECT_EQ(problem.message.rfind("invalid regular expression: ", 0), 0u)
+                << problem.message;
             EXPECT_FALSE(c.problems.any_invalid());
             EXPECT_FALSE(c.matcher.matches(str("foobar")));
             EXPECT_FALSE(c.matcher.matches(str("value")));
@@ -476,8 +517,10 @@ TEST(Semver, NormalisationOfSdkVersions) {
     EXPECT_TRUE(match(Operator::SemverGt, "\"1.0.0\"", str("01.02.03")));
     EXPECT_TRUE(match(Operator::SemverGt, "\"1.0.0\"", str("3.07")));
     EXPECT_TRUE(match(Operator::SemverGt, "\"1.0.0\"", str("3.0")));
-    for (const char* v : {"3.08", "3.8", "3.8.0", "3.9", "3.10", "4.0.0"}) EXPECT_TRUE(match(Operator::SemverGte, "\"3.08\"", str(v))) << v;
-    for (const char* v : {"3.07", "3.7", "2.48", "3.0"}) EXPECT_FALSE(match(Operator::SemverGte, "\"3.08\"", str(v))) << v;
+    for (const char* v : {"3.08", "3.8", "3.8.0", "3.9", "3.10", "4.0.0"})
+        EXPECT_TRUE(match(Operator::SemverGte, "\"3.08\"", str(v))) << v;
+    for (const char* v : {"3.07", "3.7", "2.48", "3.0"})
+        EXPECT_FALSE(match(Operator::SemverGte, "\"3.08\"", str(v))) << v;
     EXPECT_TRUE(match(Operator::SemverGt, "\"3.9\"", str("3.10")));
     EXPECT_TRUE(match(Operator::SemverEq, "2", num(2, "2")));
     EXPECT_TRUE(match(Operator::SemverEq, "1.5", num(1.5, "1.5")));
@@ -494,7 +537,8 @@ TEST(Semver, PreReleaseAndBuild) {
 }
 
 TEST(Semver, UnparsablePropertiesNeverMatch) {
-    for (const char* v : {"not-a-version", "1.2.abc", "1.2.3.4", "1..2.3", "1.2.3.", ".1.2.3", "1.-2.3", "", "V1.2.3", "1.2.3-"}) {
+    for (const char* v : {"not-a-version", "1.2.abc", "1.2.3.4", "1..2.3", "1.2.3.", ".1.2.3",
+                          "1.-2.3", "", "V1.2.3", "1.2.3-"}) {
         EXPECT_FALSE(match(Operator::SemverGt, "\"1.0.0\"", str(v))) << v;
         EXPECT_FALSE(match(Operator::SemverNeq, "\"1.0.0\"", str(v))) << v;
         EXPECT_FALSE(match(Operator::SemverCaret, "\"1.0.0\"", str(v))) << v;
@@ -505,8 +549,10 @@ TEST(Semver, UnparsablePropertiesNeverMatch) {
 
 TEST(Semver, Tilde) {
     const char* filter = "\"1.2.3\"";
-    for (const char* v : {"1.2.3", "1.2.4", "1.2.10"}) EXPECT_TRUE(match(Operator::SemverTilde, filter, str(v))) << v;
-    for (const char* v : {"1.3.0", "1.2.2", "2.2.3"}) EXPECT_FALSE(match(Operator::SemverTilde, filter, str(v))) << v;
+    for (const char* v : {"1.2.3", "1.2.4", "1.2.10"})
+        EXPECT_TRUE(match(Operator::SemverTilde, filter, str(v))) << v;
+    for (const char* v : {"1.3.0", "1.2.2", "2.2.3"})
+        EXPECT_FALSE(match(Operator::SemverTilde, filter, str(v))) << v;
     EXPECT_TRUE(match(Operator::SemverTilde, "\"v1.2.3\"", str("v1.2.5")));
     EXPECT_TRUE(match(Operator::SemverTilde, "\"3.08\"", str("3.8.5")));
     EXPECT_FALSE(match(Operator::SemverTilde, "\"3.08\"", str("3.9.0")));
@@ -519,8 +565,10 @@ TEST(Semver, Tilde) {
 
 TEST(Semver, Caret) {
     const char* filter = "\"1.2.3\"";
-    for (const char* v : {"1.2.3", "1.2.4", "1.3.0", "1.10.5"}) EXPECT_TRUE(match(Operator::SemverCaret, filter, str(v))) << v;
-    for (const char* v : {"2.0.0", "1.2.2", "1.1.9", "2.0.0-beta"}) EXPECT_FALSE(match(Operator::SemverCaret, filter, str(v))) << v;
+    for (const char* v : {"1.2.3", "1.2.4", "1.3.0", "1.10.5"})
+        EXPECT_TRUE(match(Operator::SemverCaret, filter, str(v))) << v;
+    for (const char* v : {"2.0.0", "1.2.2", "1.1.9", "2.0.0-beta"})
+        EXPECT_FALSE(match(Operator::SemverCaret, filter, str(v))) << v;
     EXPECT_TRUE(match(Operator::SemverCaret, "\"1.2.0-alpha\"", str("1.2.0")));
     EXPECT_TRUE(match(Operator::SemverCaret, "\"1.2.0-alpha\"", str("1.5.0")));
     EXPECT_TRUE(match(Operator::SemverCaret, "\"0.2.3\"", str("0.2.9")));
@@ -530,10 +578,14 @@ TEST(Semver, Caret) {
 }
 
 TEST(Semver, Wildcard) {
-    for (const char* v : {"1.2.0", "1.2.5", "1.2.99"}) EXPECT_TRUE(match(Operator::SemverWildcard, "\"1.2.*\"", str(v))) << v;
-    for (const char* v : {"1.3.0", "1.1.9"}) EXPECT_FALSE(match(Operator::SemverWildcard, "\"1.2.*\"", str(v))) << v;
-    for (const char* v : {"1.0.0", "1.5.9", "1.99.99"}) EXPECT_TRUE(match(Operator::SemverWildcard, "\"1.*.*\"", str(v))) << v;
-    for (const char* v : {"2.0.0", "0.9.9"}) EXPECT_FALSE(match(Operator::SemverWildcard, "\"1.*.*\"", str(v))) << v;
+    for (const char* v : {"1.2.0", "1.2.5", "1.2.99"})
+        EXPECT_TRUE(match(Operator::SemverWildcard, "\"1.2.*\"", str(v))) << v;
+    for (const char* v : {"1.3.0", "1.1.9"})
+        EXPECT_FALSE(match(Operator::SemverWildcard, "\"1.2.*\"", str(v))) << v;
+    for (const char* v : {"1.0.0", "1.5.9", "1.99.99"})
+        EXPECT_TRUE(match(Operator::SemverWildcard, "\"1.*.*\"", str(v))) << v;
+    for (const char* v : {"2.0.0", "0.9.9"})
+        EXPECT_FALSE(match(Operator::SemverWildcard, "\"1.*.*\"", str(v))) << v;
     EXPECT_TRUE(match(Operator::SemverWildcard, "\"1.*\"", str("1.5.0")));
     EXPECT_FALSE(match(Operator::SemverWildcard, "\"1.*\"", str("2.0.0")));
     EXPECT_TRUE(match(Operator::SemverWildcard, "\"*\"", str("1.0.0")));
@@ -552,10 +604,15 @@ TEST(Semver, InvalidFilterValuesAreReported) {
         Operator op;
         const char* filter;
     } cases[] = {
-        {Operator::SemverGt, "\"invalid-semver\""}, {Operator::SemverEq, "\"1.2.3.4\""}, {Operator::SemverEq, "true"},
-        {Operator::SemverLt, "[\"1.0.0\"]"},         {Operator::SemverTilde, "\"not-a-version\""},
-        {Operator::SemverCaret, "\"invalid\""},      {Operator::SemverWildcard, "\"1.*.3\""},
-        {Operator::SemverWildcard, "\"*.*\""},       {Operator::SemverCaret, "null"},
+        {Operator::SemverGt, "\"invalid-semver\""},
+        {Operator::SemverEq, "\"1.2.3.4\""},
+        {Operator::SemverEq, "true"},
+        {Operator::SemverLt, "[\"1.0.0\"]"},
+        {Operator::SemverTilde, "\"not-a-version\""},
+        {Operator::SemverCaret, "\"invalid\""},
+        {Operator::SemverWildcard, "\"1.*.3\""},
+        {Operator::SemverWildcard, "\"*.*\""},
+        {Operator::SemverCaret, "null"},
     };
     for (const Case& c : cases) {
         Compiled compiled = compile(c.op, c.filter);
@@ -603,8 +660,10 @@ TEST(Dates, NaiveValuesAreUtc) {
     EXPECT_FALSE(match(Operator::IsDateBefore, filter, str("2024-06-01T03:00:00Z")));
     EXPECT_TRUE(match(Operator::IsDateAfter, filter, str("2024-06-01 03:00:00")));
     EXPECT_TRUE(match(Operator::IsDateExact, filter, str("2024-06-01T00:00:00.000")));
-    EXPECT_TRUE(match(Operator::IsDateAfter, "\"2024-06-01T14:00:00Z\"", str("2024-06-01 14:00:01")));
-    EXPECT_TRUE(match(Operator::IsDateAfter, "\"2024-06-01T14:00:00Z\"", str("2024-06-01T08:00:00-07:00")));
+    EXPECT_TRUE(
+        match(Operator::IsDateAfter, "\"2024-06-01T14:00:00Z\"", str("2024-06-01 14:00:01")));
+    EXPECT_TRUE(
+        match(Operator::IsDateAfter, "\"2024-06-01T14:00:00Z\"", str("2024-06-01T08:00:00-07:00")));
 }
 
 TEST(Dates, RelativeFilterIsRelativeToNow) {
@@ -639,8 +698,9 @@ TEST(Dates, NumericFilterIsEpochSeconds) {
 }
 
 TEST(Dates, InvalidFilterValuesAreReported) {
-    for (const char* filter : {"\"not a date\"", "\"2023-02-29\"", "\"-3x\"", "\"10000d\"", "true", "null", "[\"2024-01-01\"]",
-                               "{}", "1e300", "\"2024-01-01T25:00:00Z\""}) {
+    for (const char* filter :
+         {"\"not a date\"", "\"2023-02-29\"", "\"-3x\"", "\"10000d\"", "true", "null",
+          "[\"2024-01-01\"]", "{}", "1e300", "\"2024-01-01T25:00:00Z\""}) {
         Compiled c = compile(Operator::IsDateBefore, filter);
         ASSERT_TRUE(c.problems.any_invalid()) << filter;
         EXPECT_FALSE(c.matcher.matches(str("2020-01-01")));
@@ -717,14 +777,17 @@ TEST(StructuralProblems, WrongShapesAreInvalidWithLowerCaseMessages) {
 TEST(StructuralProblems, MessagesNameWhatWasGiven) {
     Compiled c = compile(Operator::Gt, "\"abc\"");
     ASSERT_TRUE(c.problems.any_invalid());
-    EXPECT_EQ(c.problems.first_invalid()->message, "expected a number or a string holding one, got \"abc\"");
+    EXPECT_EQ(c.problems.first_invalid()->message,
+              "expected a number or a string holding one, got \"abc\"");
     Compiled list = compile(Operator::Gt, "[1]");
-    EXPECT_EQ(list.problems.first_invalid()->message, "expected a number or a string holding one, got a list");
+    EXPECT_EQ(list.problems.first_invalid()->message,
+              "expected a number or a string holding one, got a list");
 }
 
 TEST(StructuralProblems, ScalarValuesOfOtherTypesAreAccepted) {
     // The reference reads numbers and booleans as their text for text operators.
-    for (Operator op : {Operator::Exact, Operator::Icontains, Operator::StartsWith, Operator::IcontainsMulti, Operator::Regex}) {
+    for (Operator op : {Operator::Exact, Operator::Icontains, Operator::StartsWith,
+                        Operator::IcontainsMulti, Operator::Regex}) {
         for (const char* filter : {"12", "1.5", "true", "\"x\""}) {
             Compiled c = compile(op, filter);
             EXPECT_TRUE(c.problems.items().empty()) << operator_name(op) << " " << filter;
@@ -749,14 +812,30 @@ TEST(Robustness, MovedFromMatcherDoesNotCrash) {
 
 TEST(Robustness, EveryOperatorSurvivesArbitraryProperties) {
     const std::pair<Operator, const char*> filters[] = {
-        {Operator::Exact, "[\"a\", 1, true, null]"}, {Operator::IsNot, "\"ü\""}, {Operator::Icontains, "\"a\""},
-        {Operator::NotIcontains, "\"\""}, {Operator::IcontainsMulti, "[\"a\", \"\"]"},
-        {Operator::NotIcontainsMulti, "[]"}, {Operator::StartsWith, "\"a\""}, {Operator::NotEndsWith, "\"a\""},
-        {Operator::Regex, "\"(a+)+$\""}, {Operator::NotRegex, "\"[\""}, {Operator::Gt, "1"}, {Operator::Lte, "\"-1e5\""},
-        {Operator::SemverGt, "\"1.2.3\""}, {Operator::SemverNeq, "\"1.2.3-rc.1+b\""}, {Operator::SemverTilde, "\"1.2\""},
-        {Operator::SemverCaret, "\"0.0.1\""}, {Operator::SemverWildcard, "\"*\""}, {Operator::IsSet, "null"},
-        {Operator::IsNotSet, "null"}, {Operator::IsDateBefore, "\"-7d\""}, {Operator::IsDateAfter, "\"2020-01-01\""},
-        {Operator::IsDateExact, "0"}, {Operator::In, "1"}, {Operator::FlagEvaluatesTo, "true"},
+        {Operator::Exact, "[\"a\", 1, true, null]"},
+        {Operator::IsNot, "\"ü\""},
+        {Operator::Icontains, "\"a\""},
+        {Operator::NotIcontains, "\"\""},
+        {Operator::IcontainsMulti, "[\"a\", \"\"]"},
+        {Operator::NotIcontainsMulti, "[]"},
+        {Operator::StartsWith, "\"a\""},
+        {Operator::NotEndsWith, "\"a\""},
+        {Operator::Regex, "\"(a+)+$\""},
+        {Operator::NotRegex, "\"[\""},
+        {Operator::Gt, "1"},
+        {Operator::Lte, "\"-1e5\""},
+        {Operator::SemverGt, "\"1.2.3\""},
+        {Operator::SemverNeq, "\"1.2.3-rc.1+b\""},
+        {Operator::SemverTilde, "\"1.2\""},
+        {Operator::SemverCaret, "\"0.0.1\""},
+        {Operator::SemverWildcard, "\"*\""},
+        {Operator::IsSet, "null"},
+        {Operator::IsNotSet, "null"},
+        {Operator::IsDateBefore, "\"-7d\""},
+        {Operator::IsDateAfter, "\"2020-01-01\""},
+        {Operator::IsDateExact, "0"},
+        {Operator::In, "1"},
+        {Operator::FlagEvaluatesTo, "true"},
     };
     std::vector<ValueMatcher> matchers;
     for (const auto& [op, filter] : filters) {
@@ -764,9 +843,18 @@ TEST(Robustness, EveryOperatorSurvivesArbitraryProperties) {
         matchers.push_back(ValueMatcher::compile(op, json::parse(filter), filter_path, problems));
     }
     std::mt19937 random(12345);
-    const std::string alphabet = std::string("aAzZ09.-+:TtvV*x ,[]{}\"\\") + '\0' + "\xC3\xBC\xFF\xE2\x80\x80";
-    std::vector<std::string> texts = {"", "1.2.3", "2024-01-01", "-3d", "nan", "1e999", "18446744073709551616.1.1",
-                                      std::string(100'000, 'a') + "!", "\xC3", "\xF4\x90\x80\x80"};
+    const std::string alphabet =
+        std::string("aAzZ09.-+:TtvV*x ,[]{}\"\\") + '\0' + "\xC3\xBC\xFF\xE2\x80\x80";
+    std::vector<std::string> texts = {"",
+                                      "1.2.3",
+                                      "2024-01-01",
+                                      "-3d",
+                                      "nan",
+                                      "1e999",
+                                      "18446744073709551616.1.1",
+                                      std::string(100'000, 'a') + "!",
+                                      "\xC3",
+                                      "\xF4\x90\x80\x80"};
     for (int i = 0; i < 3'000; ++i) {
         std::string s;
         const int length = static_cast<int>(random() % 24);

@@ -39,13 +39,15 @@ TEST(FlagsV2Json, CarriesMetadataReasonAndFailure) {
 }
 
 TEST(DetailJson, ValueIsTheVariantOrTheBoolean) {
-    auto multivariate = evaluate_one(R"({"key": "mv", "filters": {"groups": [{"properties": [], "variant": "b"}],
+    auto multivariate =
+        evaluate_one(R"({"key": "mv", "filters": {"groups": [{"properties": [], "variant": "b"}],
         "multivariate": {"variants": [{"key": "a", "rollout_percentage": 50}, {"key": "b", "rollout_percentage": 50}]}}})",
-                                     R"({"distinct_id": "u"})");
+                     R"({"distinct_id": "u"})");
     EXPECT_EQ(multivariate.at("value"), "b");
     EXPECT_EQ(multivariate.at("variant"), "b");
-    auto off = evaluate_one(R"({"key": "f", "filters": {"groups": [{"properties": [], "rollout_percentage": 0}]}})",
-                            R"({"distinct_id": "u"})");
+    auto off = evaluate_one(
+        R"({"key": "f", "filters": {"groups": [{"properties": [], "rollout_percentage": 0}]}})",
+        R"({"distinct_id": "u"})");
     EXPECT_EQ(off.at("value"), false);
     EXPECT_TRUE(off.at("payload").is_null());
 }

@@ -47,16 +47,22 @@ TEST(SemverParse, StrictAndLenientForms) {
 }
 
 TEST(SemverParse, Rejects) {
-    for (const char* text : {"", "v", "not-a-version", "1.2.abc", "1.2.3.4", "1..2.3", "1.2.3.", ".1.2.3", "1.-2.3",
-                             "V1.2.3", " v1.2.3", "1.2.3-", "1.2.3+", "1.2.3-01", "1.2.3-a..b", "1.2.3-a_b",
-                             "1.2.3+a+b", "18446744073709551616.0.0", "1.2.3 4", "x.1.2", "1.x", "-1.2.3", "+1.2.3"})
+    for (const char* text : {"",          "v",         "not-a-version",
+                             "1.2.abc",   "1.2.3.4",   "1..2.3",
+                             "1.2.3.",    ".1.2.3",    "1.-2.3",
+                             "V1.2.3",    " v1.2.3",   "1.2.3-",
+                             "1.2.3+",    "1.2.3-01",  "1.2.3-a..b",
+                             "1.2.3-a_b", "1.2.3+a+b", "18446744073709551616.0.0",
+                             "1.2.3 4",   "x.1.2",     "1.x",
+                             "-1.2.3",    "+1.2.3"})
         EXPECT_FALSE(parse_lenient_version(text)) << text;
 }
 
 TEST(SemverOrder, PrecedenceOfSemVerSpec) {
-    const std::vector<const char*> ascending = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-                                                "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1",
-                                                "1.1.0", "2.0.0", "10.0.0"};
+    const std::vector<const char*> ascending = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta",
+                                                "1.0.0-beta",  "1.0.0-beta.2",  "1.0.0-beta.11",
+                                                "1.0.0-rc.1",  "1.0.0",         "1.0.1",
+                                                "1.1.0",       "2.0.0",         "10.0.0"};
     for (std::size_t i = 0; i < ascending.size(); ++i)
         for (std::size_t j = 0; j < ascending.size(); ++j) {
             const int expected = (i > j) - (i < j);
@@ -119,8 +125,9 @@ TEST(SemverRequirement, PreReleasesOnlyMatchTheirOwnVersionTriple) {
 }
 
 TEST(SemverRequirement, Rejects) {
-    for (const char* text : {"", " ", "1.*.3", "*.*", "x.1", "*, 1.0.0", ">=", "^", "1.2.3 1.2.4", "1.2.3,", "01.2.3",
-                             "1.2.3-", "1.2.3-01", "a.b.c", "~~1.2.3", ">=1.2.3-beta+", "1.2.3.4"})
+    for (const char* text :
+         {"", " ", "1.*.3", "*.*", "x.1", "*, 1.0.0", ">=", "^", "1.2.3 1.2.4", "1.2.3,", "01.2.3",
+          "1.2.3-", "1.2.3-01", "a.b.c", "~~1.2.3", ">=1.2.3-beta+", "1.2.3.4"})
         EXPECT_FALSE(VersionRequirement::parse(text)) << '"' << text << '"';
     std::string many;
     for (int i = 0; i < 32; ++i) many += (i ? ", >=1.0." : ">=1.0.") + std::to_string(i);

@@ -8,7 +8,7 @@
 namespace flag_eval::decide {
 
 struct Answer {
-    std::vector<FlagAnswer> flags;         // in the order they are written out
+    std::vector<FlagAnswer> flags;  // in the order they are written out
     bool errors_while_computing = false;
 };
 

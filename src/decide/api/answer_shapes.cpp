@@ -64,7 +64,8 @@ bool boolean_at(const json::value& v, const std::string& path) {
 // jsonb writes integers as plain numbers; an integral double is accepted too.
 std::int64_t integer_at(const json::value& v, const std::string& path) {
     if (v.is_int64()) return v.get_int64();
-    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    if (v.is_uint64() &&
+        v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         return static_cast<std::int64_t>(v.get_uint64());
     if (v.is_double()) {
         const double d = v.get_double();
@@ -73,14 +74,16 @@ std::int64_t integer_at(const json::value& v, const std::string& path) {
     fail(path, "an integer");
 }
 
-std::optional<std::string> optional_string_at(const json::object& o, std::string_view key, const std::string& path) {
+std::optional<std::string> optional_string_at(const json::object& o, std::string_view key,
+                                              const std::string& path) {
     const json::value* v = find(o, key);
     if (!v || v->is_null()) return std::nullopt;
     if (!v->is_string()) fail(member_path(path, key), "a string or null");
     return std::string(v->get_string());
 }
 
-FlagAnswer flag_from_json(std::string_view map_key, const json::value& value, const std::string& path) {
+FlagAnswer flag_from_json(std::string_view map_key, const json::value& value,
+                          const std::string& path) {
     const json::object& o = object_at(value, path);
     FlagAnswer flag;
     const json::value* key = find(o, "key");
@@ -113,7 +116,8 @@ FlagAnswer flag_from_json(std::string_view map_key, const json::value& value, co
             flag.version = integer_at(*version, member_path(metadata_path, "version"));
         if (const json::value* payload = find(m, "payload"); payload && !payload->is_null())
             // Stored payloads are JSON text in a string; a bare JSON value is kept as its text.
-            flag.payload = payload->is_string() ? std::string(payload->get_string()) : json::serialize(*payload);
+            flag.payload = payload->is_string() ? std::string(payload->get_string())
+                                                : json::serialize(*payload);
     }
 
     if (const json::value* failed = find(o, "failed"); failed && !failed->is_null())
@@ -123,7 +127,8 @@ FlagAnswer flag_from_json(std::string_view map_key, const json::value& value, co
 
 }  // namespace
 
-FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description, std::string reason_code) {
+FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
+                         std::string reason_code) {
     FlagAnswer answer;
     answer.key = flag.key;
     answer.reason_code = std::move(reason_code);
@@ -147,8 +152,10 @@ std::variant<Answer, std::string> parse_v2_body(std::string_view json_text) {
         answer.flags.reserve(flags.size());
         for (const auto& [key, value] : flags)
             answer.flags.push_back(flag_from_json(key, value, member_path(flags_path, key)));
-        if (const json::value* errors = find(top, "errorsWhileComputingFlags"); errors && !errors->is_null())
-            answer.errors_while_computing = boolean_at(*errors, member_path(root, "errorsWhileComputingFlags"));
+        if (const json::value* errors = find(top, "errorsWhileComputingFlags");
+            errors && !errors->is_null())
+            answer.errors_while_computing =
+                boolean_at(*errors, member_path(root, "errorsWhileComputingFlags"));
         return answer;
     } catch (const ShapeError& e) {
         return "decide() body has an unexpected shape: " + e.message;

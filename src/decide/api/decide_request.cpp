@@ -85,7 +85,8 @@ std::variant<DecideRequest, RequestError> parse_decide_request(std::string_view 
         // Type checks come first: a malformed body is a 400 whatever else it lacks.
         if (json::value* v = field(body, {"groups", "$groups"}, name)) {
             if (!v->is_object())
-                return bad(std::string(name) + " must be an object of group keys by group type, not " + kind(*v));
+                return bad(std::string(name) +
+                           " must be an object of group keys by group type, not " + kind(*v));
             for (const auto& [type, key] : v->get_object()) {
                 if (key.is_null()) continue;
                 auto text = string_or_number(key);
@@ -96,12 +97,14 @@ std::variant<DecideRequest, RequestError> parse_decide_request(std::string_view 
             }
         }
         if (json::value* v = field(body, {"person_properties", "$properties"}, name)) {
-            if (!v->is_object()) return bad(std::string(name) + " must be an object, not " + kind(*v));
+            if (!v->is_object())
+                return bad(std::string(name) + " must be an object, not " + kind(*v));
             request.person_properties = std::move(v->get_object());
         }
         if (json::value* v = field(body, {"group_properties", "$group_properties"}, name)) {
             if (!v->is_object())
-                return bad(std::string(name) + " must be an object of properties by group type, not " + kind(*v));
+                return bad(std::string(name) +
+                           " must be an object of properties by group type, not " + kind(*v));
             for (auto& [type, properties] : v->get_object()) {
                 if (properties.is_null()) continue;
                 if (!properties.is_object())
@@ -116,38 +119,45 @@ std::variant<DecideRequest, RequestError> parse_decide_request(std::string_view 
             if (!text->empty()) request.anon_distinct_id = std::move(*text);
         }
         if (json::value* v = field(body, {"flag_keys_to_evaluate", "flag_keys"}, name)) {
-            if (!v->is_array()) return bad(std::string(name) + " must be an array of flag keys, not " + kind(*v));
+            if (!v->is_array())
+                return bad(std::string(name) + " must be an array of flag keys, not " + kind(*v));
             std::vector<std::string> keys;
             const json::array& array = v->get_array();
             keys.reserve(array.size());
             for (std::size_t i = 0; i < array.size(); ++i) {
                 if (!array[i].is_string())
-                    return bad(std::string(name) + "[" + std::to_string(i) + "] must be a string, not " +
-                               kind(array[i]));
+                    return bad(std::string(name) + "[" + std::to_string(i) +
+                               "] must be a string, not " + kind(array[i]));
                 keys.emplace_back(array[i].get_string());
             }
             request.flag_keys = std::move(keys);
         }
         if (json::value* v = field(body, {"disable_flags"}, name)) {
-            if (!v->is_bool()) return bad(std::string(name) + " must be a boolean, not " + kind(*v));
+            if (!v->is_bool())
+                return bad(std::string(name) + " must be a boolean, not " + kind(*v));
             request.disable_flags = v->get_bool();
         }
         const json::value* distinct_id = field(body, {"distinct_id", "$distinct_id"}, name);
         const std::string_view distinct_id_name = name;
         if (distinct_id && !distinct_id->is_string() && !distinct_id->is_number())
-            return bad(std::string(distinct_id_name) + " must be a string or a number, not " + kind(*distinct_id));
+            return bad(std::string(distinct_id_name) + " must be a string or a number, not " +
+                       kind(*distinct_id));
 
         // PostHog answers 401 for a missing token before it looks at the subject.
         if (json::value* v = field(body, {"token", "$token", "api_key"}, name)) {
-            if (!v->is_string()) return bad(std::string(name) + " must be a string, not " + kind(*v));
+            if (!v->is_string())
+                return bad(std::string(name) + " must be a string, not " + kind(*v));
             request.token = std::string(v->get_string());
         }
         if (request.token.empty())
-            return RequestError{401, "no token: send the project API key as \"token\" (or \"api_key\")"};
+            return RequestError{401,
+                                "no token: send the project API key as \"token\" (or \"api_key\")"};
 
-        if (!distinct_id) return bad("distinct_id is missing: send the subject's id as \"distinct_id\"");
+        if (!distinct_id)
+            return bad("distinct_id is missing: send the subject's id as \"distinct_id\"");
         request.distinct_id = *string_or_number(*distinct_id);
-        if (request.distinct_id.empty()) return bad(std::string(distinct_id_name) + " must not be empty");
+        if (request.distinct_id.empty())
+            return bad(std::string(distinct_id_name) + " must not be empty");
         return request;
     } catch (const std::bad_alloc&) {
         return RequestError{413, "request body is too large to parse"};

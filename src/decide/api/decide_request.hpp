@@ -14,14 +14,14 @@
 namespace flag_eval::decide {
 
 struct DecideRequest {
-    std::string token;               // "token" (or "$token", "api_key"): never empty
-    std::string distinct_id;         // "distinct_id" (or "$distinct_id"); a JSON number as its digits
-    boost::json::object groups;      // {group type: group key}; number keys become their digits
-    boost::json::object person_properties;   // "person_properties" (or "$properties")
-    boost::json::object group_properties;    // {group type: {props}} (or "$group_properties")
-    std::optional<std::string> anon_distinct_id;        // "$anon_distinct_id" (or "anon_distinct_id")
+    std::string token;           // "token" (or "$token", "api_key"): never empty
+    std::string distinct_id;     // "distinct_id" (or "$distinct_id"); a JSON number as its digits
+    boost::json::object groups;  // {group type: group key}; number keys become their digits
+    boost::json::object person_properties;        // "person_properties" (or "$properties")
+    boost::json::object group_properties;         // {group type: {props}} (or "$group_properties")
+    std::optional<std::string> anon_distinct_id;  // "$anon_distinct_id" (or "anon_distinct_id")
     std::optional<std::vector<std::string>> flag_keys;  // "flag_keys_to_evaluate" (or "flag_keys")
-    bool disable_flags = false;      // "disable_flags": true asks for no flags at all
+    bool disable_flags = false;  // "disable_flags": true asks for no flags at all
 };
 
 // 400: not a JSON object, a field of the wrong type, distinct_id missing or empty;

@@ -21,15 +21,18 @@ using Clock = std::chrono::steady_clock;
 // Unnamed statements with text parameters: PgBouncer in transaction pooling keeps no state for us.
 constexpr const char* kDecideSql =
     "SELECT flag_eval.decide($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[])::text";
-constexpr const char* kRecordOverridesSql = "SELECT flag_eval.record_hash_key_overrides($1, $2, $3)";
+constexpr const char* kRecordOverridesSql =
+    "SELECT flag_eval.record_hash_key_overrides($1, $2, $3)";
 constexpr const char* kInvalidToken = "28000";
 
 // Which of the evaluated flags the request asks for (flag_keys_to_evaluate), by position.
 std::vector<bool> asked_for(const DecideRequest& request, const EvaluationSummary& summary) {
     std::vector<bool> asked(summary.flags.size(), !request.flag_keys);
     if (request.flag_keys) {
-        const std::unordered_set<std::string_view> keys(request.flag_keys->begin(), request.flag_keys->end());
-        for (std::size_t i = 0; i < asked.size(); ++i) asked[i] = keys.contains(summary.flags[i].flag->key);
+        const std::unordered_set<std::string_view> keys(request.flag_keys->begin(),
+                                                        request.flag_keys->end());
+        for (std::size_t i = 0; i < asked.size(); ++i)
+            asked[i] = keys.contains(summary.flags[i].flag->key);
     }
     return asked;
 }
@@ -41,7 +44,8 @@ bool records_override(const Flag& flag) {
 
 // The single text value of a successful query, or nullopt.
 std::optional<std::string> single_value(const QueryOutcome& outcome) {
-    if (!outcome.result.ok() || outcome.result.rows.empty() || outcome.result.rows[0].empty()) return std::nullopt;
+    if (!outcome.result.ok() || outcome.result.rows.empty() || outcome.result.rows[0].empty())
+        return std::nullopt;
     return outcome.result.rows[0][0];
 }
 
@@ -66,8 +70,8 @@ std::string text_array_literal(const std::vector<std::string>& values) {
     return out;
 }
 
-std::vector<std::optional<std::string>> decide_parameters(const DecideRequest& request,
-                                                          const std::optional<std::vector<std::string>>& flag_keys) {
+std::vector<std::optional<std::string>> decide_parameters(
+    const DecideRequest& request, const std::optional<std::vector<std::string>>& flag_keys) {
     std::vector<std::optional<std::string>> params;
     params.reserve(7);
     params.emplace_back(request.token);
@@ -83,7 +87,8 @@ std::vector<std::optional<std::string>> decide_parameters(const DecideRequest& r
     return params;
 }
 
-boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer(const DecideRequest& request) {
+boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer(
+    const DecideRequest& request) {
     const Clock::time_point deadline = Clock::now() + deadline_;
     if (request.disable_flags) co_return Answer{};
     const std::shared_ptr<const TeamDefinitions> team = cache_.by_api_token(request.token);
@@ -93,7 +98,8 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
         co_return co_await answer_from_database_only(request, deadline);
     }
 
-    const Subject subject{request.distinct_id, &request.person_properties, &request.groups, &request.group_properties};
+    const Subject subject{request.distinct_id, &request.person_properties, &request.groups,
+                          &request.group_properties};
     const LocalEvaluation local = evaluate_locally(team->flags, subject);
     const std::vector<bool> asked = asked_for(request, local.summary);
 
@@ -111,16 +117,20 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     std::string stored_failure;
     std::string write_failure;
     if (!from_database.empty()) {
-        auto read = routes_.query(Purpose::PersonData, kDecideSql, decide_parameters(request, from_database), deadline);
+        auto read = routes_.query(Purpose::PersonData, kDecideSql,
+                                  decide_parameters(request, from_database), deadline);
         QueryOutcome read_outcome;
         if (record_overrides) {
-            auto write = routes_.query(Purpose::PrimaryWrite, kRecordOverridesSql,
-                                       {request.token, request.distinct_id, request.anon_distinct_id}, deadline);
-            auto both = std::move(read) && std::move(write);  // concurrently, each within the deadline
+            auto write = routes_.query(
+                Purpose::PrimaryWrite, kRecordOverridesSql,
+                {request.token, request.distinct_id, request.anon_distinct_id}, deadline);
+            auto both =
+                std::move(read) && std::move(write);  // concurrently, each within the deadline
             auto outcomes = co_await std::move(both);
             auto& [r, w] = outcomes;
             read_outcome = std::move(r);
-            if (!w.result.ok()) write_failure = "experience continuity not recorded (" + describe(w.result) + ")";
+            if (!w.result.ok())
+                write_failure = "experience continuity not recorded (" + describe(w.result) + ")";
         } else {
             read_outcome = co_await std::move(read);
         }
@@ -144,13 +154,15 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
             answer.flags.push_back(flag_answer(*flag, result));
             ++computed_here;
         } else if (!write_failure.empty() && records_override(*flag)) {
-            answer.flags.push_back(failed_answer(*flag, write_failure, "hash_key_override_error"));  // PostHog's code
+            answer.flags.push_back(
+                failed_answer(*flag, write_failure, "hash_key_override_error"));  // PostHog's code
         } else if (auto it = stored.find(flag->key); it != stored.end()) {
             answer.flags.push_back(std::move(it->second));
             ++from_stored;
         } else {
             answer.flags.push_back(failed_answer(
-                *flag, stored_failure.empty() ? "flag missing from the database's answer" : stored_failure));
+                *flag, stored_failure.empty() ? "flag missing from the database's answer"
+                                              : stored_failure));
         }
         if (answer.flags.back().failed) {
             answer.errors_while_computing = true;
@@ -166,11 +178,14 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
 
 boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer_from_database_only(
     const DecideRequest& request, Clock::time_point deadline) {
-    auto read = routes_.query(Purpose::PersonData, kDecideSql, decide_parameters(request, request.flag_keys), deadline);
+    auto read = routes_.query(Purpose::PersonData, kDecideSql,
+                              decide_parameters(request, request.flag_keys), deadline);
     const QueryOutcome outcome = co_await std::move(read);
     if (outcome.result.sqlstate == kInvalidToken) co_return FlagsFailure{401, "invalid API token"};
     const auto body = single_value(outcome);
-    if (!body) co_return FlagsFailure{503, "no flag definitions loaded and " + failure_description(outcome)};
+    if (!body)
+        co_return FlagsFailure{503,
+                               "no flag definitions loaded and " + failure_description(outcome)};
     auto parsed = parse_v2_body(*body);
     if (auto* answer = std::get_if<Answer>(&parsed)) co_return std::move(*answer);
     co_return FlagsFailure{503, "unreadable decide() answer: " + std::get<std::string>(parsed)};

@@ -18,14 +18,15 @@
 
 namespace flag_eval::decide {
 
-struct FlagsFailure {   // nothing could be answered
-    int status;         // 401 unknown token, 503 no definitions and no database
+struct FlagsFailure {  // nothing could be answered
+    int status;        // 401 unknown token, 503 no definitions and no database
     std::string message;
 };
 
 class FlagsEndpoint {
 public:
-    FlagsEndpoint(DefinitionsCache& cache, RouteSet& routes, Metrics& metrics, std::chrono::milliseconds deadline)
+    FlagsEndpoint(DefinitionsCache& cache, RouteSet& routes, Metrics& metrics,
+                  std::chrono::milliseconds deadline)
         : cache_(cache), routes_(routes), metrics_(metrics), deadline_(deadline) {}
 
     boost::asio::awaitable<std::variant<Answer, FlagsFailure>> answer(const DecideRequest& request);
@@ -41,8 +42,8 @@ private:
 };
 
 // The parameters of flag_eval.decide() for a request, $7 limited to `flag_keys` when given.
-std::vector<std::optional<std::string>> decide_parameters(const DecideRequest& request,
-                                                          const std::optional<std::vector<std::string>>& flag_keys);
+std::vector<std::optional<std::string>> decide_parameters(
+    const DecideRequest& request, const std::optional<std::vector<std::string>>& flag_keys);
 
 // A PostgreSQL text[] literal: {"a","b\"c"}.
 std::string text_array_literal(const std::vector<std::string>& values);

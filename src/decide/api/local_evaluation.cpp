@@ -50,7 +50,8 @@ public:
     void before_flag(const Flag&) override { read_missing_ = false; }
     void after_flag(const Flag& flag, const FlagResult&) override {
         bool inexact = read_missing_;
-        for (const auto& dependency : flag.dependencies) inexact = inexact || inexact_.contains(dependency);
+        for (const auto& dependency : flag.dependencies)
+            inexact = inexact || inexact_.contains(dependency);
         if (inexact) inexact_.insert(flag.key);
     }
     bool inexact(const Flag& flag) const { return inexact_.contains(flag.key); }
@@ -90,7 +91,8 @@ LocalEvaluation evaluate_locally(const FlagSet& flags, const Subject& subject) {
     ExactnessObserver observer(read_missing);
     LocalEvaluation out{flags.evaluate_all(context, &observer), {}};
     out.needs_database.reserve(out.summary.flags.size());
-    for (const auto& outcome : out.summary.flags) out.needs_database.push_back(observer.inexact(*outcome.flag));
+    for (const auto& outcome : out.summary.flags)
+        out.needs_database.push_back(observer.inexact(*outcome.flag));
     return out;
 }
 

@@ -23,8 +23,8 @@ struct Subject {
 };
 
 struct LocalEvaluation {
-    EvaluationSummary summary;             // every active flag, stored order
-    std::vector<bool> needs_database;      // parallel to summary.flags
+    EvaluationSummary summary;         // every active flag, stored order
+    std::vector<bool> needs_database;  // parallel to summary.flags
 };
 
 // `flags` must outlive the result (results point into its flags).

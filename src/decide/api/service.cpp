@@ -18,7 +18,7 @@ namespace {
 namespace http = boost::beast::http;
 
 Response text_response(const Request& request, http::status status, std::string body,
-                           std::string_view content_type) {
+                       std::string_view content_type) {
     Response response{status, request.version()};
     response.set(http::field::content_type, content_type);
     response.body() = std::move(body);
@@ -49,8 +49,9 @@ std::string new_request_id() {
     const std::uint64_t high = random(), low = random();
     std::array<char, 37> text{};
     // A version-4 UUID: PostHog's requestId has this form.
-    std::snprintf(text.data(), text.size(), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(high >> 32),
-                  static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0x0fff),
+    std::snprintf(text.data(), text.size(), "%08x-%04x-4%03x-%04x-%012llx",
+                  static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xffff),
+                  static_cast<unsigned>(high & 0x0fff),
                   static_cast<unsigned>(0x8000 | ((low >> 48) & 0x3fff)),
                   static_cast<unsigned long long>(low & 0xffffffffffffULL));
     return text.data();
@@ -60,13 +61,15 @@ std::string new_request_id() {
 bool same_secret(std::string_view given, std::string_view expected) {
     if (given.size() != expected.size() || expected.empty()) return false;
     unsigned char diff = 0;
-    for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+    for (std::size_t i = 0; i < given.size(); ++i)
+        diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
     return diff == 0;
 }
 
 std::string_view header(const Request& request, http::field field) {
     auto it = request.find(field);
-    return it == request.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
+    return it == request.end() ? std::string_view{}
+                               : std::string_view(it->value().data(), it->value().size());
 }
 
 std::string_view strip_trailing_slash(std::string_view path) {
@@ -96,15 +99,18 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
     }
     const boost::urls::url_view url = *parsed;
     const std::string path(strip_trailing_slash(url.encoded_path()));
-    const bool get = request.method() == http::verb::get, post = request.method() == http::verb::post;
+    const bool get = request.method() == http::verb::get,
+               post = request.method() == http::verb::post;
 
     if (path == "/flags" || path == "/decide") {
         endpoint = path.substr(1);
         if (!post) co_return error_response(request, 405, "use POST");
         const std::string version = query_param(url, "v");
         // /flags: v=2 is the flags shape, anything else v1. /decide: v=4 and up the flags shape.
-        const bool v2 = path == "/flags" ? version == "2" : (!version.empty() && std::atoi(version.c_str()) >= 4);
-        const std::string compression = query_param(url, "compression");  // a named local: see flags_endpoint.cpp
+        const bool v2 = path == "/flags" ? version == "2"
+                                         : (!version.empty() && std::atoi(version.c_str()) >= 4);
+        const std::string compression =
+            query_param(url, "compression");  // a named local: see flags_endpoint.cpp
         co_return co_await flags(request, compression, v2);
     }
     if (path == "/flags/definitions" || path == "/api/feature_flag/local_evaluation") {
@@ -122,38 +128,50 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
     }
     if (path == "/metrics") {
         endpoint = "metrics";
-        co_return text_response(request, http::status::ok, metrics_.render(), Metrics::kContentType);
+        co_return text_response(request, http::status::ok, metrics_.render(),
+                                Metrics::kContentType);
     }
     co_return error_response(request, 404, "no such endpoint");
 }
 
-boost::asio::awaitable<Response> Service::flags(const Request& request, std::string_view compression, bool v2) {
+boost::asio::awaitable<Response> Service::flags(const Request& request,
+                                                std::string_view compression, bool v2) {
     auto body = decode_body(request.body(), header(request, http::field::content_encoding),
-                            header(request, http::field::content_type), compression, config_.max_body_bytes);
-    if (auto* error = std::get_if<BodyError>(&body)) co_return error_response(request, error->status, error->message);
+                            header(request, http::field::content_type), compression,
+                            config_.max_body_bytes);
+    if (auto* error = std::get_if<BodyError>(&body))
+        co_return error_response(request, error->status, error->message);
     auto parsed = parse_decide_request(std::get<std::string>(body));
-    if (auto* error = std::get_if<RequestError>(&parsed)) co_return error_response(request, error->status, error->message);
+    if (auto* error = std::get_if<RequestError>(&parsed))
+        co_return error_response(request, error->status, error->message);
 
     auto result = co_await flags_.answer(std::get<DecideRequest>(parsed));
-    if (auto* failure = std::get_if<FlagsFailure>(&result)) co_return error_response(request, failure->status, failure->message);
+    if (auto* failure = std::get_if<FlagsFailure>(&result))
+        co_return error_response(request, failure->status, failure->message);
     const Answer& answer = std::get<Answer>(result);
     const std::string request_id = new_request_id();
     // posthog-node reports evaluatedAt with its $feature_flag_called events.
     const auto evaluated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch()).count();
-    co_return json_response(request, http::status::ok,
-                            v2 ? flags_v2_body(answer, request_id, evaluated_at) : flags_v1_body(answer, request_id));
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    co_return json_response(
+        request, http::status::ok,
+        v2 ? flags_v2_body(answer, request_id, evaluated_at) : flags_v1_body(answer, request_id));
 }
 
 Response Service::definitions(const Request& request, std::string_view token) {
-    if (!cache_.loaded()) return error_response(request, 503, "flag definitions are not loaded yet");
+    if (!cache_.loaded())
+        return error_response(request, 503, "flag definitions are not loaded yet");
     std::string_view authorization = header(request, http::field::authorization);
     constexpr std::string_view kBearer = "Bearer ";
-    const std::string_view secret =
-        authorization.starts_with(kBearer) ? authorization.substr(kBearer.size()) : std::string_view{};
+    const std::string_view secret = authorization.starts_with(kBearer)
+                                        ? authorization.substr(kBearer.size())
+                                        : std::string_view{};
     const auto team = cache_.by_api_token(token);
     if (!team || !same_secret(secret, team->secret_token))
-        return error_response(request, 401, "the definitions feed needs ?token=<public token> and Authorization: Bearer <secret token>");
+        return error_response(request, 401,
+                              "the definitions feed needs ?token=<public token> and Authorization: "
+                              "Bearer <secret token>");
     if (etag_matches(header(request, http::field::if_none_match), team->sdk_feed_etag)) {
         Response response{http::status::not_modified, request.version()};
         response.set(http::field::etag, team->sdk_feed_etag);
@@ -166,7 +184,8 @@ Response Service::definitions(const Request& request, std::string_view token) {
 }
 
 Response Service::readiness(const Request& request) const {
-    if (!cache_.loaded()) return error_response(request, 503, "flag definitions are not loaded yet");
+    if (!cache_.loaded())
+        return error_response(request, 503, "flag definitions are not loaded yet");
     return json_response(request, http::status::ok, R"({"status":"ready"})");
 }
 

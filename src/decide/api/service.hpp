@@ -17,7 +17,10 @@ namespace flag_eval::decide {
 class Service {
 public:
     Service(const Config& config, DefinitionsCache& cache, RouteSet& routes, Metrics& metrics)
-        : config_(config), cache_(cache), routes_(routes), metrics_(metrics),
+        : config_(config),
+          cache_(cache),
+          routes_(routes),
+          metrics_(metrics),
           flags_(cache, routes, metrics, config.request_deadline) {}
 
     // Answers one request, labelled (kEndpointLabelField) with the endpoint metrics count it under.
@@ -25,7 +28,8 @@ public:
 
 private:
     boost::asio::awaitable<Response> route(const Request& request, std::string& endpoint);
-    boost::asio::awaitable<Response> flags(const Request& request, std::string_view compression, bool v2);
+    boost::asio::awaitable<Response> flags(const Request& request, std::string_view compression,
+                                           bool v2);
     Response definitions(const Request& request, std::string_view token);
     Response readiness(const Request& request) const;
 

@@ -8,7 +8,8 @@ std::string_view breaker_state_name(BreakerState state) {
     return state == BreakerState::Closed ? "closed" : "open";
 }
 
-CircuitBreaker::CircuitBreaker(int failure_threshold) : failure_threshold_(std::max(1, failure_threshold)) {}
+CircuitBreaker::CircuitBreaker(int failure_threshold)
+    : failure_threshold_(std::max(1, failure_threshold)) {}
 
 bool CircuitBreaker::record_failure(Clock::time_point now) {
     ++consecutive_failures_;

@@ -63,15 +63,17 @@ struct ConnectParams {
 // so PQconnectStart never calls getaddrinfo itself. libpq tries every address in turn
 // (localhost may be ::1 first while the server listens on 127.0.0.1 only): the name once per
 // address, paired with hostaddr. Returns the failure, if any.
-asio::awaitable<std::optional<QueryResult>> resolve_host(asio::any_io_executor executor, ConnectParams& params,
-                                                         std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<std::optional<QueryResult>> resolve_host(
+    asio::any_io_executor executor, ConnectParams& params,
+    std::chrono::steady_clock::time_point deadline) {
     const std::string host_name = *params.find("host");
     asio::ip::tcp::resolver resolver(executor);
     asio::steady_timer timer(executor, deadline);
     auto resolved = co_await (resolver.async_resolve(host_name, "", as_awaitable_tuple) ||
                               timer.async_wait(as_awaitable_tuple));
     if (resolved.index() == 1)
-        co_return QueryResult::failure(QueryStatus::Timeout, "deadline passed resolving host " + host_name);
+        co_return QueryResult::failure(QueryStatus::Timeout,
+                                       "deadline passed resolving host " + host_name);
     const auto& [ec, endpoints] = std::get<0>(resolved);
     if (ec || endpoints.empty())
         co_return QueryResult::failure(QueryStatus::ConnectionLost,
@@ -98,11 +100,11 @@ asio::awaitable<std::optional<QueryResult>> resolve_host(asio::any_io_executor e
 
 std::string_view query_status_name(QueryStatus status) {
     switch (status) {
-    case QueryStatus::Ok: return "ok";
-    case QueryStatus::ServerError: return "server_error";
-    case QueryStatus::ConnectionLost: return "connection_lost";
-    case QueryStatus::Timeout: return "timeout";
-    case QueryStatus::NoRoute: return "no_route";
+        case QueryStatus::Ok: return "ok";
+        case QueryStatus::ServerError: return "server_error";
+        case QueryStatus::ConnectionLost: return "connection_lost";
+        case QueryStatus::Timeout: return "timeout";
+        case QueryStatus::NoRoute: return "no_route";
     }
     return "unknown";
 }
@@ -149,11 +151,13 @@ QueryResult PgConnection::break_with(QueryStatus status, std::string error) {
     return QueryResult::failure(status, std::move(error));
 }
 
-asio::awaitable<PgConnection::Ready> PgConnection::wait_socket(bool read, bool write, Clock::time_point deadline) {
+asio::awaitable<PgConnection::Ready> PgConnection::wait_socket(bool read, bool write,
+                                                               Clock::time_point deadline) {
     // Asio registers descriptors edge-triggered and async_wait does not look at the current
     // state, so a readiness already reported (while nobody waited) would never wake us: ask
     // poll() first, with a zero timeout.
-    pollfd polled{PQsocket(conn_), static_cast<short>((read ? POLLIN : 0) | (write ? POLLOUT : 0)), 0};
+    pollfd polled{PQsocket(conn_), static_cast<short>((read ? POLLIN : 0) | (write ? POLLOUT : 0)),
+                  0};
     const int n = ::poll(&polled, 1, 0);
     if (n < 0 && errno != EINTR) co_return Ready::Failed;
     if (n > 0) {
@@ -172,13 +176,14 @@ asio::awaitable<PgConnection::Ready> PgConnection::wait_socket(bool read, bool w
                               socket_.async_wait(Wait::wait_write, as_awaitable_tuple) ||
                               timer.async_wait(as_awaitable_tuple));
         switch (woke.index()) {
-        case 0: co_return std::get<0>(std::get<0>(woke)) ? Ready::Failed : Ready::Read;
-        case 1: co_return std::get<0>(std::get<1>(woke)) ? Ready::Failed : Ready::Write;
-        default: co_return std::get<0>(std::get<2>(woke)) ? Ready::Failed : Ready::Deadline;
+            case 0: co_return std::get<0>(std::get<0>(woke)) ? Ready::Failed : Ready::Read;
+            case 1: co_return std::get<0>(std::get<1>(woke)) ? Ready::Failed : Ready::Write;
+            default: co_return std::get<0>(std::get<2>(woke)) ? Ready::Failed : Ready::Deadline;
         }
     }
-    auto woke = co_await (socket_.async_wait(read ? Wait::wait_read : Wait::wait_write, as_awaitable_tuple) ||
-                          timer.async_wait(as_awaitable_tuple));
+    auto woke = co_await (
+        socket_.async_wait(read ? Wait::wait_read : Wait::wait_write, as_awaitable_tuple) ||
+        timer.async_wait(as_awaitable_tuple));
     if (woke.index() == 0) {
         if (std::get<0>(std::get<0>(woke))) co_return Ready::Failed;
         co_return read ? Ready::Read : Ready::Write;
@@ -212,7 +217,8 @@ asio::awaitable<PgConnection::ConnectResult> PgConnection::connect(asio::any_io_
         PQconninfoFree(options);
     }
 
-    if (const std::string* host = params.find("host"); host && !params.find("hostaddr") && needs_dns(*host)) {
+    if (const std::string* host = params.find("host");
+        host && !params.find("hostaddr") && needs_dns(*host)) {
         if (auto failure = co_await resolve_host(executor, params, deadline))
             co_return ConnectResult{nullptr, std::move(*failure)};
     }
@@ -239,18 +245,23 @@ asio::awaitable<PgConnection::ConnectResult> PgConnection::connect(asio::any_io_
             co_return fail(QueryStatus::ConnectionLost, one_line(PQerrorMessage(raw)));
         // The socket can change between polls (another address, SSL/GSS fallback), and a new
         // socket may reuse the old number, so wrap it afresh every time.
-        if (!connection->wrap_socket()) co_return fail(QueryStatus::ConnectionLost, "libpq has no socket");
+        if (!connection->wrap_socket())
+            co_return fail(QueryStatus::ConnectionLost, "libpq has no socket");
         const bool want_read = polling == PGRES_POLLING_READING;
         switch (co_await connection->wait_socket(want_read, !want_read, deadline)) {
-        case Ready::Deadline: co_return fail(QueryStatus::Timeout, "deadline passed while connecting");
-        case Ready::Failed: co_return fail(QueryStatus::ConnectionLost, "waiting on the socket failed while connecting");
-        default: break;
+            case Ready::Deadline:
+                co_return fail(QueryStatus::Timeout, "deadline passed while connecting");
+            case Ready::Failed:
+                co_return fail(QueryStatus::ConnectionLost,
+                               "waiting on the socket failed while connecting");
+            default: break;
         }
         polling = PQconnectPoll(raw);
     }
     if (PQsetnonblocking(raw, 1) != 0)
         co_return fail(QueryStatus::ConnectionLost, one_line(PQerrorMessage(raw)));
-    if (!connection->wrap_socket()) co_return fail(QueryStatus::ConnectionLost, "libpq has no socket");
+    if (!connection->wrap_socket())
+        co_return fail(QueryStatus::ConnectionLost, "libpq has no socket");
     co_return ConnectResult{std::move(connection), {}};
 }
 
@@ -269,9 +280,12 @@ bool PgConnection::healthy_when_idle() {
 
 asio::awaitable<QueryResult> PgConnection::query(std::string_view sql, const QueryParams& params,
                                                  Clock::time_point deadline) {
-    if (broken_) co_return QueryResult::failure(QueryStatus::ConnectionLost, "connection is broken");
+    if (broken_)
+        co_return QueryResult::failure(QueryStatus::ConnectionLost, "connection is broken");
     // Starting a query that cannot finish would only cost the connection.
-    if (Clock::now() >= deadline) co_return QueryResult::failure(QueryStatus::Timeout, "deadline passed before the query was sent");
+    if (Clock::now() >= deadline)
+        co_return QueryResult::failure(QueryStatus::Timeout,
+                                       "deadline passed before the query was sent");
     if (PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE)
         co_return break_with(QueryStatus::ConnectionLost, "connection is not idle");
     // Broken until the exchange completes: abandoning it half-way (deadline, exception,
@@ -290,10 +304,13 @@ asio::awaitable<QueryResult> PgConnection::query(std::string_view sql, const Que
     for (;;) {
         const int flushed = PQflush(conn_);
         if (flushed == 0) break;
-        if (flushed < 0) co_return break_with(QueryStatus::ConnectionLost, one_line(PQerrorMessage(conn_)));
+        if (flushed < 0)
+            co_return break_with(QueryStatus::ConnectionLost, one_line(PQerrorMessage(conn_)));
         const Ready ready = co_await wait_socket(true, true, deadline);
-        if (ready == Ready::Deadline) co_return break_with(QueryStatus::Timeout, "deadline passed sending the query");
-        if (ready == Ready::Failed) co_return break_with(QueryStatus::ConnectionLost, "waiting on the socket failed");
+        if (ready == Ready::Deadline)
+            co_return break_with(QueryStatus::Timeout, "deadline passed sending the query");
+        if (ready == Ready::Failed)
+            co_return break_with(QueryStatus::ConnectionLost, "waiting on the socket failed");
         if (ready == Ready::Read && !PQconsumeInput(conn_))
             co_return break_with(QueryStatus::ConnectionLost, one_line(PQerrorMessage(conn_)));
     }
@@ -305,8 +322,10 @@ asio::awaitable<QueryResult> PgConnection::query(std::string_view sql, const Que
         while (PQisBusy(conn_)) {
             const Ready ready = co_await wait_socket(true, false, deadline);
             if (ready == Ready::Deadline)
-                co_return break_with(QueryStatus::Timeout, "deadline passed waiting for the server");
-            if (ready == Ready::Failed) co_return break_with(QueryStatus::ConnectionLost, "waiting on the socket failed");
+                co_return break_with(QueryStatus::Timeout,
+                                     "deadline passed waiting for the server");
+            if (ready == Ready::Failed)
+                co_return break_with(QueryStatus::ConnectionLost, "waiting on the socket failed");
             if (!PQconsumeInput(conn_))
                 co_return break_with(QueryStatus::ConnectionLost, one_line(PQerrorMessage(conn_)));
         }
@@ -314,39 +333,43 @@ asio::awaitable<QueryResult> PgConnection::query(std::string_view sql, const Que
         if (!raw) break;
         std::unique_ptr<PGresult, void (*)(PGresult*)> answer(raw, PQclear);
         switch (PQresultStatus(raw)) {
-        case PGRES_TUPLES_OK:
-            if (failed) break;
-            result.columns.clear();
-            result.rows.clear();
-            for (int c = 0; c < PQnfields(raw); ++c) result.columns.emplace_back(PQfname(raw, c));
-            for (int r = 0; r < PQntuples(raw); ++r) {
-                QueryRow& row = result.rows.emplace_back();
-                for (int c = 0; c < PQnfields(raw); ++c) {
-                    if (PQgetisnull(raw, r, c)) row.emplace_back();
-                    else row.emplace_back(std::string(PQgetvalue(raw, r, c), PQgetlength(raw, r, c)));
+            case PGRES_TUPLES_OK:
+                if (failed) break;
+                result.columns.clear();
+                result.rows.clear();
+                for (int c = 0; c < PQnfields(raw); ++c)
+                    result.columns.emplace_back(PQfname(raw, c));
+                for (int r = 0; r < PQntuples(raw); ++r) {
+                    QueryRow& row = result.rows.emplace_back();
+                    for (int c = 0; c < PQnfields(raw); ++c) {
+                        if (PQgetisnull(raw, r, c))
+                            row.emplace_back();
+                        else
+                            row.emplace_back(
+                                std::string(PQgetvalue(raw, r, c), PQgetlength(raw, r, c)));
+                    }
                 }
-            }
-            break;
-        case PGRES_COMMAND_OK:
-        case PGRES_EMPTY_QUERY:
-            break;
-        case PGRES_FATAL_ERROR:
-        case PGRES_BAD_RESPONSE:
-            if (!failed) {
-                failed = true;
-                const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-                const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
-                result = QueryResult::failure(QueryStatus::ServerError,
-                                              one_line(primary ? primary : PQresultErrorMessage(raw)),
-                                              sqlstate ? sqlstate : "");
-            }
-            break;
-        default:
-            // COPY and friends would need a protocol exchange this class does not speak.
-            co_return QueryResult::failure(QueryStatus::ServerError,
-                                           std::string("unsupported result status ") +
-                                               PQresStatus(PQresultStatus(raw)),
-                                           "0A000");
+                break;
+            case PGRES_COMMAND_OK:
+            case PGRES_EMPTY_QUERY: break;
+            case PGRES_FATAL_ERROR:
+            case PGRES_BAD_RESPONSE:
+                if (!failed) {
+                    failed = true;
+                    const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+                    const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
+                    result = QueryResult::failure(
+                        QueryStatus::ServerError,
+                        one_line(primary ? primary : PQresultErrorMessage(raw)),
+                        sqlstate ? sqlstate : "");
+                }
+                break;
+            default:
+                // COPY and friends would need a protocol exchange this class does not speak.
+                co_return QueryResult::failure(
+                    QueryStatus::ServerError,
+                    std::string("unsupported result status ") + PQresStatus(PQresultStatus(raw)),
+                    "0A000");
         }
     }
 

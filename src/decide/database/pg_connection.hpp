@@ -56,7 +56,7 @@ public:
 
     struct ConnectResult {
         std::unique_ptr<PgConnection> connection;  // null on failure
-        QueryResult failure;                       // ConnectionLost or Timeout when connection is null
+        QueryResult failure;  // ConnectionLost or Timeout when connection is null
     };
 
     // Opens a connection (PQconnectStartParams + PQconnectPoll). A single host name in
@@ -64,7 +64,8 @@ public:
     // list, or a host name that comes only from the environment (PGHOST), is left to libpq,
     // which resolves it blocking: configure addresses or one name per route.
     static boost::asio::awaitable<ConnectResult> connect(boost::asio::any_io_executor executor,
-                                                         std::string conninfo, Clock::time_point deadline);
+                                                         std::string conninfo,
+                                                         Clock::time_point deadline);
 
     PgConnection(const PgConnection&) = delete;
     PgConnection& operator=(const PgConnection&) = delete;

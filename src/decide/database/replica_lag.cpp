@@ -54,7 +54,8 @@ void WalProgressHistory::trim(Clock::time_point now) {
     while (entries_.size() > max_entries_) entries_.pop_front();
 }
 
-WalProgressHistory::Clock::duration WalProgressHistory::staleness(Lsn replayed, Clock::time_point now) const {
+WalProgressHistory::Clock::duration WalProgressHistory::staleness(Lsn replayed,
+                                                                  Clock::time_point now) const {
     if (entries_.empty() || replayed >= entries_.back().lsn) return Clock::duration::zero();
     // The first entry beyond `replayed`: when the reference passed it (or a lower bound of that,
     // if the entry that did was trimmed).

@@ -23,7 +23,8 @@ constexpr auto as_awaitable_tuple = asio::as_tuple(asio::use_awaitable);
 
 // The probe's one row: in_recovery ("t"/"f"), position, received (both pg_lsn text or null).
 std::optional<ProbeSnapshot> parse_probe_row(const QueryResult& result) {
-    if (result.rows.size() != 1 || result.rows[0].size() != 3 || !result.rows[0][0]) return std::nullopt;
+    if (result.rows.size() != 1 || result.rows[0].size() != 3 || !result.rows[0][0])
+        return std::nullopt;
     const QueryRow& row = result.rows[0];
     ProbeSnapshot snapshot;
     snapshot.in_recovery = *row[0] == "t";
@@ -43,17 +44,15 @@ std::optional<ProbeSnapshot> parse_probe_row(const QueryResult& result) {
 
 bool is_route_failure(const QueryResult& result) {
     switch (result.status) {
-    case QueryStatus::ConnectionLost:
-    case QueryStatus::Timeout:
-        return true;
-    case QueryStatus::ServerError: {
-        const std::string_view state = result.sqlstate;
-        return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" ||
-               state == "53300";
-    }
-    case QueryStatus::Ok:
-    case QueryStatus::NoRoute:
-        return false;
+        case QueryStatus::ConnectionLost:
+        case QueryStatus::Timeout: return true;
+        case QueryStatus::ServerError: {
+            const std::string_view state = result.sqlstate;
+            return state.starts_with("08") || state == "57P01" || state == "57P02" ||
+                   state == "57P03" || state == "53300";
+        }
+        case QueryStatus::Ok:
+        case QueryStatus::NoRoute: return false;
     }
     return false;
 }
@@ -66,7 +65,8 @@ bool is_retryable(const QueryResult& result) {
 
 class Route::SlotWaiter {
 public:
-    SlotWaiter(Route& route, Clock::time_point deadline) : route_(route), timer_(route.executor_, deadline) {
+    SlotWaiter(Route& route, Clock::time_point deadline)
+        : route_(route), timer_(route.executor_, deadline) {
         position_ = route_.waiters_.insert(route_.waiters_.end(), this);
     }
     ~SlotWaiter() {
@@ -181,15 +181,21 @@ void Route::record(const QueryResult& result, bool from_probe) {
 
 asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParams& params,
                                           Clock::time_point deadline) {
-    if (closed_) co_return QueryResult::failure(QueryStatus::ConnectionLost, "route " + name() + " is closed");
+    if (closed_)
+        co_return QueryResult::failure(QueryStatus::ConnectionLost,
+                                       "route " + name() + " is closed");
     if (!co_await acquire_slot(deadline)) {
-        if (closed_) co_return QueryResult::failure(QueryStatus::ConnectionLost, "route " + name() + " is closed");
-        co_return QueryResult::failure(QueryStatus::Timeout, "no pooled connection came free before the deadline (" +
-                                                                 std::to_string(options_.max_pool_size) + " busy)");
+        if (closed_)
+            co_return QueryResult::failure(QueryStatus::ConnectionLost,
+                                           "route " + name() + " is closed");
+        co_return QueryResult::failure(QueryStatus::Timeout,
+                                       "no pooled connection came free before the deadline (" +
+                                           std::to_string(options_.max_pool_size) + " busy)");
     }
     Lease lease(*this);
     if (Clock::now() >= deadline)
-        co_return QueryResult::failure(QueryStatus::Timeout, "deadline passed waiting for a pooled connection");
+        co_return QueryResult::failure(QueryStatus::Timeout,
+                                       "deadline passed waiting for a pooled connection");
     lease.connection = take_idle();
     if (!lease.connection) {
         auto connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
@@ -207,19 +213,22 @@ asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParam
 
 // ---- background probes ----
 
-void Route::start_probing(const std::shared_ptr<Route>& route, std::shared_ptr<WalProgressHistory> history) {
+void Route::start_probing(const std::shared_ptr<Route>& route,
+                          std::shared_ptr<WalProgressHistory> history) {
     // close() stops the loop through this signal. The coroutine's cancellation state lives in
     // the signal's storage until the coroutine has fully finished, so the completion handler
     // keeps it alive and lets it go one turn of the event loop later, never from inside.
     auto control = route->probe_control_;
     auto executor = route->executor_;
-    asio::co_spawn(executor, probe_loop(route, std::move(history)),
-                   asio::bind_cancellation_slot(control->stop.slot(), [control, executor](std::exception_ptr) {
-                       asio::post(executor, [control] {});
-                   }));
+    asio::co_spawn(
+        executor, probe_loop(route, std::move(history)),
+        asio::bind_cancellation_slot(control->stop.slot(), [control, executor](std::exception_ptr) {
+            asio::post(executor, [control] {});
+        }));
 }
 
-asio::awaitable<void> Route::probe_loop(std::shared_ptr<Route> route, std::shared_ptr<WalProgressHistory> history) {
+asio::awaitable<void> Route::probe_loop(std::shared_ptr<Route> route,
+                                        std::shared_ptr<WalProgressHistory> history) {
     // Stopping arrives as a cancellation: let waits report it as an error code, not throw.
     co_await asio::this_coro::throw_if_cancelled(false);
     asio::steady_timer pause(route->executor_);
@@ -229,7 +238,8 @@ asio::awaitable<void> Route::probe_loop(std::shared_ptr<Route> route, std::share
         const auto deadline = started + route->options_.probe_timeout;
         try {
             co_await route->probe_once(connection, *history, deadline);
-            if (!route->closed_ && route->breaker_.allows_requests()) co_await route->keep_warm(deadline);
+            if (!route->closed_ && route->breaker_.allows_requests())
+                co_await route->keep_warm(deadline);
         } catch (const std::exception& error) {
             connection.reset();
             route->last_error_ = std::string("probe: ") + error.what();
@@ -240,8 +250,8 @@ asio::awaitable<void> Route::probe_loop(std::shared_ptr<Route> route, std::share
     }
 }
 
-asio::awaitable<void> Route::probe_once(std::unique_ptr<PgConnection>& connection, WalProgressHistory& history,
-                                        Clock::time_point deadline) {
+asio::awaitable<void> Route::probe_once(std::unique_ptr<PgConnection>& connection,
+                                        WalProgressHistory& history, Clock::time_point deadline) {
     if (connection && !connection->healthy_when_idle()) connection.reset();
     if (!connection) {
         auto connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
@@ -260,7 +270,9 @@ asio::awaitable<void> Route::probe_once(std::unique_ptr<PgConnection>& connectio
     }
     auto snapshot = parse_probe_row(result);
     if (!snapshot) {
-        record(QueryResult::failure(QueryStatus::ServerError, "unexpected answer to the probe query"), true);
+        record(
+            QueryResult::failure(QueryStatus::ServerError, "unexpected answer to the probe query"),
+            true);
         co_return;
     }
     snapshot->at = Clock::now();
@@ -275,12 +287,14 @@ asio::awaitable<void> Route::probe_once(std::unique_ptr<PgConnection>& connectio
 
 asio::awaitable<void> Route::keep_warm(Clock::time_point deadline) {
     // One idle connection ready, so the first request after a recovery does not pay the connect.
-    if (closed_ || !idle_.empty() || busy_ >= options_.max_pool_size || !waiters_.empty()) co_return;
+    if (closed_ || !idle_.empty() || busy_ >= options_.max_pool_size || !waiters_.empty())
+        co_return;
     ++busy_;
     Lease lease(*this);
     auto connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
     if (connected.connection) ++connections_opened_;
-    lease.connection = std::move(connected.connection);  // a failure here is the next probe's business
+    lease.connection =
+        std::move(connected.connection);  // a failure here is the next probe's business
 }
 
 void Route::note_read_only() {

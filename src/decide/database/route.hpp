@@ -30,11 +30,13 @@ namespace flag_eval::decide {
 // other fields are not settings and keep their values here.
 struct RouteOptions {
     explicit RouteOptions(const Config& config)
-        : max_pool_size(config.pool_size), probe_interval(config.probe_interval), max_lag(config.max_replica_lag) {}
+        : max_pool_size(config.pool_size),
+          probe_interval(config.probe_interval),
+          max_lag(config.max_replica_lag) {}
 
-    std::size_t max_pool_size;                      // connections per route, one per in-flight query
-    int failure_threshold = 3;                      // consecutive failures that open a breaker
-    std::chrono::milliseconds probe_interval;       // every route is probed this often
+    std::size_t max_pool_size;                 // connections per route, one per in-flight query
+    int failure_threshold = 3;                 // consecutive failures that open a breaker
+    std::chrono::milliseconds probe_interval;  // every route is probed this often
     std::chrono::milliseconds probe_timeout{1000};  // a probe (connect + query) gives up after this
     std::chrono::milliseconds max_lag;              // staler replicas get no person-data queries
     // While another route could take a retry, the first attempt may use this share of the
@@ -46,7 +48,7 @@ struct RouteOptions {
 struct ProbeSnapshot {
     std::chrono::steady_clock::time_point at;
     bool in_recovery = false;
-    Lsn position = 0;            // replay LSN on a standby, current WAL LSN otherwise
+    Lsn position = 0;             // replay LSN on a standby, current WAL LSN otherwise
     std::optional<Lsn> received;  // a standby's receive LSN (null when not streaming)
 };
 
@@ -54,7 +56,8 @@ struct ProbeSnapshot {
 // fails during recovery, hence the CASE.
 inline constexpr std::string_view probe_sql =
     "SELECT pg_is_in_recovery(), "
-    "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text, "
+    "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() "
+    "END::text, "
     "pg_last_wal_receive_lsn()::text";
 
 // Does this result say the route itself is unwell (counts against its breaker)? Lost or
@@ -94,7 +97,8 @@ public:
     // Spawns the background probe: every probe_interval, on a connection of its own (not the
     // pool), until close(). Success closes the breaker and keeps one pooled connection warm;
     // failure counts against the breaker. WAL positions seen go into `history`.
-    static void start_probing(const std::shared_ptr<Route>& route, std::shared_ptr<WalProgressHistory> history);
+    static void start_probing(const std::shared_ptr<Route>& route,
+                              std::shared_ptr<WalProgressHistory> history);
 
     // A write was refused as read-only (25006): the route is a standby now, whatever the last
     // probe said; the next probe will confirm.
@@ -117,7 +121,8 @@ private:
     std::unique_ptr<PgConnection> take_idle();
     void give_back(std::unique_ptr<PgConnection> connection);
     void record(const QueryResult& result, bool from_probe);
-    boost::asio::awaitable<void> probe_once(std::unique_ptr<PgConnection>& connection, WalProgressHistory& history,
+    boost::asio::awaitable<void> probe_once(std::unique_ptr<PgConnection>& connection,
+                                            WalProgressHistory& history,
                                             Clock::time_point deadline);
     boost::asio::awaitable<void> keep_warm(Clock::time_point deadline);
 
@@ -131,7 +136,8 @@ private:
     std::size_t busy_ = 0;
     std::uint64_t connections_opened_ = 0;
     std::list<SlotWaiter*> waiters_;  // FIFO
-    std::shared_ptr<ProbeControl> probe_control_;  // outlives the probe coroutine: see start_probing
+    std::shared_ptr<ProbeControl>
+        probe_control_;  // outlives the probe coroutine: see start_probing
     bool closed_ = false;
 };
 

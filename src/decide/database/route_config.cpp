@@ -4,9 +4,9 @@ namespace flag_eval::decide {
 
 std::string_view route_role_name(RouteRole role) {
     switch (role) {
-    case RouteRole::Pooler: return "pooler";
-    case RouteRole::Replica: return "replica";
-    case RouteRole::Primary: return "primary";
+        case RouteRole::Pooler: return "pooler";
+        case RouteRole::Replica: return "replica";
+        case RouteRole::Primary: return "primary";
     }
     return "unknown";
 }

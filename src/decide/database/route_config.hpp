@@ -10,7 +10,7 @@ namespace flag_eval::decide {
 
 enum class RouteRole { Pooler, Replica, Primary };
 
-std::string_view route_role_name(RouteRole role);                 // "pooler" / "replica" / "primary"
+std::string_view route_role_name(RouteRole role);  // "pooler" / "replica" / "primary"
 std::optional<RouteRole> route_role_from_name(std::string_view name);
 
 struct RouteConfig {

@@ -12,14 +12,15 @@ namespace asio = boost::asio;
 
 std::string_view purpose_name(Purpose purpose) {
     switch (purpose) {
-    case Purpose::PersonData: return "person_data";
-    case Purpose::Definitions: return "definitions";
-    case Purpose::PrimaryWrite: return "primary_write";
+        case Purpose::PersonData: return "person_data";
+        case Purpose::Definitions: return "definitions";
+        case Purpose::PrimaryWrite: return "primary_write";
     }
     return "unknown";
 }
 
-RouteSet::RouteSet(asio::any_io_executor executor, std::vector<RouteConfig> routes, RouteOptions options)
+RouteSet::RouteSet(asio::any_io_executor executor, std::vector<RouteConfig> routes,
+                   RouteOptions options)
     : executor_(std::move(executor)), options_(options) {
     if (!(options_.first_attempt_share > 0.0 && options_.first_attempt_share <= 1.0))
         options_.first_attempt_share = 1.0;
@@ -51,7 +52,8 @@ void RouteSet::stop() {
     for (const auto& route : routes_) route->close();
 }
 
-std::optional<RouteSet::Clock::duration> RouteSet::staleness(const Route& route, Clock::time_point now) const {
+std::optional<RouteSet::Clock::duration> RouteSet::staleness(const Route& route,
+                                                             Clock::time_point now) const {
     const auto& probe = route.last_probe();
     if (!probe) return std::nullopt;
     if (!probe->in_recovery) return Clock::duration::zero();
@@ -61,21 +63,20 @@ std::optional<RouteSet::Clock::duration> RouteSet::staleness(const Route& route,
 bool RouteSet::eligible(const Route& route, Purpose purpose, Clock::time_point now) const {
     if (route.closed() || !route.breaker().allows_requests()) return false;
     switch (purpose) {
-    case Purpose::Definitions:
-        return true;
-    case Purpose::PersonData: {
-        // Before its first probe a route's lag is unknown: it is used (availability first; the
-        // probe answers within milliseconds of start()).
-        const auto lag = staleness(route, now);
-        return !lag || *lag <= options_.max_lag;
-    }
-    case Purpose::PrimaryWrite: {
-        // Whatever answers as not in recovery takes writes: the configured primary, or a
-        // standby that has been promoted. An unprobed route counts only if configured primary.
-        const auto& probe = route.last_probe();
-        if (probe) return !probe->in_recovery;
-        return route.role() == RouteRole::Primary;
-    }
+        case Purpose::Definitions: return true;
+        case Purpose::PersonData: {
+            // Before its first probe a route's lag is unknown: it is used (availability first; the
+            // probe answers within milliseconds of start()).
+            const auto lag = staleness(route, now);
+            return !lag || *lag <= options_.max_lag;
+        }
+        case Purpose::PrimaryWrite: {
+            // Whatever answers as not in recovery takes writes: the configured primary, or a
+            // standby that has been promoted. An unprobed route counts only if configured primary.
+            const auto& probe = route.last_probe();
+            if (probe) return !probe->in_recovery;
+            return route.role() == RouteRole::Primary;
+        }
     }
     return false;
 }
@@ -87,8 +88,9 @@ std::vector<std::shared_ptr<Route>> RouteSet::candidates(Purpose purpose, Clock:
         if (route.get() != tried && eligible(*route, purpose, now)) found.push_back(route);
     if (purpose == Purpose::PrimaryWrite) {
         // The configured primary first; a promoted standby after it.
-        std::stable_partition(found.begin(), found.end(),
-                              [](const auto& route) { return route->role() == RouteRole::Primary; });
+        std::stable_partition(found.begin(), found.end(), [](const auto& route) {
+            return route->role() == RouteRole::Primary;
+        });
     }
     return found;
 }
@@ -100,37 +102,43 @@ asio::awaitable<QueryOutcome> RouteSet::query(Purpose purpose, std::string sql, 
     try {
         for (;;) {
             const auto now = Clock::now();
-            const auto routes = stopped_ ? std::vector<std::shared_ptr<Route>>{} : candidates(purpose, now, tried);
+            const auto routes =
+                stopped_ ? std::vector<std::shared_ptr<Route>>{} : candidates(purpose, now, tried);
             if (routes.empty()) {
                 if (outcome.attempts == 0)
                     outcome.result = QueryResult::failure(
                         QueryStatus::NoRoute,
-                        std::string("no database route is available for ") + std::string(purpose_name(purpose)) +
-                            (stopped_ ? " (stopped)" : " (circuit breakers open or replicas too far behind)"));
+                        std::string("no database route is available for ") +
+                            std::string(purpose_name(purpose)) +
+                            (stopped_ ? " (stopped)"
+                                      : " (circuit breakers open or replicas too far behind)"));
                 co_return outcome;
             }
             if (now >= deadline) {
                 if (outcome.attempts == 0)
-                    outcome.result = QueryResult::failure(QueryStatus::Timeout, "deadline passed before any attempt");
+                    outcome.result = QueryResult::failure(QueryStatus::Timeout,
+                                                          "deadline passed before any attempt");
                 co_return outcome;
             }
             const std::shared_ptr<Route> route = routes.front();
             // While a retry is still possible, leave the next route part of the time.
             auto attempt_deadline = deadline;
             if (outcome.attempts == 0 && routes.size() > 1 && options_.first_attempt_share < 1.0)
-                attempt_deadline = now + std::chrono::duration_cast<Clock::duration>((deadline - now) *
-                                                                                      options_.first_attempt_share);
+                attempt_deadline = now + std::chrono::duration_cast<Clock::duration>(
+                                             (deadline - now) * options_.first_attempt_share);
 
             outcome.result = co_await route->query(sql, params, attempt_deadline);
             outcome.route = route->name();
             ++outcome.attempts;
             tried = route.get();
             if (outcome.result.sqlstate == "25006") route->note_read_only();
-            if (outcome.result.ok() || !is_retryable(outcome.result) || outcome.attempts >= 2) co_return outcome;
+            if (outcome.result.ok() || !is_retryable(outcome.result) || outcome.attempts >= 2)
+                co_return outcome;
         }
     } catch (const std::exception& error) {
         // Only a cancelled caller (operation_aborted) or exhausted memory gets here.
-        outcome.result = QueryResult::failure(QueryStatus::Timeout, std::string("query abandoned: ") + error.what());
+        outcome.result = QueryResult::failure(QueryStatus::Timeout,
+                                              std::string("query abandoned: ") + error.what());
     }
     co_return outcome;
 }

@@ -52,7 +52,7 @@ struct RouteStatus {
     std::size_t busy_connections = 0;
     std::size_t waiting_queries = 0;
     std::uint64_t connections_opened = 0;  // by the pool since start (connection churn)
-    std::string last_error;  // the route's latest failure, "" if none yet
+    std::string last_error;                // the route's latest failure, "" if none yet
 };
 
 class RouteSet {
@@ -60,7 +60,8 @@ public:
     using Clock = std::chrono::steady_clock;
 
     // Throws std::invalid_argument for a route without a name or conninfo, or a repeated name.
-    RouteSet(boost::asio::any_io_executor executor, std::vector<RouteConfig> routes, RouteOptions options);
+    RouteSet(boost::asio::any_io_executor executor, std::vector<RouteConfig> routes,
+             RouteOptions options);
     RouteSet(const RouteSet&) = delete;
     RouteSet& operator=(const RouteSet&) = delete;
     ~RouteSet();  // stop()

@@ -37,7 +37,8 @@ std::string team_label(std::int64_t id) { return "team " + std::to_string(id); }
 std::shared_ptr<const TeamDefinitions> compile_team(std::int64_t id, const json::object& entry) {
     auto text = [&](std::string_view key) -> std::string {
         const json::value* v = member(entry, key);
-        if (!v || !v->is_string()) throw std::invalid_argument(std::string(key) + " must be a string");
+        if (!v || !v->is_string())
+            throw std::invalid_argument(std::string(key) + " must be a string");
         return std::string(v->get_string());
     };
     auto team = std::make_shared<TeamDefinitions>();
@@ -51,13 +52,16 @@ std::shared_ptr<const TeamDefinitions> compile_team(std::int64_t id, const json:
     team->bucketing = *parsed_bucketing;
 
     const json::value* definitions = member(entry, "definitions");
-    if (!definitions || !definitions->is_object()) throw std::invalid_argument("definitions must be an object");
+    if (!definitions || !definitions->is_object())
+        throw std::invalid_argument("definitions must be an object");
     team->flags = FlagSet::parse(*definitions, team->bucketing);
     if (const json::value* ids = member(definitions->get_object(), "static_cohort_ids")) {
-        if (!ids->is_array()) throw std::invalid_argument("definitions.static_cohort_ids must be an array");
+        if (!ids->is_array())
+            throw std::invalid_argument("definitions.static_cohort_ids must be an array");
         for (const auto& v : ids->get_array()) {
             const auto cohort = json_access::integer(v);
-            if (!cohort) throw std::invalid_argument("definitions.static_cohort_ids must hold integers");
+            if (!cohort)
+                throw std::invalid_argument("definitions.static_cohort_ids must hold integers");
             team->static_cohort_ids.push_back(*cohort);
         }
     }
@@ -74,7 +78,8 @@ struct GenerationBuilder {
     std::shared_ptr<DefinitionsGeneration> generation = std::make_shared<DefinitionsGeneration>();
 
     // False (and nothing added) when the id or a token is already taken.
-    bool add(std::shared_ptr<const TeamDefinitions> team, std::string fingerprint, std::string& why) {
+    bool add(std::shared_ptr<const TeamDefinitions> team, std::string fingerprint,
+             std::string& why) {
         if (generation->by_id_.count(team->id)) {
             why = "appears twice";
             return false;
@@ -90,11 +95,13 @@ struct GenerationBuilder {
         generation->by_api_token_.emplace(team->api_token, team);
         generation->by_secret_token_.emplace(team->secret_token, team);
         const std::int64_t id = team->id;
-        generation->by_id_.emplace(id, DefinitionsGeneration::Entry{std::move(team), std::move(fingerprint)});
+        generation->by_id_.emplace(
+            id, DefinitionsGeneration::Entry{std::move(team), std::move(fingerprint)});
         return true;
     }
 
-    static const DefinitionsGeneration::Entry* previous_entry(const DefinitionsGeneration* previous, std::int64_t id) {
+    static const DefinitionsGeneration::Entry* previous_entry(const DefinitionsGeneration* previous,
+                                                              std::int64_t id) {
         if (!previous) return nullptr;
         auto it = previous->by_id_.find(id);
         return it == previous->by_id_.end() ? nullptr : &it->second;
@@ -103,12 +110,14 @@ struct GenerationBuilder {
     void set_version(std::int64_t version) { generation->version_ = version; }
 };
 
-std::shared_ptr<const TeamDefinitions> DefinitionsGeneration::by_api_token(std::string_view token) const {
+std::shared_ptr<const TeamDefinitions> DefinitionsGeneration::by_api_token(
+    std::string_view token) const {
     auto it = by_api_token_.find(token);
     return it == by_api_token_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const TeamDefinitions> DefinitionsGeneration::by_secret_token(std::string_view token) const {
+std::shared_ptr<const TeamDefinitions> DefinitionsGeneration::by_secret_token(
+    std::string_view token) const {
     auto it = by_secret_token_.find(token);
     return it == by_secret_token_.end() ? nullptr : it->second;
 }
@@ -118,7 +127,8 @@ std::shared_ptr<const TeamDefinitions> DefinitionsGeneration::by_id(std::int64_t
     return it == by_id_.end() ? nullptr : it->second.team;
 }
 
-PreparedDefinitions prepare_definitions(std::string_view text, const std::shared_ptr<const DefinitionsGeneration>& previous) {
+PreparedDefinitions prepare_definitions(
+    std::string_view text, const std::shared_ptr<const DefinitionsGeneration>& previous) {
     PreparedDefinitions prepared;
     ApplyReport& report = prepared.report;
     auto refuse = [&](std::string why) {
@@ -138,7 +148,8 @@ PreparedDefinitions prepare_definitions(std::string_view text, const std::shared
     const auto version = version_value ? json_access::integer(*version_value) : std::nullopt;
     if (!version) return refuse("definitions have no integer \"version\"");
     const json::value* teams_value = member(root, "teams");
-    if (!teams_value || !teams_value->is_array()) return refuse("definitions have no \"teams\" array");
+    if (!teams_value || !teams_value->is_array())
+        return refuse("definitions have no \"teams\" array");
     const json::array& teams = teams_value->get_array();
 
     // The envelope first: an entry without an id cannot be matched to a previous version, which
@@ -146,9 +157,12 @@ PreparedDefinitions prepare_definitions(std::string_view text, const std::shared
     std::vector<std::int64_t> ids;
     ids.reserve(teams.size());
     for (std::size_t i = 0; i < teams.size(); ++i) {
-        const json::value* id = teams[i].is_object() ? member(teams[i].get_object(), "id") : nullptr;
+        const json::value* id =
+            teams[i].is_object() ? member(teams[i].get_object(), "id") : nullptr;
         const auto parsed = id ? json_access::integer(*id) : std::nullopt;
-        if (!parsed) return refuse("teams[" + std::to_string(i) + "] is not an object with an integer \"id\"");
+        if (!parsed)
+            return refuse("teams[" + std::to_string(i) +
+                          "] is not an object with an integer \"id\"");
         ids.push_back(*parsed);
     }
 
@@ -176,7 +190,8 @@ PreparedDefinitions prepare_definitions(std::string_view text, const std::shared
         TeamError team_error{id, team_label(id) + ": " + error, false};
         // Keep serving what the team had, unless that now clashes with another team.
         std::string clash;
-        if (before && builder.add(before->team, before->fingerprint, clash)) team_error.kept_previous = true;
+        if (before && builder.add(before->team, before->fingerprint, clash))
+            team_error.kept_previous = true;
         report.team_errors.push_back(std::move(team_error));
     }
 
@@ -197,11 +212,13 @@ void DefinitionsCache::install(const PreparedDefinitions& prepared) {
     if (prepared.generation) current_ = prepared.generation;
 }
 
-std::shared_ptr<const TeamDefinitions> DefinitionsCache::by_api_token(std::string_view token) const {
+std::shared_ptr<const TeamDefinitions> DefinitionsCache::by_api_token(
+    std::string_view token) const {
     return current_ ? current_->by_api_token(token) : nullptr;
 }
 
-std::shared_ptr<const TeamDefinitions> DefinitionsCache::by_secret_token(std::string_view token) const {
+std::shared_ptr<const TeamDefinitions> DefinitionsCache::by_secret_token(
+    std::string_view token) const {
     return current_ ? current_->by_secret_token(token) : nullptr;
 }
 

@@ -23,10 +23,10 @@ struct TeamDefinitions {
     std::int64_t id = 0;
     std::string api_token, secret_token;
     flag_eval::Bucketing bucketing = flag_eval::Bucketing::Xxh3;
-    flag_eval::FlagSet flags;                    // the team's live flags, cohorts, group type mapping
-    std::vector<std::int64_t> static_cohort_ids; // evaluated by the database only
-    std::string sdk_feed_body;                   // body of GET /flags/definitions for this team
-    std::string sdk_feed_etag;                   // quoted strong ETag of that body
+    flag_eval::FlagSet flags;  // the team's live flags, cohorts, group type mapping
+    std::vector<std::int64_t> static_cohort_ids;  // evaluated by the database only
+    std::string sdk_feed_body;                    // body of GET /flags/definitions for this team
+    std::string sdk_feed_etag;                    // quoted strong ETag of that body
 };
 
 // A team whose definitions could not be taken from a document.
@@ -37,10 +37,10 @@ struct TeamError {
 };
 
 struct ApplyReport {
-    bool ok = false;            // false: the document was refused and nothing changed
-    std::string error;          // why, when !ok
-    std::int64_t version = 0;   // the document's version (when ok)
-    std::size_t teams = 0;      // teams served after the apply
+    bool ok = false;                 // false: the document was refused and nothing changed
+    std::string error;               // why, when !ok
+    std::int64_t version = 0;        // the document's version (when ok)
+    std::size_t teams = 0;           // teams served after the apply
     std::size_t teams_compiled = 0;  // of those, compiled anew (the rest were unchanged)
     std::vector<TeamError> team_errors;
 };
@@ -59,9 +59,12 @@ private:
 
     struct StringHash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
     };
-    using ByToken = std::unordered_map<std::string, std::shared_ptr<const TeamDefinitions>, StringHash, std::equal_to<>>;
+    using ByToken = std::unordered_map<std::string, std::shared_ptr<const TeamDefinitions>,
+                                       StringHash, std::equal_to<>>;
     struct Entry {
         std::shared_ptr<const TeamDefinitions> team;
         std::string fingerprint;  // of the team's source JSON: unchanged teams are not recompiled
@@ -83,8 +86,9 @@ struct PreparedDefinitions {
 // whole. A team that is wrong on its own (its definitions do not compile, a bad token or bucketing)
 // keeps its version from `previous` if it had one, and is reported; the other teams are not
 // affected. Never throws for bad input.
-PreparedDefinitions prepare_definitions(std::string_view service_definitions_json,
-                                        const std::shared_ptr<const DefinitionsGeneration>& previous);
+PreparedDefinitions prepare_definitions(
+    std::string_view service_definitions_json,
+    const std::shared_ptr<const DefinitionsGeneration>& previous);
 
 class DefinitionsCache {
 public:

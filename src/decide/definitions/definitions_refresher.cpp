@@ -27,7 +27,8 @@ template <class Job>
 asio::awaitable<std::invoke_result_t<Job&>> on_worker(asio::thread_pool& worker, const Job& job) {
     using Result = std::invoke_result_t<Job&>;
     return asio::co_spawn(
-        worker.get_executor(), [job]() mutable -> asio::awaitable<Result> { co_return job(); }, asio::use_awaitable);
+        worker.get_executor(), [job]() mutable -> asio::awaitable<Result> { co_return job(); },
+        asio::use_awaitable);
 }
 
 std::optional<std::int64_t> parse_version(std::string_view text) {
@@ -41,9 +42,12 @@ std::optional<std::int64_t> parse_version(std::string_view text) {
 
 }  // namespace
 
-DefinitionsRefresher::DefinitionsRefresher(asio::any_io_executor loop, DefinitionsCache& cache, QueryText query,
-                                           RefresherOptions options)
-    : cache_(cache), query_(std::move(query)), options_(std::move(options)), timer_(std::move(loop)) {}
+DefinitionsRefresher::DefinitionsRefresher(asio::any_io_executor loop, DefinitionsCache& cache,
+                                           QueryText query, RefresherOptions options)
+    : cache_(cache),
+      query_(std::move(query)),
+      options_(std::move(options)),
+      timer_(std::move(loop)) {}
 
 DefinitionsRefresher::~DefinitionsRefresher() {
     worker_.stop();
@@ -59,11 +63,13 @@ void DefinitionsRefresher::log(const std::string& line) const {
 
 void DefinitionsRefresher::report(const ApplyReport& report, std::string_view source) {
     stats_.team_errors += report.team_errors.size();
-    log("definitions version " + std::to_string(report.version) + " loaded from " + std::string(source) + ": " +
-        std::to_string(report.teams) + " teams (" + std::to_string(report.teams_compiled) + " compiled), " +
+    log("definitions version " + std::to_string(report.version) + " loaded from " +
+        std::string(source) + ": " + std::to_string(report.teams) + " teams (" +
+        std::to_string(report.teams_compiled) + " compiled), " +
         std::to_string(report.team_errors.size()) + " with errors");
     for (const auto& e : report.team_errors)
-        log(e.message + (e.kept_previous ? " (still serving its previous definitions)" : " (not served)"));
+        log(e.message +
+            (e.kept_previous ? " (still serving its previous definitions)" : " (not served)"));
 }
 
 bool DefinitionsRefresher::restore_from_snapshot() {
@@ -79,10 +85,12 @@ bool DefinitionsRefresher::restore_from_snapshot() {
     }
     const PreparedDefinitions prepared = prepare_definitions(*read.text, cache_.current());
     if (!prepared.report.ok) {
-        log("ignoring the definitions snapshot " + options_.snapshot_path.string() + ": " + prepared.report.error);
+        log("ignoring the definitions snapshot " + options_.snapshot_path.string() + ": " +
+            prepared.report.error);
         return false;
     }
-    if (cache_.loaded() && prepared.report.version <= cache_.version()) return true;  // already newer
+    if (cache_.loaded() && prepared.report.version <= cache_.version())
+        return true;  // already newer
     cache_.install(prepared);
     report(prepared.report, "snapshot " + options_.snapshot_path.string());
     return true;
@@ -114,7 +122,8 @@ asio::awaitable<bool> DefinitionsRefresher::poll() {
     std::string failure;
 
     const std::optional<std::string> version_text = co_await query_(kVersionQuery);
-    const std::optional<std::int64_t> reported = version_text ? parse_version(*version_text) : std::nullopt;
+    const std::optional<std::int64_t> reported =
+        version_text ? parse_version(*version_text) : std::nullopt;
     if (!version_text) {
         failure = "no database answered definitions_version()";
     } else if (!reported) {
@@ -124,8 +133,9 @@ asio::awaitable<bool> DefinitionsRefresher::poll() {
             // A replica behind the one the cache came from: never go back in time.
             ++stats_.lagging_versions;
             if (*reported != last_lagging_logged_)
-                log("ignoring definitions version " + std::to_string(*reported) + ", older than the cached " +
-                    std::to_string(cache_.version()) + " (a lagging replica)");
+                log("ignoring definitions version " + std::to_string(*reported) +
+                    ", older than the cached " + std::to_string(cache_.version()) +
+                    " (a lagging replica)");
             last_lagging_logged_ = *reported;
         }
         current = true;
@@ -142,14 +152,17 @@ asio::awaitable<bool> DefinitionsRefresher::poll() {
                 // The fetch reached another node than the version query, one further behind.
                 if (prepared.report.version < cache_.version()) ++stats_.lagging_versions;
                 current = cache_.version() >= *reported;
-                if (!current) failure = "the definitions fetched were older than the version reported";
+                if (!current)
+                    failure = "the definitions fetched were older than the version reported";
             } else {
                 cache_.install(prepared);
                 ++stats_.applied;
                 report(prepared.report, "the database");
                 current = true;
                 if (!options_.snapshot_path.empty()) {
-                    const auto write = [path = options_.snapshot_path, text] { return write_snapshot(path, *text); };
+                    const auto write = [path = options_.snapshot_path, text] {
+                        return write_snapshot(path, *text);
+                    };
                     const std::string error = co_await on_worker(worker_, write);
                     if (error.empty()) {
                         ++stats_.snapshot_writes;
@@ -165,7 +178,9 @@ asio::awaitable<bool> DefinitionsRefresher::poll() {
     }
 
     if (current) {
-        if (failing_) log("definitions refresh works again (version " + std::to_string(cache_.version()) + ")");
+        if (failing_)
+            log("definitions refresh works again (version " + std::to_string(cache_.version()) +
+                ")");
         failing_ = false;
         stats_.last_success = std::chrono::system_clock::now();
     } else {

@@ -29,7 +29,8 @@ namespace flag_eval::decide {
 
 // Runs `sql` somewhere reachable and returns the first column of the first row as text; nullopt
 // on any failure (no route, timeout, SQL error, NULL).
-using QueryText = std::function<boost::asio::awaitable<std::optional<std::string>>(std::string sql)>;
+using QueryText =
+    std::function<boost::asio::awaitable<std::optional<std::string>>(std::string sql)>;
 
 // The interval and the snapshot file are settings, taken from the configuration.
 struct RefresherOptions {
@@ -37,26 +38,27 @@ struct RefresherOptions {
         : interval(config.refresh_interval), snapshot_path(config.snapshot_path) {}
 
     std::chrono::milliseconds interval;
-    std::filesystem::path snapshot_path;             // empty: no snapshot file
-    std::function<void(std::string_view)> log;       // one line per event; default: stderr
+    std::filesystem::path snapshot_path;        // empty: no snapshot file
+    std::function<void(std::string_view)> log;  // one line per event; default: stderr
 };
 
 // Counters for /metrics and tests (read on the event loop).
 struct RefresherStats {
-    std::uint64_t polls = 0;               // version queries attempted
-    std::uint64_t poll_failures = 0;       // version query or fetch failed, or a refused document
-    std::uint64_t applied = 0;             // new versions applied
-    std::uint64_t lagging_versions = 0;    // a version lower than the cache's, ignored
-    std::uint64_t team_errors = 0;         // teams that did not compile, over all applies
+    std::uint64_t polls = 0;             // version queries attempted
+    std::uint64_t poll_failures = 0;     // version query or fetch failed, or a refused document
+    std::uint64_t applied = 0;           // new versions applied
+    std::uint64_t lagging_versions = 0;  // a version lower than the cache's, ignored
+    std::uint64_t team_errors = 0;       // teams that did not compile, over all applies
     std::uint64_t snapshot_writes = 0;
     std::uint64_t snapshot_write_failures = 0;
-    std::optional<std::chrono::system_clock::time_point> last_success;  // last poll that left the cache current
+    std::optional<std::chrono::system_clock::time_point>
+        last_success;  // last poll that left the cache current
 };
 
 class DefinitionsRefresher {
 public:
-    DefinitionsRefresher(boost::asio::any_io_executor loop, DefinitionsCache& cache, QueryText query,
-                         RefresherOptions options);
+    DefinitionsRefresher(boost::asio::any_io_executor loop, DefinitionsCache& cache,
+                         QueryText query, RefresherOptions options);
     ~DefinitionsRefresher();
     DefinitionsRefresher(const DefinitionsRefresher&) = delete;
     DefinitionsRefresher& operator=(const DefinitionsRefresher&) = delete;
@@ -88,8 +90,8 @@ private:
     boost::asio::steady_timer timer_;
     boost::asio::thread_pool worker_{1};
     bool stopped_ = false;
-    bool failing_ = false;                 // the last poll failed: log the next failure only after a success
-    std::int64_t last_lagging_logged_ = 0; // log each lagging version once
+    bool failing_ = false;  // the last poll failed: log the next failure only after a success
+    std::int64_t last_lagging_logged_ = 0;  // log each lagging version once
     RefresherStats stats_;
 };
 

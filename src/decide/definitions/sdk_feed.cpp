@@ -72,7 +72,8 @@ public:
 
     bool uses_flags(const std::string& id) {
         if (auto it = memo_.find(id); it != memo_.end()) return it->second;
-        if (!cohorts_ || !visiting_.insert(id).second) return false;  // unknown, or a reference cycle
+        if (!cohorts_ || !visiting_.insert(id).second)
+            return false;  // unknown, or a reference cycle
         bool uses = false;
         if (const json::value* cohort = cohorts_->if_contains(id)) uses = walk(*cohort);
         visiting_.erase(id);
@@ -92,7 +93,8 @@ private:
         if (has_type(o, "flag")) return true;
         if (has_type(o, "cohort")) {
             const json::value* value = member(o, "value");
-            if (auto key = value ? cohort_key(*value) : std::nullopt; key && uses_flags(*key)) return true;
+            if (auto key = value ? cohort_key(*value) : std::nullopt; key && uses_flags(*key))
+                return true;
         }
         for (const auto& [name, child] : o)
             if (walk(child)) return true;
@@ -111,15 +113,20 @@ struct FeedFlag {
 };
 
 // Why an SDK could not evaluate this flag as the service does, on its own account.
-bool needs_server_by_itself(const json::object& flag, Bucketing team_bucketing, CohortFlagUse& cohorts) {
+bool needs_server_by_itself(const json::object& flag, Bucketing team_bucketing,
+                            CohortFlagUse& cohorts) {
     const json::value* bucketing = member(flag, "bucketing");
-    const std::string_view name =
-        bucketing && bucketing->is_string() ? std::string_view(bucketing->get_string()) : bucketing_name(team_bucketing);
+    const std::string_view name = bucketing && bucketing->is_string()
+                                      ? std::string_view(bucketing->get_string())
+                                      : bucketing_name(team_bucketing);
     if (name != bucketing_name(Bucketing::Sha1)) return true;
-    if (const json::value* id = member(flag, "bucketing_identifier"); id && id->is_string() && id->get_string() == "device_id")
+    if (const json::value* id = member(flag, "bucketing_identifier");
+        id && id->is_string() && id->get_string() == "device_id")
         return true;
     if (const json::object* filters = object_member(flag, "filters")) {
-        if (non_empty_array(*filters, "super_groups") || non_empty_array(*filters, "holdout_groups")) return true;
+        if (non_empty_array(*filters, "super_groups") ||
+            non_empty_array(*filters, "holdout_groups"))
+            return true;
         if (const json::value* enrollment = member(*filters, "feature_enrollment");
             enrollment && enrollment->is_bool() && enrollment->get_bool())
             return true;
@@ -128,7 +135,8 @@ bool needs_server_by_itself(const json::object& flag, Bucketing team_bucketing, 
     for_each_condition_property(flag, [&](const json::object& property) {
         if (!has_type(property, "cohort")) return;
         const json::value* value = member(property, "value");
-        if (auto key = value ? cohort_key(*value) : std::nullopt; key && cohorts.uses_flags(*key)) uses_flag_cohort = true;
+        if (auto key = value ? cohort_key(*value) : std::nullopt; key && cohorts.uses_flags(*key))
+            uses_flag_cohort = true;
     });
     return uses_flag_cohort;
 }
@@ -138,14 +146,17 @@ bool needs_server_by_itself(const json::object& flag, Bucketing team_bucketing, 
 // missing, or on a cycle, or when the flag depends on itself.
 class DependencyChains {
 public:
-    explicit DependencyChains(const std::unordered_map<std::string, FeedFlag*>& by_key) : by_key_(by_key) {}
+    explicit DependencyChains(const std::unordered_map<std::string, FeedFlag*>& by_key)
+        : by_key_(by_key) {}
 
     const std::vector<std::string>& chain(const std::string& key) {
         if (auto it = memo_.find(key); it != memo_.end()) return it->second;
         std::vector<std::string> result;
         auto flag = by_key_.find(key);
-        const bool self_dependent = flag != by_key_.end() &&
-            std::find(flag->second->depends.begin(), flag->second->depends.end(), key) != flag->second->depends.end();
+        const bool self_dependent =
+            flag != by_key_.end() &&
+            std::find(flag->second->depends.begin(), flag->second->depends.end(), key) !=
+                flag->second->depends.end();
         if (!self_dependent) {
             std::set<std::string> on_path, done;
             if (!visit(key, on_path, done, result)) result.clear();
@@ -162,7 +173,8 @@ private:
         if (flag == by_key_.end() || on_path.size() >= kMaxChainDepth) return false;
         on_path.insert(key);
         for (const auto& dependency : flag->second->depends) {
-            if (dependency == key) continue;  // a flag's own self-reference is skipped below the root
+            if (dependency == key)
+                continue;  // a flag's own self-reference is skipped below the root
             if (!visit(dependency, on_path, done, out)) return false;
         }
         on_path.erase(key);
@@ -183,7 +195,8 @@ SdkFeed build_sdk_feed(const json::object& team_document, Bucketing team_bucketi
     const json::value* mapping = member(team_document, "group_type_mapping");
     const json::value* cohorts = member(team_document, "cohorts");
     if ((mapping && !mapping->is_object()) || (cohorts && !cohorts->is_object()))
-        throw std::invalid_argument("team definitions: group_type_mapping and cohorts must be objects");
+        throw std::invalid_argument(
+            "team definitions: group_type_mapping and cohorts must be objects");
 
     // Every member first: inserting into an object may move its values, and references into
     // the flags are kept from here on.
@@ -195,7 +208,8 @@ SdkFeed build_sdk_feed(const json::object& team_document, Bucketing team_bucketi
     json::array& flags = feed.at("flags").as_array();
     flags.reserve(source_flags->size());
     for (const auto& f : *source_flags) {
-        if (!f.is_object()) throw std::invalid_argument("team definitions: each flag must be an object");
+        if (!f.is_object())
+            throw std::invalid_argument("team definitions: each flag must be an object");
         const json::value* deleted = member(f.get_object(), "deleted");
         if (deleted && deleted->is_bool() && deleted->get_bool()) continue;  // never in a feed
         flags.push_back(f);
@@ -209,7 +223,8 @@ SdkFeed build_sdk_feed(const json::object& team_document, Bucketing team_bucketi
         FeedFlag& flag = feed_flags.emplace_back(FeedFlag{&f.get_object(), {}, false});
         for_each_condition_property(*flag.object, [&](json::object& property) {
             const json::value* key = member(property, "key");
-            if (has_type(property, "flag") && key && key->is_string()) flag.depends.emplace_back(key->get_string());
+            if (has_type(property, "flag") && key && key->is_string())
+                flag.depends.emplace_back(key->get_string());
         });
         flag.own_reason = needs_server_by_itself(*flag.object, team_bucketing, cohort_flag_use);
     }
@@ -239,7 +254,8 @@ SdkFeed build_sdk_feed(const json::object& team_document, Bucketing team_bucketi
         if (needs_server) {
             (*flag.object)["ensure_experience_continuity"] = true;
             const json::value* key = member(*flag.object, "key");
-            result.server_only_keys.emplace_back(key && key->is_string() ? std::string(key->get_string()) : std::string());
+            result.server_only_keys.emplace_back(
+                key && key->is_string() ? std::string(key->get_string()) : std::string());
         }
     }
 
@@ -274,9 +290,12 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     while (!if_none_match.empty()) {
         const std::size_t comma = if_none_match.find(',');
         std::string_view candidate = if_none_match.substr(0, comma);
-        if_none_match.remove_prefix(comma == std::string_view::npos ? if_none_match.size() : comma + 1);
-        while (!candidate.empty() && (candidate.front() == ' ' || candidate.front() == '\t')) candidate.remove_prefix(1);
-        while (!candidate.empty() && (candidate.back() == ' ' || candidate.back() == '\t')) candidate.remove_suffix(1);
+        if_none_match.remove_prefix(comma == std::string_view::npos ? if_none_match.size()
+                                                                    : comma + 1);
+        while (!candidate.empty() && (candidate.front() == ' ' || candidate.front() == '\t'))
+            candidate.remove_prefix(1);
+        while (!candidate.empty() && (candidate.back() == ' ' || candidate.back() == '\t'))
+            candidate.remove_suffix(1);
         if (candidate == "*") return true;
         if (!candidate.empty() && weakless(candidate) == wanted) return true;
     }

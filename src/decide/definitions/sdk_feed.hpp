@@ -29,9 +29,9 @@
 namespace flag_eval::decide {
 
 struct SdkFeed {
-    std::string body;                          // compact JSON
-    std::string etag;                          // strong, quoted: "\"<sha-256 hex>\""
-    std::vector<std::string> server_only_keys; // flags handed over as needing the server
+    std::string body;                           // compact JSON
+    std::string etag;                           // strong, quoted: "\"<sha-256 hex>\""
+    std::vector<std::string> server_only_keys;  // flags handed over as needing the server
 };
 
 // `team_document` is _team_document()'s {flags, group_type_mapping, cohorts, static_cohort_ids};

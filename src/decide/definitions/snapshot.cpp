@@ -31,8 +31,8 @@ std::string hex64(std::uint64_t v) {
 }
 
 std::string header_for(std::string_view text) {
-    return std::string(kMagic) + " " + std::string(kFormatVersion) + " " + std::to_string(text.size()) + " " +
-           hex64(XXH3_64bits(text.data(), text.size())) + "\n";
+    return std::string(kMagic) + " " + std::string(kFormatVersion) + " " +
+           std::to_string(text.size()) + " " + hex64(XXH3_64bits(text.data(), text.size())) + "\n";
 }
 
 bool write_all(int fd, std::string_view data) {
@@ -108,7 +108,7 @@ SnapshotRead read_snapshot(const std::filesystem::path& path) {
         return result;
     }
     result.present = true;
-    struct stat st{};
+    struct stat st {};
     if (::fstat(file.fd, &st) != 0) {
         result.error = errno_text("cannot stat", path, errno);
         return result;
@@ -148,14 +148,19 @@ SnapshotRead read_snapshot(const std::filesystem::path& path) {
         if (count == 3 && !rest.empty()) return corrupt("unexpected header");
     }
     if (count != 4 || fields[0] != kMagic) return corrupt("unexpected header");
-    if (fields[1] != kFormatVersion) return corrupt("format " + std::string(fields[1]) + " is not known");
+    if (fields[1] != kFormatVersion)
+        return corrupt("format " + std::string(fields[1]) + " is not known");
     std::size_t length = 0;
-    const auto [end, ec] = std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), length);
-    if (ec != std::errc() || end != fields[2].data() + fields[2].size()) return corrupt("bad length");
+    const auto [end, ec] =
+        std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), length);
+    if (ec != std::errc() || end != fields[2].data() + fields[2].size())
+        return corrupt("bad length");
     const std::string_view text(content.data() + newline + 1, content.size() - newline - 1);
     if (text.size() != length)
-        return corrupt(std::to_string(text.size()) + " bytes where the header says " + std::to_string(length));
-    if (fields[3] != hex64(XXH3_64bits(text.data(), text.size()))) return corrupt("checksum mismatch");
+        return corrupt(std::to_string(text.size()) + " bytes where the header says " +
+                       std::to_string(length));
+    if (fields[3] != hex64(XXH3_64bits(text.data(), text.size())))
+        return corrupt("checksum mismatch");
     result.text = std::string(text);
     return result;
 }

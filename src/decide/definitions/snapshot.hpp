@@ -23,9 +23,9 @@ namespace flag_eval::decide {
 std::string write_snapshot(const std::filesystem::path& path, std::string_view definitions_text);
 
 struct SnapshotRead {
-    bool present = false;              // the file exists
-    std::optional<std::string> text;   // the definitions text, when the file is whole
-    std::string error;                 // why the file was not usable (present but no text)
+    bool present = false;             // the file exists
+    std::optional<std::string> text;  // the definitions text, when the file is whole
+    std::string error;                // why the file was not usable (present but no text)
 };
 
 SnapshotRead read_snapshot(const std::filesystem::path& path);

@@ -62,8 +62,8 @@ Response json_error_response(unsigned status, std::string_view type, std::string
                              std::string_view detail, unsigned version) {
     Response response{static_cast<http::status>(status), version};
     response.set(http::field::content_type, "application/json");
-    response.body() = boost::json::serialize(boost::json::object{
-        {"type", type}, {"code", code}, {"detail", detail}, {"attr", nullptr}});
+    response.body() = boost::json::serialize(
+        boost::json::object{{"type", type}, {"code", code}, {"detail", detail}, {"attr", nullptr}});
     return response;
 }
 
@@ -71,7 +71,10 @@ class HttpServerState : public std::enable_shared_from_this<HttpServerState> {
 public:
     HttpServerState(asio::any_io_executor ex, tcp::endpoint endpoint, HttpLimits lim, Handler h,
                     Metrics* m)
-        : executor(std::move(ex)), acceptor(executor), limits(lim), handler(std::move(h)),
+        : executor(std::move(ex)),
+          acceptor(executor),
+          limits(lim),
+          handler(std::move(h)),
           metrics(m) {
         acceptor.open(endpoint.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -156,8 +159,7 @@ private:
     // The answer to a failed read of the headers or of the body, if it deserves one.
     std::optional<Rejection> header_rejection(const beast::error_code& ec,
                                               const Request& head) const;
-    std::optional<Rejection> body_rejection(const beast::error_code& ec,
-                                            const Request& head) const;
+    std::optional<Rejection> body_rejection(const beast::error_code& ec, const Request& head) const;
     asio::awaitable<void> reject(Rejection& rejection, Clock::time_point started);
     asio::awaitable<bool> write(Response& response);
     asio::awaitable<void> linger_close();
@@ -201,8 +203,7 @@ asio::awaitable<void> Connection::run() {
 
         if (!parser.is_done()) {
             const Request& head = parser.get();
-            if (head.version() >= 11 &&
-                beast::iequals(head[http::field::expect], "100-continue")) {
+            if (head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 stream_.expires_after(limits.write_timeout);
                 auto [ec, n] = co_await asio::async_write(
@@ -289,9 +290,9 @@ std::optional<Connection::Rejection> Connection::header_rejection(const beast::e
                          std::string(kInvalidLabel)};
     }
     if (!ec && head.target().size() > state_->limits.max_target_bytes) {
-        return Rejection{json_error_response(414, "validation_error", "uri_too_long",
-                                             "request target too long"),
-                         std::string(kInvalidLabel)};
+        return Rejection{
+            json_error_response(414, "validation_error", "uri_too_long", "request target too long"),
+            std::string(kInvalidLabel)};
     }
     return std::nullopt;
 }
@@ -361,8 +362,7 @@ void Connection::record(std::string_view label, unsigned status, Clock::time_poi
 
 bool Connection::finalize(Response& response, unsigned version, bool client_keeps_alive,
                           bool head_request) const {
-    const bool handler_closes =
-        http::token_list(response[http::field::connection]).exists("close");
+    const bool handler_closes = http::token_list(response[http::field::connection]).exists("close");
     const bool keep_alive = client_keeps_alive && !handler_closes && !state_->stopped;
     response.version(version == 10 ? 10 : 11);
     response.keep_alive(keep_alive);

@@ -20,8 +20,9 @@ std::string_view trim(std::string_view s) {
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c); });
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    });
     return out;
 }
 
@@ -31,7 +32,8 @@ std::string media_type(std::string_view content_type) {
 }
 
 bool has_gzip_magic(std::string_view data) {
-    return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f && static_cast<unsigned char>(data[1]) == 0x8b;
+    return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
+           static_cast<unsigned char>(data[1]) == 0x8b;
 }
 
 // A body that is already JSON (SDKs sometimes announce a compression they did not apply).
@@ -80,7 +82,8 @@ std::string form_data_field(std::string_view form) {
         rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
         const std::size_t eq = pair.find('=');
         if (eq == std::string_view::npos) continue;
-        if (percent_decode(trim(pair.substr(0, eq))) == "data") return percent_decode(pair.substr(eq + 1));
+        if (percent_decode(trim(pair.substr(0, eq))) == "data")
+            return percent_decode(pair.substr(eq + 1));
     }
     return percent_decode(form);
 }
@@ -98,14 +101,16 @@ std::variant<bool, BodyError> compressed_by_header(std::string_view content_enco
             compressed = true;
             continue;
         }
-        return BodyError{400, "unsupported Content-Encoding '" + std::string(trim(content_encoding)) +
+        return BodyError{400, "unsupported Content-Encoding '" +
+                                  std::string(trim(content_encoding)) +
                                   "' (gzip, deflate or identity)"};
     }
     return compressed;
 }
 
 // Base64 of JSON, or of gzip of JSON.
-std::variant<std::string, BodyError> from_base64(std::string_view text, std::size_t max_decoded_bytes) {
+std::variant<std::string, BodyError> from_base64(std::string_view text,
+                                                 std::size_t max_decoded_bytes) {
     if (looks_like_json(text)) return std::string(text);
     auto decoded = decode_base64(text);
     if (auto* error = std::get_if<BodyError>(&decoded)) return std::move(*error);
@@ -150,8 +155,9 @@ std::variant<std::string, BodyError> decode_base64(std::string_view text) {
         }
         const int v = base64_value(c);
         if (v < 0 || padding)
-            return BodyError{400, "request body is not valid base64 (unexpected character at offset " +
-                                      std::to_string(i) + ")"};
+            return BodyError{400,
+                             "request body is not valid base64 (unexpected character at offset " +
+                                 std::to_string(i) + ")"};
         group = (group << 6) | static_cast<std::uint32_t>(v);
         if (++digits == 4) {
             out.push_back(static_cast<char>(group >> 16));
@@ -171,10 +177,12 @@ std::variant<std::string, BodyError> decode_base64(std::string_view text) {
     return out;
 }
 
-std::variant<std::string, BodyError> inflate_body(std::string_view compressed, std::size_t max_output_bytes) {
+std::variant<std::string, BodyError> inflate_body(std::string_view compressed,
+                                                  std::size_t max_output_bytes) {
     if (compressed.empty()) return BodyError{400, "compressed request body is empty"};
     InflateStream stream;
-    if (inflateInit2(&stream.z, 15 + 32) != Z_OK) return BodyError{500, "cannot start decompression (zlib)"};
+    if (inflateInit2(&stream.z, 15 + 32) != Z_OK)
+        return BodyError{500, "cannot start decompression (zlib)"};
     stream.ready = true;
 
     const auto* next = reinterpret_cast<const unsigned char*>(compressed.data());
@@ -204,24 +212,28 @@ std::variant<std::string, BodyError> inflate_body(std::string_view compressed, s
             const std::size_t left = stream.z.avail_in + remaining;
             if (left == 0) return out;
             // Another gzip member follows (gzip allows concatenation); anything else is junk.
-            const std::string_view tail(reinterpret_cast<const char*>(stream.z.next_in), stream.z.avail_in);
+            const std::string_view tail(reinterpret_cast<const char*>(stream.z.next_in),
+                                        stream.z.avail_in);
             if (!has_gzip_magic(tail))
                 return BodyError{400, "compressed request body has " + std::to_string(left) +
                                           " unexpected bytes after its end"};
-            if (inflateReset(&stream.z) != Z_OK) return BodyError{500, "cannot restart decompression (zlib)"};
+            if (inflateReset(&stream.z) != Z_OK)
+                return BodyError{500, "cannot restart decompression (zlib)"};
             continue;
         }
         if (rc == Z_OK) continue;
         if (rc == Z_BUF_ERROR && stream.z.avail_in == 0 && remaining == 0)
             return BodyError{400, "compressed request body is truncated"};
-        if (rc == Z_MEM_ERROR) return BodyError{500, "out of memory while decompressing the request body"};
+        if (rc == Z_MEM_ERROR)
+            return BodyError{500, "out of memory while decompressing the request body"};
         if (rc == Z_BUF_ERROR) continue;  // no progress this round: more input is fed next turn
         return BodyError{400, std::string("compressed request body is corrupt (") +
                                   (stream.z.msg ? stream.z.msg : "invalid data") + ")"};
     }
 }
 
-std::variant<std::string, BodyError> decode_body(std::string_view body, std::string_view content_encoding,
+std::variant<std::string, BodyError> decode_body(std::string_view body,
+                                                 std::string_view content_encoding,
                                                  std::string_view content_type,
                                                  std::string_view compression_query_param,
                                                  std::size_t max_decoded_bytes) {
@@ -248,11 +260,13 @@ std::variant<std::string, BodyError> decode_body(std::string_view body, std::str
         if (form) {
             decoded = from_base64(form_data_field(data), max_decoded_bytes);
         } else if (compression == "gzip" || compression == "gzip-js") {
-            decoded = looks_like_json(data) ? std::move(data) : inflate_body(data, max_decoded_bytes);
+            decoded =
+                looks_like_json(data) ? std::move(data) : inflate_body(data, max_decoded_bytes);
         } else if (compression == "base64") {
             decoded = from_base64(data, max_decoded_bytes);
         } else if (!compression.empty()) {
-            return BodyError{400, "unsupported compression '" + std::string(trim(compression_query_param)) +
+            return BodyError{400, "unsupported compression '" +
+                                      std::string(trim(compression_query_param)) +
                                       "' (gzip, gzip-js or base64)"};
         } else if (has_gzip_magic(data)) {
             decoded = inflate_body(data, max_decoded_bytes);  // gzip sent without saying so

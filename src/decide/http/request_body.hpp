@@ -20,7 +20,8 @@ struct BodyError {
 // `compression_query_param` the value of the `compression` query parameter ("" when absent).
 // The decoded text is never allowed to grow past `max_decoded_bytes` (a gzip bomb is a 413,
 // found without inflating it whole). Never throws.
-std::variant<std::string, BodyError> decode_body(std::string_view body, std::string_view content_encoding,
+std::variant<std::string, BodyError> decode_body(std::string_view body,
+                                                 std::string_view content_encoding,
                                                  std::string_view content_type,
                                                  std::string_view compression_query_param,
                                                  std::size_t max_decoded_bytes);
@@ -29,7 +30,8 @@ std::variant<std::string, BodyError> decode_body(std::string_view body, std::str
 
 // zlib inflate with windowBits 15+32 (gzip or zlib, detected); concatenated gzip members are
 // joined. 400 for corrupt or truncated input, 413 past `max_output_bytes`.
-std::variant<std::string, BodyError> inflate_body(std::string_view compressed, std::size_t max_output_bytes);
+std::variant<std::string, BodyError> inflate_body(std::string_view compressed,
+                                                  std::size_t max_output_bytes);
 
 // Standard or url-safe base64, padding optional, whitespace ignored. 400 when not base64.
 std::variant<std::string, BodyError> decode_base64(std::string_view text);
