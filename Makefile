@@ -1,7 +1,8 @@
 # flag_eval: PGXS build of the extension, plus the project's drivers:
 #   make up     install dependencies, build, install, start the local topology (make down stops it)
-#   make test   every test: unit tests (conformance included), pg_regress, TAP, a short fuzz run,
-#               then the same tests under ASan + UBSan (make test-sanitize)
+#   make test   every test: lint, unit tests (conformance included), pg_regress, TAP, a short fuzz
+#               run, then the same tests under ASan + UBSan (make test-sanitize)
+#   make lint   clang-format, the SQL-literal check and shellcheck
 #   make bench  benchmarks, results in bench/RESULTS.md
 #   make drill  failure drills under load, results in docs/resilience.md
 
@@ -81,13 +82,17 @@ decide: $(DECIDE_BIN)
 decide-unit: $(BUILD)/decide_tests
 	scripts/with-temp-cluster.sh $(BUILD)/decide_tests
 
-.PHONY: deps check-checkout unit regress test up down bench
+.PHONY: deps check-checkout lint unit regress test up down bench
 # Stops at once, with what to do, when the postgres account could not read this checkout.
 check-checkout:
 	@scripts/check-checkout.sh
 
 deps: check-checkout
 	scripts/install-deps.sh
+
+# The style and the rules no compiler checks (the first stage of make test).
+lint:
+	scripts/lint.sh
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests

@@ -46,6 +46,9 @@ PACKAGES=(
     gnuplot-nox
     # runuser (servers run as the unprivileged postgres account) and flock
     util-linux
+    # make lint: the C++ layout of .clang-format, and the shell scripts
+    clang-format-14
+    shellcheck
     # Debian's python3 (/usr/bin/python3): the drills, the fuzz seed generator, the SQL-literal
     # check; standard library only
     python3

@@ -15,6 +15,7 @@ regress_files=$(find test/sql -maxdepth 1 -name '*.sql' | wc -l)
 tap_files=$(echo test/t/*.pl)
 fuzz_targets=$(find test/fuzz -maxdepth 1 -name '*_fuzz.cpp' | wc -l)
 
+stage "lint (clang-format, SQL literals, shellcheck)" lint:3 make --no-print-directory lint
 stage "build" none make --no-print-directory -j"$(nproc)" all decide
 stage "core unit tests (GoogleTest)" "gtest:$BUILD/unit_tests" make --no-print-directory -j"$(nproc)" unit
 stage "service unit tests (GoogleTest, throw-away cluster)" "gtest:$BUILD/decide_tests" \

@@ -13,6 +13,7 @@
 #   regress:N         N pg_regress files
 #   tap:FILE...       TAP files (prove); assertions are counted, files are what can go missing
 #   fuzz:N            N libFuzzer targets
+#   lint:N            N checks of scripts/lint.sh
 #   nested            a driver with stages of its own (test-sanitize.sh): its "not run:" lines
 # shellcheck shell=bash
 
@@ -33,9 +34,10 @@ count() {
         f=$((f + ${of%% of *}))
         p=$((p + ${of##* of } - ${of%% of *}))
     fi
-    # test/fuzz/run.sh closes with "fuzz: P passed, F failed" (one per target).
-    p=$((p + $(grep -oP '^fuzz: \K[0-9]+(?= passed, [0-9]+ failed$)' "$log" | awk '{s+=$1} END {print s+0}')))
-    f=$((f + $(grep -oP '^fuzz: [0-9]+ passed, \K[0-9]+(?= failed$)' "$log" | awk '{s+=$1} END {print s+0}')))
+    # test/fuzz/run.sh and scripts/lint.sh close with "fuzz: P passed, F failed" (one per target)
+    # and "lint: P passed, F failed" (one per check).
+    p=$((p + $(grep -oP '^(fuzz|lint): \K[0-9]+(?= passed, [0-9]+ failed$)' "$log" | awk '{s+=$1} END {print s+0}')))
+    f=$((f + $(grep -oP '^(fuzz|lint): [0-9]+ passed, \K[0-9]+(?= failed$)' "$log" | awk '{s+=$1} END {print s+0}')))
     # prove (TAP): "Files=N, Tests=M" counts the assertions run. On failure its summary report
     # has one "FILE (Wstat: … Tests: T Failed: F)" line per failing file: F assertions failed,
     # and a file that died or broke its plan with F = 0 counts as one failure (what it did not
@@ -61,6 +63,7 @@ missing() {
         gtest:*) missing_gtest "${kind#gtest:}" "$log" "$p" "$f" ;;
         regress:*) missing_units "${kind#regress:}" "$(grep -oP '^\s*(All \K[0-9]+(?= tests passed)|[0-9]+ of \K[0-9]+(?= tests failed))' "$log" | head -1)" "pg_regress files" ;;
         fuzz:*) missing_units "${kind#fuzz:}" "$(grep -oP '^fuzz: \K[0-9]+ passed, [0-9]+(?= failed$)' "$log" | awk -F', ' '{print $1 + $2}' | tail -1)" "fuzz targets" ;;
+        lint:*) missing_units "${kind#lint:}" "$(grep -oP '^lint: \K[0-9]+ passed, [0-9]+(?= failed$)' "$log" | awk -F', ' '{print $1 + $2}' | tail -1)" "lint checks" ;;
         tap:*) missing_tap "$log" "${kind#tap:}" ;;
         nested) grep -oP '^not run: \K.*' "$log" ;;
     esac
