@@ -62,11 +62,16 @@ missing() {
         none) ;;
         gtest:*) missing_gtest "${kind#gtest:}" "$log" "$p" "$f" ;;
         regress:*) missing_units "${kind#regress:}" "$(grep -oP '^\s*(All \K[0-9]+(?= tests passed)|[0-9]+ of \K[0-9]+(?= tests failed))' "$log" | head -1)" "pg_regress files" ;;
-        fuzz:*) missing_units "${kind#fuzz:}" "$(grep -oP '^fuzz: \K[0-9]+ passed, [0-9]+(?= failed$)' "$log" | awk -F', ' '{print $1 + $2}' | tail -1)" "fuzz targets" ;;
-        lint:*) missing_units "${kind#lint:}" "$(grep -oP '^lint: \K[0-9]+ passed, [0-9]+(?= failed$)' "$log" | awk -F', ' '{print $1 + $2}' | tail -1)" "lint checks" ;;
+        fuzz:*) missing_units "${kind#fuzz:}" "$(closing_units fuzz "$log")" "fuzz targets" ;;
+        lint:*) missing_units "${kind#lint:}" "$(closing_units lint "$log")" "lint checks" ;;
         tap:*) missing_tap "$log" "${kind#tap:}" ;;
         nested) grep -oP '^not run: \K.*' "$log" ;;
     esac
+}
+
+# What the last "PREFIX: P passed, F failed" line in LOG counted (P + F).
+closing_units() {  # closing_units PREFIX LOG
+    grep -oP "^$1: \\K[0-9]+ passed, [0-9]+(?= failed$)" "$2" | awk -F', ' '{print $1 + $2}' | tail -1
 }
 
 missing_units() {  # missing_units EXPECTED RAN WHAT
