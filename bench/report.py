@@ -12,7 +12,8 @@ import re
 import statistics
 import sys
 
-sys.dont_write_bytecode = True  # importing the next module must not leave bench/__pycache__
+sys.dont_write_bytecode = True  # importing the next modules must not leave bench/__pycache__
+from report_common import percentile, read_kv  # noqa: E402
 import service_report  # noqa: E402  section 4, the decide service (bench/service_bench.sh)
 import field_eval_report  # noqa: E402  in section 3, posthog-node and flagd-core (bench/field_eval.sh)
 import unleash_report  # noqa: E402  section 4b, flag-decide against unleash-server (bench/unleash_bench.sh)
@@ -43,19 +44,6 @@ CORE = [
     ("BM_Baseline_Hash01", "baseline: `hash01` (xxh3) alone"),
 ]
 CORE_BASELINE = "BM_Baseline_3Lookups"
-
-
-def read_kv(path):
-    out = {}
-    if not os.path.exists(path):
-        return out
-    with open(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if "=" in line:
-                k, v = line.split("=", 1)
-                out[k.strip()] = v.strip()
-    return out
 
 
 def read_timings(path):
@@ -498,14 +486,6 @@ def read_latencies(directory):
                 if len(fields) >= 3 and fields[2].isdigit():
                     lat.append(int(fields[2]))
     return lat
-
-
-def percentile(sorted_values, p):
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    k = max(0, min(len(sorted_values) - 1, -(-len(sorted_values) * p // 100) - 1))
-    return sorted_values[int(k)]
 
 
 def decide_results(out):

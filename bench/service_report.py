@@ -11,6 +11,7 @@ whole file. Standard library only (Debian's /usr/bin/python3).
 import os
 import re
 import sys
+from report_common import percentile, read_kv
 
 HEADING = "## 4. The decide service over HTTP"
 
@@ -20,25 +21,6 @@ RUNS = [
     ("stored", "(b) `POST /flags?v=2`, stored persons (`flag_eval.decide()` for the flags that read stored data)"),
     ("local", "(c) `POST /flags?v=2`, every property in the request (no database)"),
 ]
-
-
-def read_kv(path):
-    out = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                if "=" in line:
-                    k, v = line.rstrip("\n").split("=", 1)
-                    out[k.strip()] = v.strip()
-    return out
-
-
-def percentile(sorted_values, p):
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    k = -(-len(sorted_values) * p // 100) - 1
-    return sorted_values[int(max(0, min(len(sorted_values) - 1, k)))]
 
 
 def read_pgbench(s):

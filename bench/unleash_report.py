@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
+from report_common import read_kv
 
 RUNS = [("unleash", "Unleash GET /api/frontend"),
         ("decide_local", "flag-decide POST /flags?v=2, request properties (local)"),
@@ -25,16 +26,6 @@ DBSTOP_RUNS = [("dbstop_unleash", "Unleash", "primary"),
                ("dbstop_decide_local", "flag-decide, local", "primary + both standbys"),
                ("dbstop_decide_stored", "flag-decide, stored", "primary + both standbys")]
 GOAL_RATIO = 3.0
-
-
-def read_kv(path):
-    values = {}
-    with open(path) as f:
-        for line in f:
-            key, sep, value = line.rstrip("\n").partition("=")
-            if sep:
-                values[key] = value
-    return values
 
 
 def read_wrk(path):
