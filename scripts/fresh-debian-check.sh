@@ -11,7 +11,7 @@
 #   4. mounts /proc, /sys, /dev, /dev/pts and a new /dev/shm (PostgreSQL's dynamic shared memory
 #      is POSIX shared memory) into the root;
 #   5. installs only git and make in it, and clones this repository's committed HEAD (not the
-#      working tree: uncommitted changes are not checked) to /srv/flag_eval, alone: no ../shared;
+#      working tree: uncommitted changes are not checked) to /srv/flag_eval, alone: nothing beside it;
 #   6. runs, in the root, with a clean environment and no stdin as a fresh login would, the
 #      selected steps, each timed and logged on the host:
 #        up       make up
