@@ -5,6 +5,9 @@
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
+# live_pid, stop_pid (pid files checked against command lines)
+# shellcheck source=scripts/lib/pids.sh
+source "$REPO_DIR/scripts/lib/pids.sh"
 
 # ---- settings ----
 FLAG_EVAL_DATA=${FLAG_EVAL_DATA:-$REPO_DIR/.data}
@@ -70,37 +73,6 @@ lock_data_dir() {
 # Is something listening on 127.0.0.1:$1? (bash's /dev/tcp; no extra tools)
 port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# The pid in file $1 if that process is alive and its command line contains $2 (so a pid reused
-# by an unrelated process after a crash is never taken for ours). Fails otherwise.
-live_pid() {
-    local pidfile=$1 marker=$2 pid
-    pid=$(head -n1 "$pidfile" 2>/dev/null || true)
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
-    echo "$pid"
-}
-
-# Waits until process $1 has exited, up to $2 seconds. Fails if it is still there.
-wait_exit() {
-    local pid=$1 deadline=$((SECONDS + $2))
-    while kill -0 "$pid" 2>/dev/null; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.1
-    done
-}
-
-# Stops process $1 (ours, checked by the caller): SIGTERM, then SIGKILL after $2 seconds.
-stop_pid() {
-    local pid=$1 grace=$2 what=$3
-    kill -TERM "$pid" 2>/dev/null || return 0
-    if ! wait_exit "$pid" "$grace"; then
-        log "$what (pid $pid) ignored SIGTERM for ${grace}s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_exit "$pid" 10 || log "$what (pid $pid) is still there"
-    fi
 }
 
 cluster_running() { # $1 = data directory

@@ -68,23 +68,9 @@ mkdir "$PIDDIR"
 chmod 0700 "$WORK"
 [[ $(id -u) -ne 0 ]] || chown "$PG_OS_USER:" "$WORK" "$PIDDIR"
 
-# shellcheck disable=SC2317  # these three are reached through the EXIT trap
-# Is process $1 alive, not a zombie, with $2 in its command line? (A pid the kernel gave to
-# another program is left alone.)
-is_ours() {
-    [[ $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
-    [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]] || return 1
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
-}
-
-# shellcheck disable=SC2317
-# SIGTERM, then SIGKILL if the process is still there after 5 s.
-stop_pid() {
-    local pid=$1 deadline=$((SECONDS + 5))
-    kill -TERM "$pid" 2>/dev/null || return 0
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# is_ours, live_pid and stop_pid, shared with deploy/lib.sh
+# shellcheck source=scripts/lib/pids.sh
+source scripts/lib/pids.sh
 
 # The last sweep: servers a test started that are still running because the test was killed (or
 # its own clean-up failed). PgBouncer and flag-decide started by FlagEval::Test::Process leave
@@ -98,15 +84,14 @@ sweep_processes() {
         pid=$(basename "$pidfile")
         if is_ours "$pid" "$(cat "$pidfile")"; then
             log "stopping $(cat "$pidfile") (pid $pid), left running by a test"
-            stop_pid "$pid"
+            stop_pid "$pid" 5 "$(cat "$pidfile")"
             swept=$((swept + 1))
         fi
     done
     while IFS= read -r pidfile; do
-        pid=$(head -n1 "$pidfile" 2>/dev/null || true)
-        if is_ours "$pid" "$WORK"; then
+        if pid=$(live_pid "$pidfile" "$WORK"); then
             log "stopping pid $pid ($pidfile), left running by a test"
-            stop_pid "$pid"
+            stop_pid "$pid" 5 "$pidfile"
             swept=$((swept + 1))
         fi
     done < <(find "$WORK" \( -name 'pgbouncer*.pid' -o -name 'flag-decide.pid' \) 2>/dev/null)
@@ -120,11 +105,10 @@ cleanup() {
     # Nodes the framework could not stop (prove killed): stop them by their data directory.
     while IFS= read -r pidfile; do
         datadir=$(dirname "$pidfile")
-        pid=$(head -n1 "$pidfile" 2>/dev/null || true)
-        is_ours "$pid" "$WORK" || continue  # a stale file of a server that crashed or was killed
+        pid=$(live_pid "$pidfile" "$WORK") || continue  # a stale file: the server crashed or was killed
         log "stopping a server left running in $datadir"
         as_pg "$BINDIR/pg_ctl" -D "$datadir" -m immediate -w -t 30 stop >/dev/null 2>&1 \
-            || { [[ $pid =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null; } || true
+            || kill -KILL "$pid" 2>/dev/null || true
         swept=$((swept + 1))
     done < <(find "$WORK" -name postmaster.pid 2>/dev/null)
     # A process that outlived its test is a failure of that test's clean-up, even when every
