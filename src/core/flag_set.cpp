@@ -63,7 +63,7 @@ FlagSet FlagSet::parse(const json::value& definitions, Bucketing default_bucketi
 // Depth-first topological order over live flags. A flag on a cycle, or depending on one,
 // is marked with the cycle so that it alone fails.
 void FlagSet::order_by_dependencies() {
-    std::unordered_map<std::string_view, std::size_t> by_key;
+    auto& by_key = live_by_key_;
     for (std::size_t i = 0; i < flags_.size(); ++i)
         if (!flags_[i]->deleted) by_key.emplace(flags_[i]->key, i);
     cycle_errors_.assign(flags_.size(), {});
@@ -113,26 +113,37 @@ void FlagSet::order_by_dependencies() {
         if (marks[i] == Mark::None && !flags_[i]->deleted) visit(visit, i);
 }
 
+// The definitions' group_type_mapping wins over the context's.
+EvaluationContext FlagSet::with_group_type_mapping(const EvaluationContext& context) const {
+    EvaluationContext ctx = context;
+    for (std::size_t i = 0; i < ctx.group_type_mapping.size(); ++i)
+        if (group_type_mapping_[i]) ctx.group_type_mapping[i] = group_type_mapping_[i];
+    return ctx;
+}
+
+FlagResult FlagSet::evaluate_in_order(std::size_t index, const EvaluationContext& context,
+                                      const DependencyResults& results) const {
+    const Flag& flag = *flags_[index];
+    if (!cycle_errors_[index].empty() && flag.active) {
+        FlagResult r;
+        r.reason = Reason::MissingDependency;
+        r.failed = true;
+        r.description = cycle_errors_[index];
+        return r;
+    }
+    return evaluate_flag(flag, context, cohorts_.empty() ? nullptr : &cohorts_, &results);
+}
+
 EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
                                         EvaluationObserver* observer) const {
     ResultsByKey results;
     std::vector<FlagResult> by_index(flags_.size());
-    EvaluationContext ctx = context;
-    for (std::size_t i = 0; i < ctx.group_type_mapping.size(); ++i)
-        if (group_type_mapping_[i]) ctx.group_type_mapping[i] = group_type_mapping_[i];
-    const CohortSet* cohorts = cohorts_.empty() ? nullptr : &cohorts_;
+    const EvaluationContext ctx = with_group_type_mapping(context);
 
     for (std::size_t i : evaluation_order_) {
         const Flag& flag = *flags_[i];
         if (observer) observer->before_flag(flag);
-        FlagResult r;
-        if (!cycle_errors_[i].empty() && flag.active) {
-            r.reason = Reason::MissingDependency;
-            r.failed = true;
-            r.description = cycle_errors_[i];
-        } else {
-            r = evaluate_flag(flag, ctx, cohorts, &results);
-        }
+        FlagResult r = evaluate_in_order(i, ctx, results);
         if (observer) observer->after_flag(flag, r);
         results.put(flag.key, r);
         by_index[i] = std::move(r);
@@ -146,6 +157,36 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
         summary.flags.push_back({&flag, std::move(by_index[i])});
     }
     return summary;
+}
+
+std::optional<FlagResult> FlagSet::evaluate_one(std::string_view key,
+                                                const EvaluationContext& context) const {
+    const auto target = live_by_key_.find(key);
+    if (target == live_by_key_.end()) return std::nullopt;
+
+    // The flags `key` needs: itself and its dependencies, directly or not.
+    std::vector<bool> needed(flags_.size(), false);
+    std::vector<std::size_t> pending{target->second};
+    needed[target->second] = true;
+    while (!pending.empty()) {
+        const std::size_t i = pending.back();
+        pending.pop_back();
+        for (const auto& dep : flags_[i]->dependencies)
+            if (auto it = live_by_key_.find(dep); it != live_by_key_.end() && !needed[it->second]) {
+                needed[it->second] = true;
+                pending.push_back(it->second);
+            }
+    }
+
+    ResultsByKey results;
+    const EvaluationContext ctx = with_group_type_mapping(context);
+    for (std::size_t i : evaluation_order_) {
+        if (!needed[i]) continue;
+        FlagResult r = evaluate_in_order(i, ctx, results);
+        if (i == target->second) return r;
+        results.put(flags_[i]->key, r);
+    }
+    return std::nullopt;  // unreachable: every live flag is in evaluation_order_
 }
 
 }  // namespace flag_eval

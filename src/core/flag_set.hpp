@@ -10,7 +10,10 @@
 #include <boost/json/value.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace flag_eval {
@@ -42,14 +45,23 @@ public:
     EvaluationSummary evaluate_all(const EvaluationContext& context,
                                    EvaluationObserver* observer = nullptr) const;
 
+    // The live flag `key` alone, after the flags it depends on (directly or not) and nothing
+    // else: what evaluate_all() would answer for it. nullopt when no live flag has that key.
+    std::optional<FlagResult> evaluate_one(std::string_view key,
+                                           const EvaluationContext& context) const;
+
     const std::vector<std::unique_ptr<Flag>>& flags() const { return flags_; }
     const GroupTypeMapping& group_type_mapping() const { return group_type_mapping_; }
     const CohortSet& cohorts() const { return cohorts_; }
 
 private:
     void order_by_dependencies();
+    EvaluationContext with_group_type_mapping(const EvaluationContext& context) const;
+    FlagResult evaluate_in_order(std::size_t index, const EvaluationContext& context,
+                                 const DependencyResults& results) const;
 
-    std::vector<std::unique_ptr<Flag>> flags_;   // stored order
+    std::vector<std::unique_ptr<Flag>> flags_;                       // stored order
+    std::unordered_map<std::string_view, std::size_t> live_by_key_;  // keys owned by flags_
     std::vector<std::size_t> evaluation_order_;  // indexes into flags_, dependencies first
     std::vector<std::string> cycle_errors_;      // per flag: non-empty when on a cycle
     GroupTypeMapping group_type_mapping_;

@@ -160,6 +160,42 @@ TEST(Dependencies, DeepChainIsBoundedNotACrash) {
     EXPECT_EQ(out.at("flags").at("f0").at("failed"), true);
 }
 
+// evaluate_one() (preview's path) answers each flag as evaluate_all() does, dependencies and
+// cycles included, and does not answer deleted or absent keys.
+TEST(Dependencies, OneFlagAnswersAsTheWholeSet) {
+    const std::string defs = R"({"flags": [
+        {"key": "a", "filters": {"groups": [{"properties": [
+            {"key": "b", "type": "flag", "operator": "flag_evaluates_to", "value": "x"}]}]}},
+        {"key": "b", "filters": {"groups": [{"properties": [], "rollout_percentage": 70}],
+            "multivariate": {"variants": [{"key": "x", "rollout_percentage": 60}, {"key": "y", "rollout_percentage": 40}]}}},
+        {"key": "c", "filters": {"groups": [{"properties": [
+            {"key": "d", "type": "flag", "operator": "flag_evaluates_to", "value": true}]}]}},
+        {"key": "d", "filters": {"groups": [{"properties": [
+            {"key": "c", "type": "flag", "operator": "flag_evaluates_to", "value": true}]}]}},
+        {"key": "needs-missing", "filters": {"groups": [{"properties": [
+            {"key": "nowhere", "type": "flag", "operator": "flag_evaluates_to", "value": true}]}]}},
+        {"key": "needs-off", "filters": {"groups": [{"properties": [
+            {"key": "off", "type": "flag", "operator": "flag_evaluates_to", "value": false}]}]}},
+        {"key": "off", "active": false, "filters": {"groups": [{"properties": []}]}},
+        {"key": "gone", "deleted": true, "filters": {"groups": [{"properties": []}]}}]})";
+    const FlagSet set = FlagSet::parse(parse(defs), Bucketing::Sha1);
+    for (int n = 0; n < 200; ++n) {
+        const JsonContext ctx(parse(R"({"distinct_id": "user-)" + std::to_string(n) + R"("})"));
+        const EvaluationSummary all = set.evaluate_all(ctx.context());
+        for (const FlagOutcome& o : all.flags) {
+            const auto one = set.evaluate_one(o.flag->key, ctx.context());
+            ASSERT_TRUE(one.has_value()) << o.flag->key;
+            EXPECT_EQ(result_detail_json(*o.flag, *one), result_detail_json(*o.flag, o.result))
+                << o.flag->key << " for user-" << n;
+        }
+    }
+    const JsonContext ctx(parse(R"({"distinct_id": "u"})"));
+    EXPECT_EQ(set.evaluate_one("c", ctx.context())->reason, Reason::MissingDependency);
+    EXPECT_FALSE(set.evaluate_one("gone", ctx.context()).has_value());
+    EXPECT_FALSE(set.evaluate_one("absent", ctx.context()).has_value());
+    EXPECT_TRUE(set.evaluate_one("off", ctx.context()).has_value());  // inactive, not deleted
+}
+
 TEST(Identifiers, DistinctIdAndGroupKeyAreProperties) {
     auto d = evaluate_one(R"({"key": "f", "filters": {"groups": [{"properties": [
         {"key": "distinct_id", "type": "person", "operator": "exact", "value": "alice"}]}]}})",
