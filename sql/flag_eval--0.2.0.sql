@@ -483,41 +483,23 @@ COMMENT ON FUNCTION flag_eval.definitions(text) IS
 
 -- ---- preview(): the blast radius of a flag before it is saved ----
 
--- A copy of a definition in which each cohort filter on one of static_ids becomes a person filter
--- on the property "$flag_eval/static_cohort/<id>" (is_set for in, is_not_set for not_in,
--- negation kept); preview() sets that property on the members.
-CREATE FUNCTION flag_eval._inline_static_cohorts(node jsonb, static_ids bigint[])
-RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $function$
-DECLARE
-    id text;
-BEGIN
-    CASE pg_catalog.jsonb_typeof(node)
-    WHEN 'object' THEN
-        IF node ->> 'type' = 'cohort' THEN
-            id := CASE pg_catalog.jsonb_typeof(node -> 'value')
-                  WHEN 'number' THEN CASE WHEN (node ->> 'value')::numeric = pg_catalog.trunc((node ->> 'value')::numeric)
-                                          THEN pg_catalog.trunc((node ->> 'value')::numeric)::text END
-                  WHEN 'string' THEN CASE WHEN node ->> 'value' ~ '^[0-9]{1,18}$' THEN ((node ->> 'value')::bigint)::text END
-                  END;
-            IF id IS NOT NULL AND id::numeric = ANY (static_ids::numeric[]) THEN
-                RETURN (node - 'type' - 'key' - 'value' - 'operator')
-                       || pg_catalog.jsonb_build_object(
-                              'type', 'person', 'key', '$flag_eval/static_cohort/' || id,
-                              'operator', CASE WHEN node ->> 'operator' = 'not_in' THEN 'is_not_set' ELSE 'is_set' END);
-            END IF;
-        END IF;
-        RETURN coalesce((SELECT pg_catalog.jsonb_object_agg(e.key, flag_eval._inline_static_cohorts(e.value, static_ids))
-                         FROM pg_catalog.jsonb_each(node) AS e), '{}'::jsonb);
-    WHEN 'array' THEN
-        RETURN coalesce((SELECT pg_catalog.jsonb_agg(flag_eval._inline_static_cohorts(e.value, static_ids) ORDER BY e.n)
-                         FROM pg_catalog.jsonb_array_elements(node) WITH ORDINALITY AS e(value, n)), '[]'::jsonb);
-    ELSE
-        RETURN node;
-    END CASE;
-END
-$function$;
+-- The outcome of the previewed flag for one subject (src/pg/preview_functions.cpp): its variant,
+-- 'true' or 'false', or NULL when it cannot be computed. definitions is _team_document()'s
+-- shape with the previewed flag first; subject_key the distinct id that buckets a person or a group
+-- flag's group key; properties the subject's stored properties; member_of the person's static
+-- cohorts; hash_keys its recorded continuity keys as {flag key: hash key}.
+CREATE FUNCTION flag_eval._preview_value(definitions jsonb, subject_key text, properties jsonb,
+                                         member_of bigint[], hash_keys jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'flag_eval_preview_value'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- Why the previewed flag cannot be computed for that subject; NULL when it can.
+CREATE FUNCTION flag_eval._preview_failure(definitions jsonb, subject_key text, properties jsonb,
+                                           member_of bigint[], hash_keys jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'flag_eval_preview_failure'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 -- preview(token, flag): one row per outcome the flag can give (its variants in declared order,
 -- any other variant seen, such as a holdout's, then 'true' for a flag without variants, then
@@ -526,9 +508,11 @@ $function$;
 -- estimated. Subjects: the team's persons that have a distinct id, each bucketed with the least of
 -- its distinct ids in byte order (COLLATE "C"), or with its recorded experience-continuity key for
 -- a continuity flag; for a group flag, the team's groups of its type. The flag is evaluated as
--- active, with the team's bucketing unless it names one, with the team's dynamic cohorts, its
--- static cohort memberships and the stored flags it depends on. A definition the flags table would
--- refuse, or one that cannot be computed (a cohort that is not the team's), raises 22023.
+-- active, with the team's bucketing unless it names one, by the engine that evaluates decide():
+-- with the team's cohorts, each person's static cohort memberships and continuity keys, and the
+-- team's live flags in place for the flags it depends on (one stored with its key is replaced).
+-- A definition the flags table would refuse, or one that cannot be computed (a cohort that is
+-- not the team's), raises 22023.
 CREATE FUNCTION flag_eval.preview(token text, flag jsonb)
 RETURNS TABLE (value text, count bigint, total bigint, percent numeric)
 LANGUAGE plpgsql STABLE
@@ -540,13 +524,10 @@ DECLARE
     flag_key text;
     candidate jsonb;
     document jsonb;
-    team_document jsonb;
-    dependencies text[];
-    frontier text[];
-    static_ids bigint[];
     group_index integer;
-    group_type text;
-    continuity boolean;
+    reads_flags boolean;
+    has_static_cohorts boolean;
+    has_continuity_flags boolean;
     counts jsonb;
     population bigint;
     failures bigint;
@@ -577,110 +558,67 @@ BEGIN
                   HINT = 'The flags table refuses a definition with any problem, warnings included.';
     END IF;
     flag_key := candidate ->> 'key';
-    team_document := flag_eval._team_document(team.id);
 
-    -- The team's live flags this one depends on, directly or not (a stored flag with the same key
-    -- is replaced by this one), found breadth first.
-    SELECT coalesce(pg_catalog.array_agg(DISTINCT k.key) FILTER (WHERE k.key <> flag_key), '{}') INTO frontier
-    FROM pg_catalog.jsonb_array_elements_text(
-             pg_catalog.jsonb_path_query_array(candidate, 'lax $.**?(@.type == "flag").key')) AS k(key);
-    dependencies := frontier;
-    WHILE pg_catalog.cardinality(frontier) > 0 LOOP
-        SELECT coalesce(pg_catalog.array_agg(DISTINCT k.key), '{}') INTO frontier
-        FROM pg_catalog.jsonb_array_elements(team_document -> 'flags') AS f(def)
-        CROSS JOIN LATERAL pg_catalog.jsonb_array_elements_text(
-                 pg_catalog.jsonb_path_query_array(f.def, 'lax $.**?(@.type == "flag").key')) AS k(key)
-        WHERE f.def ->> 'key' = ANY (frontier) AND k.key <> flag_key AND k.key <> ALL (dependencies);
-        dependencies := dependencies || frontier;
-    END LOOP;
-
-    SELECT pg_catalog.array_agg(e.id::bigint) INTO static_ids
-    FROM pg_catalog.jsonb_array_elements_text(team_document -> 'static_cohort_ids') AS e(id);
-
-    document := pg_catalog.jsonb_build_object(
+    -- The team's definitions with this flag first, in place of a stored flag with its key.
+    document := flag_eval._team_document(team.id);
+    document := document || pg_catalog.jsonb_build_object(
         'flags', pg_catalog.jsonb_build_array(candidate) || coalesce((
             SELECT pg_catalog.jsonb_agg(f.def ORDER BY f.n)
-            FROM pg_catalog.jsonb_array_elements(team_document -> 'flags') WITH ORDINALITY AS f(def, n)
-            WHERE f.def ->> 'key' = ANY (dependencies)), '[]'::jsonb),
-        'group_type_mapping', team_document -> 'group_type_mapping',
-        'cohorts', team_document -> 'cohorts');
-    IF static_ids IS NOT NULL THEN
-        document := flag_eval._inline_static_cohorts(document, static_ids);
-        -- only the static cohorts the definitions refer to need reading
-        SELECT pg_catalog.array_agg(DISTINCT pg_catalog.substr(k.key, pg_catalog.length('$flag_eval/static_cohort/') + 1)::bigint)
-          INTO static_ids
-        FROM pg_catalog.jsonb_array_elements_text(pg_catalog.jsonb_path_query_array(
-                 document, 'lax $.**.key ? (@ starts with "$flag_eval/static_cohort/")')) AS k(key);
-    END IF;
+            FROM pg_catalog.jsonb_array_elements(document -> 'flags') WITH ORDINALITY AS f(def, n)
+            WHERE f.def ->> 'key' IS DISTINCT FROM flag_key), '[]'::jsonb));
+    -- Stored rows are read only when they can change an answer: static cohort memberships when
+    -- the team has static cohorts and the flag reads a cohort or another flag; continuity keys
+    -- when the flag asks for continuity, or reads another flag and the team has continuity flags.
+    reads_flags := pg_catalog.jsonb_path_exists(candidate, 'lax $.**?(@.type == "flag")');
+    has_static_cohorts := pg_catalog.jsonb_array_length(document -> 'static_cohort_ids') > 0
+        AND (reads_flags OR pg_catalog.jsonb_path_exists(candidate, 'lax $.**?(@.type == "cohort")'));
+    has_continuity_flags := (candidate -> 'ensure_experience_continuity') = 'true'::jsonb
+        OR (reads_flags AND pg_catalog.jsonb_path_exists(
+                document, '$.flags[*] ? (@.ensure_experience_continuity == true)'));
 
     group_index := (candidate -> 'filters' ->> 'aggregation_group_type_index')::integer;
-    continuity := group_index IS NULL AND (candidate -> 'ensure_experience_continuity') = 'true'::jsonb;
-
-    IF group_index IS NULL THEN
-        -- Each person of the team that has a distinct id, bucketed with its first distinct id
-        -- (the least in byte order), or with its recorded experience-continuity key.
-        SELECT pg_catalog.jsonb_object_agg(s.value, s.n) FILTER (WHERE NOT s.failed), sum(s.n),
-               sum(s.n) FILTER (WHERE s.failed), min(s.failure)
-          INTO counts, population, failures, first_failure
-        FROM (
-            SELECT CASE WHEN r.failed THEN NULL ELSE r.detail ->> 'value' END AS value,
-                   r.failed, count(*) AS n, min(r.detail -> 'reason' ->> 'description') AS failure
-            FROM (
-                SELECT d, coalesce((d ->> 'failed')::boolean, false) AS failed
-                FROM (
-                    SELECT flag_eval.flag_evaluate_all(document, pg_catalog.jsonb_build_object(
-                               'distinct_id', coalesce(h.hash_key, ids.distinct_id),
-                               'person_properties',
-                               CASE WHEN h.hash_key IS NOT NULL
-                                    THEN pg_catalog.jsonb_build_object('distinct_id', ids.distinct_id) ELSE '{}'::jsonb END
-                               || pe.properties
-                               || CASE WHEN static_ids IS NULL THEN '{}'::jsonb
-                                       ELSE coalesce((SELECT pg_catalog.jsonb_object_agg('$flag_eval/static_cohort/' || cm.cohort_id, true)
-                                                      FROM flag_eval.cohort_members cm
-                                                      WHERE cm.person_id = pe.id AND cm.cohort_id = ANY (static_ids)), '{}'::jsonb)
-                                  END)) -> 'flags' -> flag_key AS d
-                    FROM flag_eval.persons pe
-                    JOIN (SELECT di.person_id, min(di.distinct_id COLLATE "C") AS distinct_id
-                          FROM flag_eval.person_distinct_ids di
-                          WHERE di.team_id = team.id
-                          GROUP BY di.person_id) ids ON ids.person_id = pe.id
-                    LEFT JOIN flag_eval.hash_key_overrides h
-                           ON continuity AND h.team_id = team.id AND h.person_id = pe.id AND h.feature_flag_key = flag_key
-                    WHERE pe.team_id = team.id
-                    OFFSET 0  -- evaluate each person once, not once per use of the result
-                ) e
-            ) r(detail, failed)
-            GROUP BY 1, 2
-        ) s;
-    ELSE
-        -- A group flag: each group of its type, bucketed with its key.
-        group_type := team_document -> 'group_type_mapping' ->> group_index::text;
-        IF group_type IS NULL THEN
-            RAISE EXCEPTION 'flag "%" aggregates by group type %, which the team has not mapped', flag_key, group_index
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Add the group type to flag_eval.group_type_mappings.';
-        END IF;
-        SELECT pg_catalog.jsonb_object_agg(s.value, s.n) FILTER (WHERE NOT s.failed), sum(s.n),
-               sum(s.n) FILTER (WHERE s.failed), min(s.failure)
-          INTO counts, population, failures, first_failure
-        FROM (
-            SELECT CASE WHEN r.failed THEN NULL ELSE r.detail ->> 'value' END AS value,
-                   r.failed, count(*) AS n, min(r.detail -> 'reason' ->> 'description') AS failure
-            FROM (
-                SELECT d, coalesce((d ->> 'failed')::boolean, false) AS failed
-                FROM (
-                    SELECT flag_eval.flag_evaluate_all(document, pg_catalog.jsonb_build_object(
-                               'distinct_id', '',
-                               'groups', pg_catalog.jsonb_build_object(group_type, gr.group_key),
-                               'group_properties', pg_catalog.jsonb_build_object(group_type, gr.properties))) -> 'flags' -> flag_key AS d
-                    FROM flag_eval.groups gr
-                    WHERE gr.team_id = team.id AND gr.group_type_index = group_index
-                    OFFSET 0  -- evaluate each group once, not once per use of the result
-                ) e
-            ) r(detail, failed)
-            GROUP BY 1, 2
-        ) s;
+    IF group_index IS NOT NULL AND document -> 'group_type_mapping' ->> group_index::text IS NULL THEN
+        RAISE EXCEPTION 'flag "%" aggregates by group type %, which the team has not mapped', flag_key, group_index
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Add the group type to flag_eval.group_type_mappings.';
     END IF;
+
+    SELECT pg_catalog.jsonb_object_agg(o.value, o.n) FILTER (WHERE o.value IS NOT NULL), sum(o.n),
+           sum(o.n) FILTER (WHERE o.value IS NULL), min(o.failure)
+      INTO counts, population, failures, first_failure
+    FROM (
+        SELECT e.value, count(*) AS n,
+               min(flag_eval._preview_failure(document, e.subject_key, e.properties, e.member_of, e.hash_keys))
+                   FILTER (WHERE e.value IS NULL) AS failure
+        FROM (
+            SELECT s.*, flag_eval._preview_value(document, s.subject_key, s.properties, s.member_of, s.hash_keys) AS value
+            FROM (
+                -- Each person of the team that has a distinct id, bucketed with its first distinct
+                -- id (the least in byte order) unless a continuity key says otherwise.
+                SELECT ids.distinct_id AS subject_key, pe.properties,
+                       CASE WHEN has_static_cohorts THEN
+                           (SELECT pg_catalog.array_agg(cm.cohort_id) FROM flag_eval.cohort_members cm
+                            WHERE cm.person_id = pe.id) END AS member_of,
+                       CASE WHEN has_continuity_flags THEN
+                           (SELECT pg_catalog.jsonb_object_agg(h.feature_flag_key, h.hash_key)
+                            FROM flag_eval.hash_key_overrides h
+                            WHERE h.team_id = team.id AND h.person_id = pe.id) END AS hash_keys
+                FROM flag_eval.persons pe
+                JOIN (SELECT di.person_id, min(di.distinct_id COLLATE "C") AS distinct_id
+                      FROM flag_eval.person_distinct_ids di
+                      WHERE di.team_id = team.id
+                      GROUP BY di.person_id) ids ON ids.person_id = pe.id
+                WHERE group_index IS NULL AND pe.team_id = team.id
+                UNION ALL
+                -- A group flag: each group of its type, bucketed with its key.
+                SELECT gr.group_key, gr.properties, NULL, NULL
+                FROM flag_eval.groups gr
+                WHERE group_index IS NOT NULL AND gr.team_id = team.id AND gr.group_type_index = group_index
+            ) s
+            OFFSET 0  -- evaluate each subject once, not once per use of the result
+        ) e
+        GROUP BY e.value
+    ) o;
 
     IF failures > 0 THEN
         RAISE EXCEPTION 'flag "%" cannot be computed for % of % %: %', flag_key, failures, population,

@@ -37,24 +37,6 @@ namespace {
 using namespace flag_eval;
 using namespace flag_eval::pg;
 
-// The person's static cohorts, answered for the team's static cohorts only; dynamic cohorts are
-// evaluated from their definitions.
-class PersonStaticCohorts final : public StaticCohortMembership {
-public:
-    PersonStaticCohorts(const TeamDefinitions& team, std::vector<std::int64_t> member_of)
-        : team_(team), member_of_(std::move(member_of)) {
-        std::sort(member_of_.begin(), member_of_.end());
-    }
-    std::optional<bool> is_member(std::int64_t cohort_id) const override {
-        if (!team_.static_cohort_ids.count(cohort_id)) return std::nullopt;
-        return std::binary_search(member_of_.begin(), member_of_.end(), cohort_id);
-    }
-
-private:
-    const TeamDefinitions& team_;
-    std::vector<std::int64_t> member_of_;
-};
-
 std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
 
 // Experience continuity as PostHog reads it, once either person is known: every continuity flag
@@ -228,7 +210,7 @@ text* answer(const Request& request) {
                             request.anon_distinct_id, &stored);
     });
 
-    const PersonStaticCohorts static_cohorts(
+    const TeamStaticCohorts static_cohorts(
         *team, std::vector<std::int64_t>(stored.static_cohort_ids,
                                          stored.static_cohort_ids + stored.static_cohort_count));
     std::optional<ContinuityHashKeys> hash_keys;  // only continuity flags read them

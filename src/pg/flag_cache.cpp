@@ -35,6 +35,7 @@ struct CacheEntry {
 
 constexpr int kFlagEntry = 0x46;     // 'F'
 constexpr int kFlagSetEntry = 0x53;  // 'S'
+constexpr int kTeamEntry = 0x54;     // 'T'
 
 void* context_alloc_or_throw(MemoryContext context, std::size_t size) {
     void* p = MemoryContextAllocExtended(context, size,
@@ -101,6 +102,12 @@ const FlagSet& compiled_flag_set(FunctionCallInfo fcinfo, Jsonb* definitions,
     return cached(fcinfo, definitions, uncached, kFlagSetEntry, [](Jsonb* jsonb) {
         return std::make_unique<FlagSet>(FlagSet::parse(jsonb_to_json(jsonb), Bucketing::Xxh3));
     });
+}
+
+const TeamDefinitions& compiled_team_document(FunctionCallInfo fcinfo, Jsonb* document,
+                                              std::unique_ptr<TeamDefinitions>& uncached) {
+    return cached(fcinfo, document, uncached, kTeamEntry,
+                  [](Jsonb* jsonb) { return compile_team_document(jsonb_to_json(jsonb)); });
 }
 
 }  // namespace flag_eval::pg

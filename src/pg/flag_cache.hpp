@@ -5,6 +5,7 @@
 #pragma once
 #include "core/flag_model.hpp"
 #include "core/flag_set.hpp"
+#include "pg/team_cache.hpp"
 
 #include <memory>
 
@@ -19,5 +20,9 @@ const Flag& compiled_flag(FunctionCallInfo fcinfo, Jsonb* flag, std::unique_ptr<
 // The same for a definitions document (a flags array or a local-evaluation feed).
 const FlagSet& compiled_flag_set(FunctionCallInfo fcinfo, Jsonb* definitions,
                                  std::unique_ptr<FlagSet>& uncached);
+
+// The same for a team document shaped as _team_document()'s (compile_team_document).
+const TeamDefinitions& compiled_team_document(FunctionCallInfo fcinfo, Jsonb* document,
+                                              std::unique_ptr<TeamDefinitions>& uncached);
 
 }  // namespace flag_eval::pg

@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -93,16 +94,35 @@ std::shared_ptr<const TeamDefinitions> compile_team(std::int64_t team_id) {
     const char* document = load_team_document(team_id);
     if (document == nullptr)
         throw InvalidDefinition("$", "team " + std::to_string(team_id) + " has no definitions");
-    const boost::json::value json = boost::json::parse(std::string_view(document));
-    auto team = std::make_shared<TeamDefinitions>(
-        TeamDefinitions{FlagSet::parse(json, Bucketing::Xxh3), {}});
-    if (const auto* ids = json.as_object().if_contains("static_cohort_ids"); ids && ids->is_array())
+    return compile_team_document(boost::json::parse(std::string_view(document)));
+}
+
+}  // namespace
+
+std::unique_ptr<TeamDefinitions> compile_team_document(const boost::json::value& document) {
+    if (!document.is_object())
+        throw InvalidDefinition("$",
+                                "expected a team document {flags, group_type_mapping, "
+                                "cohorts, static_cohort_ids}");
+    auto team = std::make_unique<TeamDefinitions>(
+        TeamDefinitions{FlagSet::parse(document, Bucketing::Xxh3), {}});
+    if (const auto* ids = document.as_object().if_contains("static_cohort_ids");
+        ids && ids->is_array())
         for (const auto& id : ids->get_array())
             if (auto i = json_access::integer(id)) team->static_cohort_ids.insert(*i);
     return team;
 }
 
-}  // namespace
+TeamStaticCohorts::TeamStaticCohorts(const TeamDefinitions& team,
+                                     std::vector<std::int64_t> member_of)
+    : team_(team), member_of_(std::move(member_of)) {
+    std::sort(member_of_.begin(), member_of_.end());
+}
+
+std::optional<bool> TeamStaticCohorts::is_member(std::int64_t cohort_id) const {
+    if (!team_.static_cohort_ids.count(cohort_id)) return std::nullopt;
+    return std::binary_search(member_of_.begin(), member_of_.end(), cohort_id);
+}
 
 std::shared_ptr<const TeamDefinitions> team_definitions(std::int64_t team_id) {
     register_invalidation_callback();

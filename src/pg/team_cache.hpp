@@ -5,9 +5,13 @@
 #pragma once
 #include "core/flag_set.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_set>
+#include <vector>
 
 #include "pg/pg_headers.hpp"  // PostgreSQL headers come after every core header
 
@@ -21,5 +25,21 @@ struct TeamDefinitions {
 // The team's compiled definitions, loaded through flag_eval._team_document() on first use.
 // Throws InvalidDefinition when a stored definition cannot be compiled.
 std::shared_ptr<const TeamDefinitions> team_definitions(std::int64_t team_id);
+
+// A document shaped as _team_document()'s ({flags, group_type_mapping, cohorts,
+// static_cohort_ids}) compiled. Throws InvalidDefinition.
+std::unique_ptr<TeamDefinitions> compile_team_document(const boost::json::value& document);
+
+// A person's static cohorts, answered for the team's static cohorts only; dynamic cohorts are
+// evaluated from their definitions, and a cohort that is neither is the evaluator's error.
+class TeamStaticCohorts final : public StaticCohortMembership {
+public:
+    TeamStaticCohorts(const TeamDefinitions& team, std::vector<std::int64_t> member_of);
+    std::optional<bool> is_member(std::int64_t cohort_id) const override;
+
+private:
+    const TeamDefinitions& team_;
+    std::vector<std::int64_t> member_of_;  // sorted
+};
 
 }  // namespace flag_eval::pg

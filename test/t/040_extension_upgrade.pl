@@ -68,7 +68,10 @@ sub table_contents
 }
 
 # What the table-backed functions answer: decide() for persons, an anonymous visitor, an
-# identified one with a continuity key, and group members; definitions(); preview() of a flag.
+# identified one with a continuity key, and group members; definitions(); preview() of a new flag
+# and of each stored flag (rollouts, variants, dynamic, nested and static cohorts, group flags,
+# continuity, dependencies, super groups): 0.1.0's preview() was plpgsql, the current one runs
+# through the engine, and both must count the same.
 my $PREVIEW_FLAG = encode_json(
 	{
 		key     => 'upgrade-preview',
@@ -96,6 +99,14 @@ sub answers
 	$out{definitions} = $node->safe_psql('postgres', "SELECT flag_eval.definitions('$TOKEN')::jsonb");
 	$out{preview} = $node->safe_psql('postgres',
 		"SELECT json_agg(p ORDER BY p::text) FROM flag_eval.preview('$TOKEN', '$PREVIEW_FLAG') p");
+	for my $line (split /\n/, $node->safe_psql('postgres',
+		"SELECT f.key || ' ' || json_agg(p ORDER BY p::text) FROM flag_eval.flags f "
+		  . "CROSS JOIN LATERAL flag_eval.preview('$TOKEN', f.definition || jsonb_build_object('key', f.key)) p "
+		  . "WHERE NOT f.deleted GROUP BY f.key"))
+	{
+		my ($key, $rows) = split / /, $line, 2;
+		$out{"preview($key)"} = $rows;
+	}
 	return \%out;
 }
 
