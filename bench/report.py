@@ -15,6 +15,7 @@ import sys
 sys.dont_write_bytecode = True  # importing the next modules must not leave bench/__pycache__
 from report_common import percentile, read_kv  # noqa: E402
 import service_report  # noqa: E402  section 4, the decide service (bench/service_bench.sh)
+import preview_report  # noqa: E402  section 2b, preview() against the released version (bench/preview_bench.sh)
 import field_eval_report  # noqa: E402  in section 3, posthog-node and flagd-core (bench/field_eval.sh)
 import unleash_report  # noqa: E402  section 4b, flag-decide against unleash-server (bench/unleash_bench.sh)
 
@@ -705,7 +706,7 @@ def main(argv):
         _, results = checks(argv[2])
         _, decide = decide_checks(argv[2])
         failed = [r for r in results + decide + service_report.checks(argv[2]) + field_eval_report.checks(argv[2])
-                  + unleash_report.checks(argv[2]) if not r[3]]
+                  + unleash_report.checks(argv[2]) + preview_report.checks(argv[2]) if not r[3]]
         for r in failed:
             print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
         return 1 if failed else 0
@@ -796,6 +797,7 @@ def main(argv):
 
     # ---- part 2 ----
     decide_verdict = decide_section(out, L)
+    preview_verdict = preview_report.section(out, L)
 
     # ---- part 3 ----
     L.append("## 3. Core evaluation (Google Benchmark)")
@@ -851,7 +853,9 @@ def main(argv):
     else:
         L.append("- Core evaluation: not measured.")
     L.append(decide_verdict or "- decide(): not measured.")
-    if any(not r[3] for r in check_results + decide_checks(out)[1] + service_report.checks(out)):
+    L.append(preview_verdict)
+    if any(not r[3] for r in check_results + decide_checks(out)[1] + service_report.checks(out)
+           + preview_report.checks(out)):
         L.append("- **Correctness checks FAILED** (see the checks table): the figures compare different work.")
     L.append("")
     if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "PROFILE.md")):

@@ -6,6 +6,8 @@
 #      (scripts/with-temp-cluster.sh), flag_eval installed beforehand (`make bench` does it)
 #   3. decide() in the database: bench/decide_bench.sh (pgbench, decide() next to the bare lookup
 #      of a person by distinct id) in another throw-away cluster with the same settings
+#   3b. preview() in the database: bench/preview_bench.sh (every stored flag of the sample data
+#      previewed by the released version and the current one) in a third throw-away cluster
 #   4. the decide service over HTTP: bench/service_bench.sh (wrk against flag-decide, next to
 #      SELECT 1 through the same PgBouncer) on a deploy/up.sh topology of its own (needs
 #      build/flag-decide: `make bench` builds it)
@@ -19,6 +21,7 @@
 # BENCH_CORE (the core benchmark binary, default build/bench/core_bench),
 # BENCH_CORE_REPETITIONS (default 9), BENCH_DECIDE_SECONDS (per pgbench run, default 15),
 # BENCH_NODE_ROWS (persons posthog-node evaluates in section 2, default 100000),
+# BENCH_PREVIEW_PERSONS and BENCH_PREVIEW_ROUNDS (bench/preview_bench.sh),
 # SERVICE_BENCH_* (bench/service_bench.sh), FIELD_EVAL_* (bench/field_eval.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -60,6 +63,10 @@ scripts/with-temp-cluster.sh bench/pg_bench.sh "$OUT"
 # ---- 3. decide() in PostgreSQL ----
 log "decide() (PostgreSQL, pgbench)"
 scripts/with-temp-cluster.sh bench/decide_bench.sh "$OUT"
+
+# ---- 3b. preview() in PostgreSQL ----
+log "preview() against the released version's (PostgreSQL)"
+scripts/with-temp-cluster.sh bench/preview_bench.sh "$OUT"
 
 # ---- 4. the decide service over HTTP ----
 log "the decide service (wrk, and pgbench through PgBouncer)"
