@@ -126,6 +126,22 @@ FlagResult evaluate_subject(FunctionCallInfo fcinfo, const Subject& subject,
     return *team.flags.evaluate_one(flag.key, ctx);  // the first flag is live: SQL saw to it
 }
 
+// The text `pick` makes of the subject's result (palloc'd, inside the C++ frame), or SQL NULL
+// when it makes none.
+template <class Pick>
+Datum preview_text(FunctionCallInfo fcinfo, Pick pick) {
+    const Subject subject = read_subject(fcinfo);
+    text* out = nullptr;
+    ErrorReport error;
+    if (!run_cpp(error, "preview definitions", [&] {
+            std::unique_ptr<TeamDefinitions> uncached;
+            out = pick(evaluate_subject(fcinfo, subject, uncached));
+        }))
+        raise_error(error);
+    if (out == nullptr) PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(out);
+}
+
 }  // namespace
 
 extern "C" {
@@ -136,34 +152,17 @@ PGDLLEXPORT Datum flag_eval_preview_failure(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(flag_eval_preview_failure);
 
 Datum flag_eval_preview_value(PG_FUNCTION_ARGS) {
-    const Subject subject = read_subject(fcinfo);
-    text* value = nullptr;
-    ErrorReport error;
-    if (!run_cpp(error, "preview definitions", [&] {
-            std::unique_ptr<TeamDefinitions> uncached;
-            const FlagResult r = evaluate_subject(fcinfo, subject, uncached);
-            if (r.failed) return;
-            value = text_or_throw(r.enabled && r.variant ? std::string_view(*r.variant)
-                                  : r.enabled            ? std::string_view("true")
-                                                         : std::string_view("false"));
-        }))
-        raise_error(error);
-    if (value == nullptr) PG_RETURN_NULL();
-    PG_RETURN_TEXT_P(value);
+    return preview_text(fcinfo, [](const FlagResult& r) -> text* {
+        if (r.failed) return nullptr;
+        if (r.enabled && r.variant) return text_or_throw(*r.variant);
+        return text_or_throw(r.enabled ? "true" : "false");
+    });
 }
 
 Datum flag_eval_preview_failure(PG_FUNCTION_ARGS) {
-    const Subject subject = read_subject(fcinfo);
-    text* description = nullptr;
-    ErrorReport error;
-    if (!run_cpp(error, "preview definitions", [&] {
-            std::unique_ptr<TeamDefinitions> uncached;
-            const FlagResult r = evaluate_subject(fcinfo, subject, uncached);
-            if (r.failed) description = text_or_throw(reason_description(r));
-        }))
-        raise_error(error);
-    if (description == nullptr) PG_RETURN_NULL();
-    PG_RETURN_TEXT_P(description);
+    return preview_text(fcinfo, [](const FlagResult& r) -> text* {
+        return r.failed ? text_or_throw(reason_description(r)) : nullptr;
+    });
 }
 
 }  // extern "C"
