@@ -135,11 +135,11 @@ clean-build:
 	rm -rf $(BUILD)
 
 # ---- benchmarks (never part of `make test`): figures in bench/RESULTS.md ----
-# The core benchmark: src/core and bench/core_bench.cpp at -O2 in their own object directory
+# The core benchmark: src/core and bench/own/core_bench.cpp at -O2 in their own object directory
 # (never sanitized, never shared with the unit tests' objects), plus Google Benchmark.
 BENCH_CORE     = $(BUILD)/bench/core_bench
 BENCH_CXXFLAGS = -std=c++20 -O2 -g -Wall -Wextra -Isrc
-BENCH_OBJS     = $(patsubst %.cpp,$(BUILD)/bench/obj/%.o,$(CORE_SRCS) bench/core_bench.cpp)
+BENCH_OBJS     = $(patsubst %.cpp,$(BUILD)/bench/obj/%.o,$(CORE_SRCS) bench/own/core_bench.cpp)
 
 $(BUILD)/bench/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

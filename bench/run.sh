@@ -2,13 +2,13 @@
 # bench/run.sh — runs flag_eval's benchmarks and rewrites bench/RESULTS.md.
 #
 #   1. core evaluation: build/bench/core_bench (Google Benchmark, src/core at -O2)
-#   2. population scan: bench/pg_bench.sh in a throw-away PostgreSQL 15 cluster
+#   2. population scan: bench/own/pg_bench.sh in a throw-away PostgreSQL 15 cluster
 #      (scripts/with-temp-cluster.sh), flag_eval installed beforehand (`make bench` does it)
-#   3. decide() in the database: bench/decide_bench.sh (pgbench, decide() next to the bare lookup
-#      of a person by distinct id) in another throw-away cluster with the same settings
-#   3b. preview() in the database: bench/preview_bench.sh (every stored flag of the sample data
+#   3. decide() in the database: bench/own/decide_bench.sh (pgbench, decide() next to the bare
+#      lookup of a person by distinct id) in another throw-away cluster with the same settings
+#   3b. preview() in the database: bench/own/preview_bench.sh (every stored flag of the sample data
 #      previewed by the released version and the current one) in a third throw-away cluster
-#   4. the decide service over HTTP: bench/service_bench.sh (wrk against flag-decide, next to
+#   4. the decide service over HTTP: bench/own/service_bench.sh (wrk against flag-decide, next to
 #      SELECT 1 through the same PgBouncer) on a deploy/up.sh topology of its own (needs
 #      build/flag-decide: `make bench` builds it)
 #
@@ -21,8 +21,8 @@
 # BENCH_CORE (the core benchmark binary, default build/bench/core_bench),
 # BENCH_CORE_REPETITIONS (default 9), BENCH_DECIDE_SECONDS (per pgbench run, default 15),
 # BENCH_NODE_ROWS (persons posthog-node evaluates in section 2, default 100000),
-# BENCH_PREVIEW_PERSONS and BENCH_PREVIEW_ROUNDS (bench/preview_bench.sh),
-# SERVICE_BENCH_* (bench/service_bench.sh), FIELD_EVAL_* (bench/field_eval.sh).
+# BENCH_PREVIEW_PERSONS and BENCH_PREVIEW_ROUNDS (bench/own/preview_bench.sh),
+# SERVICE_BENCH_* (bench/own/service_bench.sh), FIELD_EVAL_* (bench/field/field_eval.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -40,7 +40,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- 1. core evaluation ----
 log "core evaluation (Google Benchmark)"
-FLAG_EVAL_BENCH_FLAGS=bench/flags "$BENCH_CORE" \
+FLAG_EVAL_BENCH_FLAGS=bench/inputs/flags "$BENCH_CORE" \
     --benchmark_repetitions="${BENCH_CORE_REPETITIONS:-9}" \
     --benchmark_enable_random_interleaving=true \
     --benchmark_display_aggregates_only=true \
@@ -48,8 +48,8 @@ FLAG_EVAL_BENCH_FLAGS=bench/flags "$BENCH_CORE" \
     | tee "$OUT/core.txt"
 
 # ---- 1b. the same flag shapes in posthog-node and flagd-core (node), checked against the core ----
-log "evaluation cost against posthog-node and flagd-core (bench/field_eval.sh)"
-BENCH_CORE=$BENCH_CORE bench/field_eval.sh "$OUT"
+log "evaluation cost against posthog-node and flagd-core (bench/field/field_eval.sh)"
+BENCH_CORE=$BENCH_CORE bench/field/field_eval.sh "$OUT"
 
 # ---- 2. population scan in PostgreSQL ----
 # The table (~300 MB) fits in shared_buffers and is prewarmed, so every scan reads from shared
@@ -58,23 +58,23 @@ BENCH_CORE=$BENCH_CORE bench/field_eval.sh "$OUT"
 log "population scan (PostgreSQL)"
 FLAG_EVAL_PG_SETTINGS="$(cat bench/cluster.conf)"
 export FLAG_EVAL_PG_SETTINGS
-scripts/with-temp-cluster.sh bench/pg_bench.sh "$OUT"
+scripts/with-temp-cluster.sh bench/own/pg_bench.sh "$OUT"
 
 # ---- 3. decide() in PostgreSQL ----
 log "decide() (PostgreSQL, pgbench)"
-scripts/with-temp-cluster.sh bench/decide_bench.sh "$OUT"
+scripts/with-temp-cluster.sh bench/own/decide_bench.sh "$OUT"
 
 # ---- 3b. preview() in PostgreSQL ----
 log "preview() against the released version's (PostgreSQL)"
-scripts/with-temp-cluster.sh bench/preview_bench.sh "$OUT"
+scripts/with-temp-cluster.sh bench/own/preview_bench.sh "$OUT"
 
 # ---- 4. the decide service over HTTP ----
 log "the decide service (wrk, and pgbench through PgBouncer)"
-BENCH_RUN_SH=1 bench/service_bench.sh "$OUT"
+BENCH_RUN_SH=1 bench/own/service_bench.sh "$OUT"
 
 # ---- 4b. flag-decide against unleash-server ----
 log "flag-decide against unleash-server (wrk, the database stopped mid-run)"
-BENCH_RUN_SH=1 bench/unleash_bench.sh "$OUT"
+BENCH_RUN_SH=1 bench/field/unleash_bench.sh "$OUT"
 
 # ---- 5. RESULTS.md ----
 {
@@ -89,7 +89,7 @@ BENCH_RUN_SH=1 bench/unleash_bench.sh "$OUT"
     echo "loadavg_before=$load_before"
     echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/machine.txt"
-$PY bench/report.py "$OUT" >"$OUT/RESULTS.md"
+$PY bench/report/report.py "$OUT" >"$OUT/RESULTS.md"
 mv "$OUT/RESULTS.md" bench/RESULTS.md
 log "bench/RESULTS.md written ($((SECONDS - started)) s)"
-$PY bench/report.py --check "$OUT"
+$PY bench/report/report.py --check "$OUT"

@@ -42,7 +42,7 @@ PACKAGES=(
     libipc-run-perl
     wrk
     curl
-    # bench/: latency plots (PNG)
+    # bench/report/unleash.py: latency plots (PNG)
     gnuplot-nox
     # runuser (servers run as the unprivileged postgres account) and flock
     util-linux

@@ -2,8 +2,8 @@
 # install-npm-deps.sh [DIR ...]
 #
 # Installs the npm packages of each DIR (default test/sdk, the posthog-node client the TAP tests
-# drive; bench/node and bench/unleash hold what `make bench` measures against), pinned by its
-# committed package-lock.json, with `npm ci`. scripts/run-tap.sh and bench/run.sh call it.
+# drive; bench/field/node and bench/field/unleash hold what `make bench` measures against), pinned
+# by its committed package-lock.json, with `npm ci`. scripts/run-tap.sh and bench/run.sh call it.
 #
 # Fast when nothing changed: after a successful install the SHA-256 of package-lock.json is
 # written into node_modules; while it still matches, npm is not run at all.

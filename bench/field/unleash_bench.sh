@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# bench/unleash_bench.sh [OUTDIR]: flag-decide against unleash-server (npm, bench/unleash/) on the
-# same PostgreSQL primary, the same flags and subjects, wrk at the same concurrency.
+# bench/field/unleash_bench.sh [OUTDIR]: flag-decide against unleash-server (npm,
+# bench/field/unleash/) on the same PostgreSQL primary, the same flags and subjects, wrk at the same
+# concurrency.
 #
-# Starts a topology of its own (bench/service_topology.sh: deploy/up.sh on UNLEASH_BENCH_PORT_BASE
-# .. +5), the team phc_bench_local whose flags need nothing stored, then unleash-server
-# (bench/unleash/server.mjs, port PORT_BASE+6) on database "unleash" of the topology's primary,
-# and translates the flags into Unleash toggles (bench/unleash/translate_flags.mjs): the 43 flags
-# of phc_bench_local are created in Unleash (what both sides evaluate); the 50 of phc_demo are
-# translated without being created, for the list of flags Unleash cannot express. Then, after a
-# quiet-machine wait, each after a warm-up, one after the other:
+# Starts a topology of its own (bench/own/service_topology.sh: deploy/up.sh on
+# UNLEASH_BENCH_PORT_BASE .. +5), the team phc_bench_local whose flags need nothing stored, then
+# unleash-server (bench/field/unleash/server.mjs, port PORT_BASE+6) on database "unleash" of the
+# topology's primary, and translates the flags into Unleash toggles
+# (bench/field/unleash/translate_flags.mjs): the 43 flags of phc_bench_local are created in Unleash
+# (what both sides evaluate); the 50 of phc_demo are translated without being created, for the list
+# of flags Unleash cannot express. Then, after a quiet-machine wait, each after a warm-up, one after
+# the other:
 #
-#   unleash        wrk GET /api/frontend (bench/wrk/unleash.lua): subject and properties in the query
-#   decide_local   wrk POST /flags?v=2 (bench/wrk/unleash_flags.lua = flags.lua, mode local), team
-#                  phc_bench_local: the same subjects and properties in the body
+#   unleash        wrk GET /api/frontend (bench/field/wrk/unleash.lua): subject and properties in
+#                  the query
+#   decide_local   wrk POST /flags?v=2 (bench/field/wrk/unleash_flags.lua = flags.lua, mode local),
+#                  team phc_bench_local: the same subjects and properties in the body
 #   decide_stored  the same, mode stored (team phc_demo, persons read from a standby), for reference
 #
 # and then, with the database stopped a third of the way into a run (pg_ctl stop -m immediate):
@@ -21,15 +24,15 @@
 #   dbstop_decide_local    the primary and both standbys ("the database" of flag-decide)
 #   dbstop_decide_stored   the same, for stored persons
 #
-# each with per-second status counts from wrk and a sampler (bench/unleash/sample_answers.py, one
-# fixed subject every 100 ms) that records what the answers contain; the databases are started
+# each with per-second status counts from wrk and a sampler (bench/field/unleash/sample_answers.py,
+# one fixed subject every 100 ms) that records what the answers contain; the databases are started
 # again (deploy/up.sh) between runs. Everything started here (unleash-server, the samplers, the
 # topology) is stopped at the end, also on failure. Raw outputs go to OUTDIR/unleash/ (OUTDIR
-# defaults to build/bench/results); bench/unleash_report.py renders them and draws
+# defaults to build/bench/results); bench/report/unleash.py renders them and draws
 # bench/plots/unleash_*.png.
 #
 # Needs root (or the postgres account), build/flag-decide, the extension installed, node and npm
-# (bench/unleash is installed with scripts/install-npm-deps.sh), wrk, curl, gnuplot.
+# (bench/field/unleash is installed with scripts/install-npm-deps.sh), wrk, curl, gnuplot.
 #
 # Environment (defaults in brackets):
 #   UNLEASH_BENCH_SECONDS [15]  per measurement      UNLEASH_BENCH_WARMUP [3]  seconds before each
@@ -40,7 +43,7 @@
 #   UNLEASH_BENCH_DATA [/var/tmp/flag_eval_unleash_bench]  the topology's data directory (deleted)
 #   UNLEASH_BENCH_QUIET [25]  UNLEASH_BENCH_QUIET_WAIT [60]  as SERVICE_BENCH_QUIET(_WAIT)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$PWD
 
 OUT=${1:-build/bench/results}
@@ -80,10 +83,10 @@ for tool in wrk curl node npm gnuplot; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh)"
 done
 [[ -x build/flag-decide ]] || die "build/flag-decide is missing: run \`make decide\`"
-scripts/install-npm-deps.sh bench/unleash
+scripts/install-npm-deps.sh bench/field/unleash
 
-# shellcheck source=bench/service_topology.sh
-source bench/service_topology.sh
+# shellcheck source=bench/own/service_topology.sh
+source bench/own/service_topology.sh
 topology_export
 topology_claim 7 UNLEASH_BENCH_PORT_BASE
 UNLEASH_PORT=$((PORT_BASE + 6))
@@ -122,13 +125,13 @@ run_started=$SECONDS
 topology_start
 load_local_team
 
-log "starting unleash-server $(node -p 'require("./bench/unleash/node_modules/unleash-server/package.json").version') on port $UNLEASH_PORT (database unleash on the primary)"
+log "starting unleash-server $(node -p 'require("./bench/field/unleash/node_modules/unleash-server/package.json").version') on port $UNLEASH_PORT (database unleash on the primary)"
 as_postgres psql -X -q -v ON_ERROR_STOP=1 -h "$DATA/run" -p "$PRIMARY_PORT" -U postgres -d postgres \
     -c 'CREATE DATABASE unleash' >/dev/null
 unleash_started=$SECONDS
 UNLEASH_PORT=$UNLEASH_PORT UNLEASH_DB_HOST=127.0.0.1 UNLEASH_DB_PORT=$PRIMARY_PORT UNLEASH_DB_USER=postgres \
     UNLEASH_DB_NAME=unleash UNLEASH_ADMIN_TOKEN=$ADMIN_TOKEN UNLEASH_FRONTEND_TOKEN=$FRONTEND_TOKEN \
-    node bench/unleash/server.mjs >"$S/server.log" 2>&1 &
+    node bench/field/unleash/server.mjs >"$S/server.log" 2>&1 &
 unleash_pid=$!
 deadline=$((SECONDS + 120))
 until curl -sf -o /dev/null --max-time 2 "$UNLEASH/health"; do
@@ -141,11 +144,11 @@ unleash_up_seconds=$((SECONDS - unleash_started))
 log "translating the flags into Unleash toggles"
 for token in phc_demo "$LOCAL_TOKEN"; do
     as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$DATA/run" -p "$PRIMARY_PORT" -U postgres -d "$DB" \
-        -v token="$token" <bench/unleash/export_flags.sql >"$S/flags_$token.json"
+        -v token="$token" <bench/field/unleash/export_flags.sql >"$S/flags_$token.json"
 done
-node bench/unleash/translate_flags.mjs --dry-run "$S/flags_phc_demo.json" "$S/translation_all.json" >"$S/translate.log"
+node bench/field/unleash/translate_flags.mjs --dry-run "$S/flags_phc_demo.json" "$S/translation_all.json" >"$S/translate.log"
 UNLEASH_URL=$UNLEASH UNLEASH_ADMIN_TOKEN=$ADMIN_TOKEN \
-    node bench/unleash/translate_flags.mjs "$S/flags_$LOCAL_TOKEN.json" "$S/translation.json" >>"$S/translate.log" \
+    node bench/field/unleash/translate_flags.mjs "$S/flags_$LOCAL_TOKEN.json" "$S/translation.json" >>"$S/translate.log" \
     || die "translate_flags.mjs failed"
 cat "$S/translate.log" >&2
 
@@ -173,7 +176,7 @@ done
     echo "unleash_up_seconds=$unleash_up_seconds"
     echo "nproc=$(nproc)"
     echo "node_version=$(node --version)"
-    echo "unleash_version=$(node -p 'require("./bench/unleash/node_modules/unleash-server/package.json").version')"
+    echo "unleash_version=$(node -p 'require("./bench/field/unleash/node_modules/unleash-server/package.json").version')"
     echo "wrk_version=$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)"
     echo "server_version=$(psql_standby1 -c 'SHOW server_version')"
     echo "local_active_flags=$(psql_standby1 -c "SELECT count(*) FROM flag_eval.flags f JOIN flag_eval.teams t ON t.id = f.team_id WHERE t.api_token = '$LOCAL_TOKEN' AND f.active AND NOT f.deleted")"
@@ -182,11 +185,11 @@ done
 # ---- measuring ----
 wrk_unleash() { # seconds -> CMD
     CMD=(env UNLEASH_FRONTEND_TOKEN="$FRONTEND_TOKEN" FLAGS_PERSONS="$PERSONS"
-         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${1}s" --latency -s bench/wrk/unleash.lua "$UNLEASH")
+         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${1}s" --latency -s bench/field/wrk/unleash.lua "$UNLEASH")
 }
 wrk_decide() { # mode token seconds -> CMD
     CMD=(env FLAGS_MODE="$1" FLAGS_TOKEN="$2" FLAGS_PERSONS="$PERSONS"
-         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --latency -s bench/wrk/unleash_flags.lua "$DECIDE/flags?v=2")
+         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --latency -s bench/field/wrk/unleash_flags.lua "$DECIDE/flags?v=2")
 }
 run_wrk() { # name: runs CMD, output in $S/<name>.txt
     "${CMD[@]}" >"$S/$1.txt" 2>&1 || { cat "$S/$1.txt" >&2; die "$1: wrk failed"; }
@@ -233,7 +236,7 @@ dbstop_run() {
     start_ns=$(date +%s%N)
     WRK_COUNT_STATUS=1 "${CMD[@]}" >"$S/$name.txt" 2>&1 &
     wrk_pid=$!
-    $PY -B bench/unleash/sample_answers.py --seconds "$DBSTOP_SECONDS" --epoch "${start_ns:0:-9}.${start_ns: -9}" "${sampler_args[@]}" >"$S/${name}_samples.jsonl" &
+    $PY -B bench/field/unleash/sample_answers.py --seconds "$DBSTOP_SECONDS" --epoch "${start_ns:0:-9}.${start_ns: -9}" "${sampler_args[@]}" >"$S/${name}_samples.jsonl" &
     sampler_pid=$!
     # The stop comes at a third of the run, measured from its start (a deadline, not a sleep for
     # something to happen).
@@ -275,15 +278,15 @@ dbstop_run dbstop_decide_stored --url "$DECIDE/flags?v=2" --body "{\"token\": \"
 
 {
     echo "measure_seconds=$((SECONDS - run_started))"
-    echo "unleash_command=UNLEASH_FRONTEND_TOKEN=... wrk -t $THREADS -c $CONNECTIONS -d ${SECONDS_PER_RUN}s --latency -s bench/wrk/unleash.lua $UNLEASH"
-    echo "decide_command=FLAGS_MODE=local|stored FLAGS_TOKEN=$LOCAL_TOKEN|phc_demo wrk -t $THREADS -c $CONNECTIONS -d ${SECONDS_PER_RUN}s --latency -s bench/wrk/unleash_flags.lua $DECIDE/flags?v=2"
+    echo "unleash_command=UNLEASH_FRONTEND_TOKEN=... wrk -t $THREADS -c $CONNECTIONS -d ${SECONDS_PER_RUN}s --latency -s bench/field/wrk/unleash.lua $UNLEASH"
+    echo "decide_command=FLAGS_MODE=local|stored FLAGS_TOKEN=$LOCAL_TOKEN|phc_demo wrk -t $THREADS -c $CONNECTIONS -d ${SECONDS_PER_RUN}s --latency -s bench/field/wrk/unleash_flags.lua $DECIDE/flags?v=2"
 } >>"$S/setup.txt"
 log "measured in $((SECONDS - run_started)) s"
 
 # ---- results ----
 mkdir -p bench/plots
-$PY -B bench/unleash_report.py --plots bench/plots "$OUT" >"$S/section.md"
+$PY -B bench/report/unleash.py --plots bench/plots "$OUT" >"$S/section.md"
 if [[ -z ${BENCH_RUN_SH:-} ]]; then
     cat "$S/section.md"
-    $PY -B bench/unleash_report.py --check "$OUT"
+    $PY -B bench/report/unleash.py --check "$OUT"
 fi

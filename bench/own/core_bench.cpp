@@ -1,18 +1,19 @@
 // Core evaluation benchmark (Google Benchmark): flag_eval::evaluate_flag over a JsonPropertySource,
 // the way the decide service evaluates a flag, against a rotating set of precomputed persons.
 //
-// The flags are the JSON files of bench/flags/ (the same definitions the PostgreSQL scan uses);
-// the directory is $FLAG_EVAL_BENCH_FLAGS (default: bench/flags, relative to the repository root).
-// The persons follow the distributions of bench/sql/person_properties.sql, drawn from a different
-// hash, so they are statistically alike, not the same rows.
+// The flags are the JSON files of bench/inputs/flags/ (the same definitions the PostgreSQL scan
+// uses); the directory is $FLAG_EVAL_BENCH_FLAGS (default: bench/inputs/flags, relative to the
+// repository root). The persons follow the distributions of bench/inputs/sql/person_properties.sql,
+// drawn from a different hash, so they are statistically alike, not the same rows.
 //
 // Baselines in the same binary: the bare property lookups a 3-filter evaluation can make, and
 // the bucketing hash alone, so a ratio can be read off the same run.
 //
-// The field comparison (bench/field_eval.sh) uses four shapes: static, three_filters_50, regex and
-// multivariate, with SHA-1 bucketing, the hash posthog-node uses (BM_Evaluate_*_Sha1 for the flags
-// that do not name their bucketing). `core_bench --dump_field=DIR` writes those persons and
-// flag_eval's answers for them, so node evaluates the same inputs and the answers can be compared.
+// The field comparison (bench/field/field_eval.sh) uses four shapes: static, three_filters_50,
+// regex and multivariate, with SHA-1 bucketing, the hash posthog-node uses (BM_Evaluate_*_Sha1 for
+// the flags that do not name their bucketing). `core_bench --dump_field=DIR` writes those persons
+// and flag_eval's answers for them, so node evaluates the same inputs and the answers can be
+// compared.
 #include "core/bucketing.hpp"
 #include "core/evaluator.hpp"
 #include "core/flag_parser.hpp"
@@ -57,7 +58,7 @@ struct Person {
     json::object properties;
 };
 
-// Same distributions as bench/sql/person_properties.sql.
+// Same distributions as bench/inputs/sql/person_properties.sql.
 Person make_person(std::uint64_t id) {
     static const std::array<const char*, 20> plans = {
         "free", "free", "free",    "free",       "free",       "free",    "free",
@@ -125,15 +126,16 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-// The flag bench/flags/<name>.json compiled with `team_bucketing` as the team default (a flag that
-// names its own bucketing keeps it).
+// The flag bench/inputs/flags/<name>.json compiled with `team_bucketing` as the team default (a
+// flag that names its own bucketing keeps it).
 const Flag& flag(const std::string& name, Bucketing team_bucketing = Bucketing::Xxh3) {
     static std::vector<std::pair<std::string, std::unique_ptr<Flag>>> flags;
     const std::string cache_key = name + "/" + std::string(bucketing_name(team_bucketing));
     for (const auto& [n, f] : flags)
         if (n == cache_key) return *f;
     const char* dir = std::getenv("FLAG_EVAL_BENCH_FLAGS");
-    const std::string path = std::string(dir && *dir ? dir : "bench/flags") + "/" + name + ".json";
+    const std::string path =
+        std::string(dir && *dir ? dir : "bench/inputs/flags") + "/" + name + ".json";
     flags.emplace_back(cache_key, compile_flag(json::parse(read_file(path)), team_bucketing));
     return *flags.back().second;
 }
@@ -171,7 +173,7 @@ void BM_Evaluate_3Filters_50pct(benchmark::State& state) { evaluate(state, "thre
 void BM_Evaluate_3Filters_100pct(benchmark::State& state) { evaluate(state, "three_filters_100"); }
 void BM_Evaluate_Rollout_50pct(benchmark::State& state) { evaluate(state, "rollout_50"); }
 void BM_Evaluate_Multivariate(benchmark::State& state) { evaluate(state, "multivariate"); }
-// The field comparison's shapes (bench/field_eval.sh): static and regex name their bucketing
+// The field comparison's shapes (bench/field/field_eval.sh): static and regex name their bucketing
 // (sha1).
 void BM_Evaluate_Static(benchmark::State& state) { evaluate(state, "static"); }
 void BM_Evaluate_Regex(benchmark::State& state) { evaluate(state, "regex"); }
@@ -237,7 +239,7 @@ void BM_Baseline_Hash01(benchmark::State& state) {
     }
 }
 
-// ---- --dump_field=DIR: the inputs and flag_eval's answers for bench/field_eval.sh ----
+// ---- --dump_field=DIR: the inputs and flag_eval's answers for bench/field/field_eval.sh ----
 
 constexpr std::array<const char*, 4> kFieldShapes = {"static", "three_filters_50", "regex",
                                                      "multivariate"};

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# bench/decide_bench.sh OUTDIR
+# bench/own/decide_bench.sh OUTDIR
 #
 # flag_eval.decide() in the database, next to the bare lookup of a person's properties by
 # distinct id, in one throw-away cluster. Runs inside scripts/with-temp-cluster.sh (PGHOST,
 # PGPORT, ... point at a cluster where flag_eval is installed); bench/run.sh calls it, and run
-# alone it starts its own cluster (same settings as run.sh). Loads bench/sql/load_decide.sql (one
-# team, BENCH_PERSONS persons, 50 flags), checks that decide() answers every flag without error
+# alone it starts its own cluster (same settings as run.sh). Loads bench/inputs/sql/load_decide.sql
+# (one team, BENCH_PERSONS persons, 50 flags), checks that decide() answers every flag without error
 # and with the stored data, records the tables decide() reads and how, then runs pgbench
 # (-M prepared, fixed duration, per-transaction latency logs) for each client count on
 #
-#   lookup      bench/lookup.pgbench          the baseline: persons JOIN person_distinct_ids
-#   decide      bench/decide.pgbench          decide() for a random person and organization
-#   decide_one  bench/decide_one_flag.pgbench the same decide(), answer limited to one flag
+#   lookup      bench/own/lookup.pgbench          the baseline: persons JOIN person_distinct_ids
+#   decide      bench/own/decide.pgbench          decide() for a random person and organization
+#   decide_one  bench/own/decide_one_flag.pgbench the same decide(), answer limited to one flag
 #
 # in BENCH_DECIDE_ROUNDS rounds, round-robin over client counts and scripts. Raw outputs go to
 # OUTDIR/decide/; report.py turns them into section 2 of bench/RESULTS.md.
@@ -20,13 +20,13 @@
 # count, split over the rounds; default 15), BENCH_DECIDE_ROUNDS (default 3),
 # BENCH_DECIDE_CLIENTS (space-separated clients:threads, default "1:1 4:2").
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 OUT=${1:?usage: decide_bench.sh OUTDIR}
 if [[ -z ${FLAG_EVAL_PG_DATA:-} ]]; then
     # run alone: the same settings as bench/run.sh, in a cluster of our own
     export FLAG_EVAL_PG_SETTINGS=${FLAG_EVAL_PG_SETTINGS:-"$(cat bench/cluster.conf)"}
-    exec scripts/with-temp-cluster.sh "$PWD/bench/decide_bench.sh" "$@"
+    exec scripts/with-temp-cluster.sh "$PWD/bench/own/decide_bench.sh" "$@"
 fi
 
 PERSONS=${BENCH_PERSONS:-1000000}
@@ -48,7 +48,7 @@ mkdir -p "$D"
 # ---- setup ----
 log "loading $PERSONS persons, 50 flags"
 start=$(date +%s.%N)
-psql_bench -v n="$PERSONS" -f bench/sql/load_decide.sql >/dev/null
+psql_bench -v n="$PERSONS" -f bench/inputs/sql/load_decide.sql >/dev/null
 end=$(date +%s.%N)
 {
     echo "load_seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
@@ -148,9 +148,9 @@ run_pgbench() {  # name clients threads seconds [round]
     local name=$1 c=$2 j=$3 t=$4 round=${5:-}
     local script
     case $name in
-        lookup) script=bench/lookup.pgbench ;;
-        decide) script=bench/decide.pgbench ;;
-        decide_one) script=bench/decide_one_flag.pgbench ;;
+        lookup) script=bench/own/lookup.pgbench ;;
+        decide) script=bench/own/decide.pgbench ;;
+        decide_one) script=bench/own/decide_one_flag.pgbench ;;
     esac
     local args=(-n -M prepared -T "$t" -c "$c" -j "$j" -D persons="$PERSONS" -f "$script")
     if [[ -n $round ]]; then

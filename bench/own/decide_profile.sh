@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# bench/decide_profile.sh — where flag_eval.decide()'s time goes (the analysis in
+# bench/own/decide_profile.sh — where flag_eval.decide()'s time goes (the analysis in
 # bench/DECIDE_PROFILE.md).
 #
 # Not part of `make bench`; run it after `make bench` (flag_eval built and installed), as root
 # (perf attaches to the backend, which runs as postgres). In a throw-away cluster with the data of
-# bench/sql/load_decide.sql (pg_stat_statements loaded, track = all):
+# bench/inputs/sql/load_decide.sql (pg_stat_statements loaded, track = all):
 #
 #   1. server-side timings, no client round trip: each step of a decide() call repeated for
 #      BENCH_PROFILE_CALLS subjects inside one statement (median of 3 runs), from the bare lookup
 #      to the whole call with its 50-flag answer, elapsed and in the backend's CPU time;
-#   2. pg_stat_statements (track = all) over pgbench -c 1 of bench/lookup.pgbench, then of
-#      bench/decide.pgbench: server execution time per transaction next to pgbench's latency;
+#   2. pg_stat_statements (track = all) over pgbench -c 1 of bench/own/lookup.pgbench, then of
+#      bench/own/decide.pgbench: server execution time per transaction next to pgbench's latency;
 #   3. perf record (dwarf call graphs) of the backend serving another pgbench -c 1 run of
-#      bench/decide.pgbench: self time per symbol and inclusive time of the steps.
+#      bench/own/decide.pgbench: self time per symbol and inclusive time of the steps.
 #
 # Output: build/bench/decide_profile/{timings,statements,perf}.txt.
 # Environment: BENCH_PERSONS (default 1000000), BENCH_PROFILE_CALLS (default 20000),
 # BENCH_PROFILE_SECONDS (default 8), PERF (default perf).
 # shellcheck disable=SC2028  # the echoed backslashes are psql meta-commands, meant literally
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 OUT=build/bench/decide_profile
 PERF=${PERF:-perf}
@@ -38,7 +38,7 @@ autovacuum = off
 jit = off
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all"
-    exec scripts/with-temp-cluster.sh "$PWD/bench/decide_profile.sh"
+    exec scripts/with-temp-cluster.sh "$PWD/bench/own/decide_profile.sh"
 fi
 
 PERSONS=${BENCH_PERSONS:-1000000}
@@ -50,7 +50,7 @@ psql_bench() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 log() { echo "decide_profile: $*" >&2; }
 
 log "loading $PERSONS persons, 50 flags"
-psql_bench -v n="$PERSONS" -f bench/sql/load_decide.sql >/dev/null
+psql_bench -v n="$PERSONS" -f bench/inputs/sql/load_decide.sql >/dev/null
 psql_bench -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 
 # ---- 1. server-side timings ----
@@ -116,7 +116,7 @@ cat "$OUT/timings.txt" >&2
 echo "SELECT 1;" >"$OUT/select1.pgbench"
 echo "SELECT repeat('x', 12700);" >"$OUT/text12k.pgbench"
 : >"$OUT/statements.txt"
-for script in "$OUT/select1.pgbench" "$OUT/text12k.pgbench" bench/lookup.pgbench bench/decide.pgbench; do
+for script in "$OUT/select1.pgbench" "$OUT/text12k.pgbench" bench/own/lookup.pgbench bench/own/decide.pgbench; do
     name=$(basename "$script" .pgbench)
     log "pgbench -c 1 $name for $SECS s, pg_stat_statements"
     psql_bench -c "SELECT pg_stat_statements_reset()" >/dev/null
@@ -138,7 +138,7 @@ done
 # ---- 3. perf on the backend serving pgbench -c 1 of decide.pgbench ----
 log "pgbench -c 1 decide.pgbench for $((SECS + 2)) s, perf on its backend for $SECS s"
 PGAPPNAME=decide_profile "$BINDIR/pgbench" -n -M prepared -T $((SECS + 2)) -c 1 -j 1 -D persons="$PERSONS" \
-    -f bench/decide.pgbench >"$OUT/pgbench_perf.txt" 2>&1 &
+    -f bench/own/decide.pgbench >"$OUT/pgbench_perf.txt" 2>&1 &
 bench=$!
 pid=
 for ((i = 0; i < 50; i++)); do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/pg_bench.sh OUTDIR
+# bench/own/pg_bench.sh OUTDIR
 #
 # The PostgreSQL half of the benchmarks. Runs inside scripts/with-temp-cluster.sh (PGHOST,
 # PGPORT, ... point at a throw-away cluster where flag_eval is installed): loads the persons
@@ -9,9 +9,10 @@
 # turns them into bench/RESULTS.md.
 #
 # Against the field (issue 6): the same flags with "bucketing": "sha1" next to (b) PostHog's sha1
-# bucketing written in plain SQL (bench/sql/sha1_bucketing.sql, pgcrypto), checked person by person,
-# and (c) exporting the rows with COPY into posthog-node's local evaluation (bench/node/
-# export_eval.mjs), timed export + evaluation, on the first BENCH_NODE_ROWS persons.
+# bucketing written in plain SQL (bench/inputs/sql/sha1_bucketing.sql, pgcrypto), checked person by
+# person, and (c) exporting the rows with COPY into posthog-node's local evaluation
+# (bench/field/node/export_eval.mjs), timed export + evaluation, on the first BENCH_NODE_ROWS
+# persons.
 #
 # Environment: BENCH_PERSONS (default 1000000), BENCH_RUNS (default 9), BENCH_NODE_ROWS (persons
 # evaluated by posthog-node, default 100000; the report extrapolates per row; 0 = all).
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 OUT=${1:?usage: pg_bench.sh OUTDIR}
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 PERSONS=${BENCH_PERSONS:-1000000}
 RUNS=${BENCH_RUNS:-9}
 NODE_ROWS=${BENCH_NODE_ROWS:-100000}
@@ -29,7 +30,7 @@ PSQL=${FLAG_EVAL_PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql
 
 log() { echo "pg_bench: $*" >&2; }
 
-flag_json() { tr -s '\n ' '  ' <"bench/flags/$1.json"; }
+flag_json() { tr -s '\n ' '  ' <"bench/inputs/flags/$1.json"; }
 # The same flag bucketed with PostHog's sha1 (flag_eval's default is xxh3): docs/reference.md, Bucketing.
 flag_json_sha1() { flag_json "$1" | sed 's/^{/{"bucketing": "sha1", /'; }
 
@@ -55,9 +56,10 @@ NATIVE="lower(properties->>'plan') IN ('pro', 'enterprise') AND lower(properties
 # NATIVE_C is the same predicate with lower() under the "C" collation (ASCII case folding, no
 # libc wide-character path): equivalent on this data (all ASCII), a stricter floor.
 NATIVE_C="lower(properties->>'plan' COLLATE \"C\") IN ('pro', 'enterprise') AND lower(properties->>'country' COLLATE \"C\") = 'us' AND (properties->>'age')::float8 >= 21"
-# (b): the 3 shapes in plain SQL with sha1 bucketing (bench/sql/sha1_bucketing.sql). The variant
-# is picked the way flag_eval does (docs/reference.md, Bucketing): the first variant whose cumulative share,
-# summed left to right in float8, exceeds the hash; width_bucket() finds it with one hash per row.
+# (b): the 3 shapes in plain SQL with sha1 bucketing (bench/inputs/sql/sha1_bucketing.sql). The
+# variant is picked the way flag_eval does (docs/reference.md, Bucketing): the first variant whose
+# cumulative share, summed left to right in float8, exceeds the hash; width_bucket() finds it with
+# one hash per row.
 SQL_3F_50="$NATIVE AND public.posthog_hash01('bench-3-filters', distinct_id) <= 50::float8 / 100"
 SQL_ROLLOUT_50="public.posthog_hash01('bench-rollout', distinct_id) <= 50::float8 / 100"
 SQL_VARIANT="(ARRAY['control', 'test-a', 'test-b'])[1 + width_bucket(public.posthog_hash01('bench-multivariate', distinct_id, 'variant'),
@@ -90,8 +92,8 @@ mkdir -p "$OUT"
 log "loading $PERSONS persons"
 start=$(date +%s.%N)
 psql_bench -v n="$PERSONS" <<'SQL' >/dev/null
-\i bench/sql/setup.sql
-\i bench/sql/sha1_bucketing.sql
+\i bench/inputs/sql/setup.sql
+\i bench/inputs/sql/sha1_bucketing.sql
 SQL
 end=$(date +%s.%N)
 echo "load_seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')" >"$OUT/setup.txt"
@@ -175,11 +177,12 @@ for mode in serial parallel; do
     } | psql_bench >"$OUT/timings_$mode.txt"
 done
 
-# ---- (c) export + posthog-node: COPY the first NODE_ROWS persons into bench/node/export_eval.mjs ----
-# Each shape is one pipeline (export + evaluation), timed whole; export_eval.mjs also times its
-# getFeatureFlag calls alone. The export alone is timed too (median of 3). posthog-node buckets
-# with sha1 whatever the flag says, so its counts are compared with the sha1 flags' (checks.txt).
-scripts/install-npm-deps.sh bench/node
+# ---- (c) export + posthog-node: COPY the first NODE_ROWS persons into export_eval.mjs ----
+# Each shape is one pipeline (export + evaluation), timed whole; bench/field/node/export_eval.mjs
+# also times its getFeatureFlag calls alone. The export alone is timed too (median of 3).
+# posthog-node buckets with sha1 whatever the flag says, so its counts are compared with the sha1
+# flags' (checks.txt).
+scripts/install-npm-deps.sh bench/field/node
 command -v node >/dev/null || { log "node not found (Debian package nodejs)"; exit 1; }
 EXPORT="COPY (SELECT distinct_id, properties FROM persons WHERE id <= $NODE_ROWS) TO STDOUT"
 export_rows() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -c "$EXPORT"; }
@@ -193,7 +196,7 @@ done >"$OUT/node_export.txt"
 for shape in three_filters_50 rollout_50 multivariate; do
     log "posthog-node local evaluation of $shape over $NODE_ROWS persons (export + evaluate)"
     start=$(now_ms)
-    export_rows | node bench/node/export_eval.mjs "bench/flags/$shape.json" >"$OUT/node_$shape.txt"
+    export_rows | node bench/field/node/export_eval.mjs "bench/inputs/flags/$shape.json" >"$OUT/node_$shape.txt"
     echo "pipeline_ms=$(($(now_ms) - start))" >>"$OUT/node_$shape.txt"
 done
 log "done"

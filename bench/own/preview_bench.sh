@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/preview_bench.sh OUTDIR
+# bench/own/preview_bench.sh OUTDIR
 #
 # flag_eval.preview() against the released version's, in one throw-away cluster. Runs inside
 # scripts/with-temp-cluster.sh; bench/run.sh calls it, and run alone it starts its own cluster
@@ -14,12 +14,12 @@
 #
 # Environment: BENCH_PREVIEW_PERSONS (default 20000), BENCH_PREVIEW_ROUNDS (default 5).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 OUT=${1:?usage: preview_bench.sh OUTDIR}
 if [[ -z ${FLAG_EVAL_PG_DATA:-} ]]; then
     export FLAG_EVAL_PG_SETTINGS=${FLAG_EVAL_PG_SETTINGS:-"$(cat bench/cluster.conf)"}
-    exec scripts/with-temp-cluster.sh "$PWD/bench/preview_bench.sh" "$@"
+    exec scripts/with-temp-cluster.sh "$PWD/bench/own/preview_bench.sh" "$@"
 fi
 
 PERSONS=${BENCH_PREVIEW_PERSONS:-20000}

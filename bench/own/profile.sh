@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# bench/profile.sh [QUERY...] — where a backend spends its time in the benchmark's scans.
+# bench/own/profile.sh [QUERY...] — where a backend spends its time in the benchmark's scans.
 #
 # Not part of `make bench`; run it after `make bench` (flag_eval built and installed), as root
 # (perf attaches to the backend, which runs as postgres). For each QUERY (names from
-# bench/pg_bench.sh; default: flag_3f_50 native), loads the same persons table in a throw-away
+# bench/own/pg_bench.sh; default: flag_3f_50 native), loads the same persons table in a throw-away
 # cluster, runs the query serially in a loop for BENCH_PROFILE_SECONDS (default 8) while
 # `perf record` samples that one backend, and writes the flat profile (self time per symbol)
 # and the callers of the hottest symbols to build/bench/profile/<query>.txt.
@@ -11,7 +11,7 @@
 # Environment: BENCH_PERSONS (default 1000000), BENCH_PROFILE_SECONDS (default 8).
 # shellcheck disable=SC2028  # the echoed backslashes are psql meta-commands, meant literally
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 OUT=build/bench/profile
 PERF=${PERF:-perf}
@@ -35,8 +35,8 @@ SECONDS_PER_QUERY=${BENCH_PROFILE_SECONDS:-8}
 PSQL=${FLAG_EVAL_PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql
 
 # The queries, exactly as pg_bench.sh times them.
-eval "$(sed -n '/^NATIVE=/,/^variant_counts()/p; /^declare -A QUERY=(/,/^)/p' bench/pg_bench.sh)"
-flag_json() { tr -s '\n ' '  ' <"bench/flags/$1.json"; }
+eval "$(sed -n '/^NATIVE=/,/^variant_counts()/p; /^declare -A QUERY=(/,/^)/p' bench/own/pg_bench.sh)"
+flag_json() { tr -s '\n ' '  ' <"bench/inputs/flags/$1.json"; }
 flag_json_sha1() { flag_json "$1" | sed 's/^{/{"bucketing": "sha1", /'; }
 psql_bench() {
     "$PSQL" -X -q -At -v ON_ERROR_STOP=1 \
@@ -48,8 +48,8 @@ psql_bench() {
 
 echo "profile: loading ${BENCH_PERSONS:-1000000} persons" >&2
 psql_bench -v n="${BENCH_PERSONS:-1000000}" <<'SQL' >/dev/null
-\i bench/sql/setup.sql
-\i bench/sql/sha1_bucketing.sql
+\i bench/inputs/sql/setup.sql
+\i bench/inputs/sql/sha1_bucketing.sql
 SQL
 
 # perf's tables without comments, blank lines and the padding of its empty IPC column.

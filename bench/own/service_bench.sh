@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# bench/service_bench.sh [OUTDIR]: the decide service (flag-decide) under HTTP load, next to
+# bench/own/service_bench.sh [OUTDIR]: the decide service (flag-decide) under HTTP load, next to
 # SELECT 1 through the same PgBouncer, all in one run on one topology.
 #
 # Starts a topology of its own with deploy/up.sh (primary, 2 standbys, 2 PgBouncers, flag-decide;
 # own ports and data directory, never `make up`'s), PERSONS stored persons of team phc_demo with its
 # 50 flags (deploy/sample_data.sql), plus a second team whose flags need nothing stored
-# (bench/sql/service_local_team.sql). Then, at the same concurrency, each after a warm-up:
+# (bench/inputs/sql/service_local_team.sql). Then, at the same concurrency, each after a warm-up:
 #
-#   select1  pgbench -M extended, bench/sql/select1.pgbench through PgBouncer 1 (the baseline)
-#   stored   wrk POST /flags?v=2 for stored persons "user-<n>" (bench/wrk/flags.lua, mode stored):
-#            the flags that read stored data come from flag_eval.decide() on a standby
+#   select1  pgbench -M extended, bench/inputs/sql/select1.pgbench through PgBouncer 1 (the
+#            baseline)
+#   stored   wrk POST /flags?v=2 for stored persons "user-<n>" (bench/inputs/wrk/flags.lua, mode
+#            stored): the flags that read stored data come from flag_eval.decide() on a standby
 #   local    wrk POST /flags?v=2 for subjects whose requests carry every property the second
 #            team's flags read (mode local): answered in the service, no database round trip
 #
@@ -17,7 +18,7 @@
 # of flag-decide, the PgBouncers, the PostgreSQL clusters and the load generator is read from
 # /proc. The topology is stopped and deleted at the end (deploy/down.sh --purge), also on
 # failure. Raw outputs go to OUTDIR/service/ (OUTDIR defaults to build/bench/results);
-# bench/service_report.py turns them into section 4 of bench/RESULTS.md: bench/run.sh calls this
+# bench/report/service.py turns them into section 4 of bench/RESULTS.md: bench/run.sh calls this
 # script and rewrites the whole file; run alone, this script rewrites that section only
 # (SERVICE_BENCH_SPLICE=0 leaves it alone).
 #
@@ -33,7 +34,7 @@
 #   SERVICE_BENCH_QUIET [25] per cent of the machine's CPU: wait while other work uses more ...
 #   SERVICE_BENCH_QUIET_WAIT [60] ... for at most this many seconds, then measure anyway
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$PWD
 
 OUT=${1:-build/bench/results}
@@ -67,9 +68,9 @@ for tool in wrk pgbench curl; do
 done
 [[ -x build/flag-decide ]] || die "build/flag-decide is missing: run \`make decide\`"
 
-# The topology, the local team and the quiet-machine wait, shared with bench/unleash_bench.sh.
-# shellcheck source=bench/service_topology.sh
-source bench/service_topology.sh
+# The topology, the local team and the quiet-machine wait, shared with bench/field/unleash_bench.sh.
+# shellcheck source=bench/own/service_topology.sh
+source bench/own/service_topology.sh
 topology_export
 topology_claim 6 SERVICE_BENCH_PORT_BASE
 
@@ -192,12 +193,12 @@ wait_until_quiet "$QUIET" "$QUIET_WAIT"
 
 # The load generators, as argument lists (/usr/bin/time runs them and reports their own CPU time).
 pgbench_select1() { # seconds [pgbench options] -> the command in array CMD
-    CMD=(pgbench -n -M extended -c "$CONNECTIONS" -j "$THREADS" -T "$1" -f bench/sql/select1.pgbench
+    CMD=(pgbench -n -M extended -c "$CONNECTIONS" -j "$THREADS" -T "$1" -f bench/inputs/sql/select1.pgbench
          -h 127.0.0.1 -p "$PGBOUNCER1_PORT" -U "$ROLE" "${@:2}" "$DB")
 }
 wrk_flags() { # mode token seconds -> the command in array CMD
     CMD=(env FLAGS_MODE="$1" FLAGS_TOKEN="$2" FLAGS_PERSONS="$PERSONS"
-         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --latency -s bench/wrk/flags.lua "$DECIDE/flags?v=2")
+         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --latency -s bench/inputs/wrk/flags.lua "$DECIDE/flags?v=2")
 }
 warm_up() { # name: runs CMD, output in $S/<name>_warmup.txt
     ((WARMUP > 0)) || return 0
@@ -238,9 +239,9 @@ measure local
 
 {
     echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "command=bench/service_bench.sh"
-    echo "pgbench_command=pgbench -n -M extended -c $CONNECTIONS -j $THREADS -T $SECONDS_PER_RUN -f bench/sql/select1.pgbench -l -h 127.0.0.1 -p $PGBOUNCER1_PORT -U $ROLE $DB"
-    echo "wrk_command=FLAGS_MODE=stored|local FLAGS_TOKEN=phc_demo|$LOCAL_TOKEN wrk -t $THREADS -c $CONNECTIONS -d ${SECONDS_PER_RUN}s --latency -s bench/wrk/flags.lua $DECIDE/flags?v=2"
+    echo "command=bench/own/service_bench.sh"
+    echo "pgbench_command=pgbench -n -M extended -c $CONNECTIONS -j $THREADS -T $SECONDS_PER_RUN -f bench/inputs/sql/select1.pgbench -l -h 127.0.0.1 -p $PGBOUNCER1_PORT -U $ROLE $DB"
+    echo "wrk_command=FLAGS_MODE=stored|local FLAGS_TOKEN=phc_demo|$LOCAL_TOKEN wrk -t $THREADS -c $CONNECTIONS -d ${SECONDS_PER_RUN}s --latency -s bench/inputs/wrk/flags.lua $DECIDE/flags?v=2"
     echo "measure_seconds=$((SECONDS - run_started))"
 } >>"$S/setup.txt"
 log "measured in $((SECONDS - run_started)) s (topology up in ${up_seconds}s)"
@@ -249,8 +250,8 @@ log "measured in $((SECONDS - run_started)) s (topology up in ${up_seconds}s)"
 # Under bench/run.sh (BENCH_RUN_SH=1), run.sh writes the whole RESULTS.md and checks every section.
 if [[ -z ${BENCH_RUN_SH:-} ]]; then
     if [[ ${SERVICE_BENCH_SPLICE:-1} == 1 ]]; then
-        $PY -B bench/service_report.py --splice bench/RESULTS.md "$OUT"
+        $PY -B bench/report/service.py --splice bench/RESULTS.md "$OUT"
         log "section 4 of bench/RESULTS.md rewritten"
     fi
-    $PY -B bench/service_report.py --check "$OUT"
+    $PY -B bench/report/service.py --check "$OUT"
 fi

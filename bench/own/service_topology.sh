@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# bench/service_topology.sh: sourced by bench/service_bench.sh and bench/unleash_bench.sh, the
-# pieces both need: a deploy/up.sh topology of their own (primary, 2 standbys, 2 PgBouncers,
-# flag-decide on PORT_BASE .. PORT_BASE+5, data in DATA), the team whose flags need nothing stored,
-# and the wait for a quiet machine.
+# bench/own/service_topology.sh: sourced by bench/own/service_bench.sh and
+# bench/field/unleash_bench.sh, the pieces both need: a deploy/up.sh topology of their own (primary,
+# 2 standbys, 2 PgBouncers, flag-decide on PORT_BASE .. PORT_BASE+5, data in DATA), the team whose
+# flags need nothing stored, and the wait for a quiet machine.
 #
 # The caller sets REPO, DATA, PERSONS, PORT_BASE, DB, ROLE, LOCAL_TOKEN, S (its output directory)
 # and defines log and die. Not a script of its own: it only defines variables and functions.
@@ -65,12 +65,13 @@ post_flags() { # body -> HTTP status; the answer in $S/probe.json
         -H 'Content-Type: application/json' -d "$1"
 }
 
-# Loads team LOCAL_TOKEN (bench/sql/service_local_team.sql) and waits until flag-decide knows it.
+# Loads team LOCAL_TOKEN (bench/inputs/sql/service_local_team.sql) and waits until flag-decide knows
+# it.
 load_local_team() {
     log "loading the team whose flags need nothing stored ($LOCAL_TOKEN)"
     psql_primary -v source=phc_demo -v token="$LOCAL_TOKEN" -v secret=phs_bench_local \
-        <bench/sql/service_local_team.sql >"$S/local_team.log" 2>&1 \
-        || { cat "$S/local_team.log" >&2; die "bench/sql/service_local_team.sql failed"; }
+        <bench/inputs/sql/service_local_team.sql >"$S/local_team.log" 2>&1 \
+        || { cat "$S/local_team.log" >&2; die "bench/inputs/sql/service_local_team.sql failed"; }
     # The service knows the new team once a standby replayed it and a definitions refresh read it.
     local deadline=$((SECONDS + 60))
     until [[ $(post_flags "{\"token\": \"$LOCAL_TOKEN\", \"distinct_id\": \"visitor-1\"}") == 200 ]]; do

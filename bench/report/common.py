@@ -1,7 +1,10 @@
-"""What bench/'s report generators share (report.py, service_report.py, unleash_report.py):
-reading the key=value files the benchmark scripts write, and nearest-rank percentiles.
+"""What the modules of bench/report/ share (report.py, preview.py, field_eval.py, service.py,
+unleash.py): reading the key=value files the benchmark scripts write, and nearest-rank percentiles.
 Standard library only (Debian's /usr/bin/python3)."""
 import os
+
+# bench/: where RESULTS.md and the profiles it links to (PROFILE.md, DECIDE_PROFILE.md) live
+BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def read_kv(path):

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Renders bench/field_eval.sh's results: flag_eval's core against posthog-node and flagd-core.
+"""Renders bench/field/field_eval.sh's results: flag_eval's core against posthog-node and flagd-core.
 
-    field_eval_report.py OUTDIR           prints the markdown section
-    field_eval_report.py --check OUTDIR   exits 1 when a correctness check failed
+    field_eval.py OUTDIR           prints the markdown section
+    field_eval.py --check OUTDIR   exits 1 when a correctness check failed
 
-bench/report.py includes section() in RESULTS.md and checks() in its own --check.
+bench/report/report.py includes section() in RESULTS.md and checks() in its own --check.
 Standard library only (Debian's /usr/bin/python3).
 """
 import json
@@ -59,7 +59,7 @@ def core_timings(out):
 
 
 def checks(out):
-    """[(label, value, expected, ok)]; empty when bench/field_eval.sh did not run."""
+    """[(label, value, expected, ok)]; empty when bench/field/field_eval.sh did not run."""
     node = read_json(os.path.join(field_dir(out), "node.json"))
     if node is None:
         return []
@@ -107,7 +107,7 @@ def section(out, L):
     L.append("")
     node = read_json(os.path.join(field_dir(out), "node.json"))
     if node is None:
-        L.append("not run (`bench/field_eval.sh`)")
+        L.append("not run (`bench/field/field_eval.sh`)")
         L.append("")
         return
     core = core_timings(out)
@@ -117,7 +117,7 @@ def section(out, L):
     if os.path.exists(os.path.join(field_dir(out), "elapsed.txt")):
         with open(os.path.join(field_dir(out), "elapsed.txt")) as f:
             elapsed = dict(line.strip().split("=", 1) for line in f if "=" in line)
-    L.append(f"`bench/field_eval.sh` (`bench/node/field_eval.mjs`, node {node['node']}): the same four flag shapes "
+    L.append(f"`bench/field/field_eval.sh` (`bench/field/node/field_eval.mjs`, node {node['node']}): the same four flag shapes "
              f"evaluated by flag_eval's core (Google Benchmark, above), by posthog-node {pk['posthog-node']} local "
              f"evaluation and by `@openfeature/flagd-core` {pk['@openfeature/flagd-core']} (flagd's in-process "
              f"evaluator: JsonLogic targeting compiled to a function), over the same {settings['persons']:,} persons "
@@ -131,7 +131,7 @@ def section(out, L):
              f"*sequential*, each evaluation awaited before the next (a handler that needs the answer to go on), and "
              f"*concurrent*, 1,024 evaluations in flight then awaited together (throughput).")
     L.append("- flagd-core: `FlagdCore.resolveBooleanEvaluation` / `resolveStringEvaluation` with rules written in "
-             "flagd's JsonLogic (`bench/node/flagd_rules.mjs`), the evaluation context built once per person. flagd's "
+             "flagd's JsonLogic (`bench/field/node/flagd_rules.mjs`), the evaluation context built once per person. flagd's "
              "`fractional` hashes with murmurhash3, so it puts the same share of persons in each bucket but not the "
              "same persons: it is compared by the share of persons answered alike, and by whether its targeting "
              "excludes the persons flag_eval's filters exclude (that part involves no hash).")
@@ -140,7 +140,7 @@ def section(out, L):
              f"{settings['repetitions']} repetitions of about {settings['seconds']} s each, interleaved across "
              f"evaluators; median (min–max) of the repetitions and CV. flag_eval: the core benchmark's median and CV.")
     L.append("")
-    L.append("| shape | rule (`bench/flags/`) | flagd-core's rule |")
+    L.append("| shape | rule (`bench/inputs/flags/`) | flagd-core's rule |")
     L.append("|---|---|---|")
     for shape, file, rule, _, _ in SHAPES:
         s = node["shapes"].get(shape, {})
@@ -200,7 +200,7 @@ def section(out, L):
                           "**FAILED**: " + "; ".join(f"{r[0]}: {r[1]} (expected {r[2]})" for r in failed) + "."))
     L.append("")
     if elapsed.get("elapsed_seconds"):
-        L.append(f"`bench/field_eval.sh` took {elapsed['elapsed_seconds']} s of this run.")
+        L.append(f"`bench/field/field_eval.sh` took {elapsed['elapsed_seconds']} s of this run.")
         L.append("")
 
 

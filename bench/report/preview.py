@@ -1,9 +1,9 @@
-"""Section 2b of bench/RESULTS.md: preview() against the released version's (bench/preview_bench.sh).
+"""Section 2b of bench/RESULTS.md: preview() against the released version's (bench/own/preview_bench.sh).
 Standard library only (Debian's /usr/bin/python3)."""
 import os
 import statistics
 
-from report_common import read_kv
+from common import read_kv
 
 
 def read_timings(path):
@@ -47,7 +47,7 @@ def section(out, L):
     released = read_timings(os.path.join(d, "timings_released.txt"))
     current = read_timings(os.path.join(d, "timings_current.txt"))
     persons, flags = int(s.get("persons", "0") or 0), int(s.get("flags", "0") or 0)
-    L.append(f"`bench/preview_bench.sh`, in its own throw-away cluster with the settings above: two databases "
+    L.append(f"`bench/own/preview_bench.sh`, in its own throw-away cluster with the settings above: two databases "
              f"with the same data, `deploy/sample_data.sql` with {persons:,} persons ({s.get('subjects', '?')} with "
              f"a distinct id), its 50 flags (rollouts, variants, every operator, dynamic, nested and static "
              f"cohorts, group flags, continuity, dependencies, super groups) and {s.get('continuity_keys', '?')} "

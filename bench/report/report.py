@@ -1,10 +1,16 @@
 #!/usr/bin/python3
-"""Turns the raw outputs of bench/run.sh into bench/RESULTS.md.
+"""Turns the raw outputs of bench/run.sh into bench/RESULTS.md: the entry point of bench/report/.
 
     report.py OUTDIR           prints RESULTS.md
     report.py --check OUTDIR   exits 1 when the correctness checks failed
 
-Standard library only (Debian's /usr/bin/python3).
+Sections 1 (population scan), 2 (decide()) and 3 (core evaluation) are written here; the other
+sections come from the modules next to this file, one a section (each also runs alone):
+    preview.py     2b, preview() against the released version's (bench/own/preview_bench.sh)
+    field_eval.py  in 3, posthog-node and flagd-core (bench/field/field_eval.sh)
+    service.py     4, the decide service over HTTP (bench/own/service_bench.sh)
+    unleash.py     4b, flag-decide against unleash-server (bench/field/unleash_bench.sh)
+and what they share from common.py. Standard library only (Debian's /usr/bin/python3).
 """
 import json
 import os
@@ -12,12 +18,12 @@ import re
 import statistics
 import sys
 
-sys.dont_write_bytecode = True  # importing the next modules must not leave bench/__pycache__
-from report_common import percentile, read_kv  # noqa: E402
-import service_report  # noqa: E402  section 4, the decide service (bench/service_bench.sh)
-import preview_report  # noqa: E402  section 2b, preview() against the released version (bench/preview_bench.sh)
-import field_eval_report  # noqa: E402  in section 3, posthog-node and flagd-core (bench/field_eval.sh)
-import unleash_report  # noqa: E402  section 4b, flag-decide against unleash-server (bench/unleash_bench.sh)
+sys.dont_write_bytecode = True  # importing the next modules must not leave bench/report/__pycache__
+from common import BENCH_DIR, percentile, read_kv  # noqa: E402
+import field_eval  # noqa: E402
+import preview  # noqa: E402
+import service  # noqa: E402
+import unleash  # noqa: E402
 
 CORE_GOAL_NS = 200.0
 SCAN_GOAL_RATIO = 1.0
@@ -112,13 +118,13 @@ def fmt(x, digits=1):
 
 
 # ---- section 1, against the field (issue 6): (a) the native predicate, (b) plain SQL with sha1
-# bucketing, (c) COPY export + posthog-node local evaluation; bench/pg_bench.sh measures them ----
+# bucketing, (c) COPY export + posthog-node local evaluation; bench/own/pg_bench.sh measures them ----
 
 FIELD_ROLLOUT_GOAL = 5.0    # flag_eval at least 5x faster than (b) on the pure rollout
 FIELD_NODE_GOAL = 100.0     # ... and at least 100x faster than (c), per row
 
 FIELD_SHAPES = [
-    # shape, label, flag_eval xxh3 query, flag_eval sha1 query, (b) query, bench/flags file for (c)
+    # shape, label, flag_eval xxh3 query, flag_eval sha1 query, (b) query, bench/inputs/flags file for (c)
     ("3f_50", "3 filters, 50 % (`three_filters_50`)", "flag_3f_50", "flag_3f_50_sha1", "sql_3f_50", "three_filters_50"),
     ("rollout_50", "pure 50 % rollout (`rollout_50`)", "flag_rollout_50", "flag_rollout_50_sha1", "sql_rollout_50", "rollout_50"),
     ("variants", "3 variants, `GROUP BY` variant (`multivariate`)", "flag_variants", "flag_variants_sha1", "sql_variants",
@@ -221,7 +227,7 @@ def field_tables(out, persons, c, L):
     node = {}
     rows_c = c.get("node_rows", "?")
     L.append(f"**(c) export + posthog-node**: `COPY (SELECT distinct_id, properties FROM persons WHERE id <= {rows_c}) "
-             f"TO STDOUT` piped into `node bench/node/export_eval.mjs FLAG.json`, which parses each row and calls "
+             f"TO STDOUT` piped into `node bench/field/node/export_eval.mjs FLAG.json`, which parses each row and calls "
              f"posthog-node's `getFeatureFlag(key, distinct_id, {{personProperties, onlyEvaluateLocally: true, "
              f"sendFeatureFlagEvents: false}})` one row after the other, definitions served in process. "
              f"The first {rows_c} of {persons:,} persons (`BENCH_NODE_ROWS`), one pipeline per shape; times are "
@@ -260,7 +266,7 @@ def field_section(out, persons, c, L):
              "the checks table above compares them, person by person for (b)). (a) is the native jsonb predicate "
              "of the 3-filter flag without bucketing, the floor for every shape. (b) is what a team writes "
              "without this extension: the filters as jsonb operators (as (a)) plus PostHog's sha1 bucketing in "
-             "SQL with pgcrypto (`bench/sql/sha1_bucketing.sql`, inlined by the planner):")
+             "SQL with pgcrypto (`bench/inputs/sql/sha1_bucketing.sql`, inlined by the planner):")
     L.append("")
     L.append("```sql")
     L.append("-- posthog_hash01(key, distinct_id, salt) =")
@@ -445,7 +451,7 @@ def core_table(res, lines):
     return medians
 
 
-# ---- section 2: decide() in the database (bench/decide_bench.sh) ----
+# ---- section 2: decide() in the database (bench/own/decide_bench.sh) ----
 
 DECIDE_GOAL_RATIO = 2.0
 DECIDE_RUNS = [
@@ -588,8 +594,8 @@ def decide_section(out, L):
     rounds, round_seconds = s.get("rounds", "?"), s.get("round_seconds", "?")
     persons = int(s.get("persons", "0") or 0)
     clients = sorted({k[1] for k in res})
-    L.append(f"`bench/decide_bench.sh`, in its own throw-away cluster with the settings above. One team "
-             f"(`bench/sql/load_decide.sql`): {persons:,} persons in `flag_eval.persons` (the distributions of "
+    L.append(f"`bench/own/decide_bench.sh`, in its own throw-away cluster with the settings above. One team "
+             f"(`bench/inputs/sql/load_decide.sql`): {persons:,} persons in `flag_eval.persons` (the distributions of "
              f"section 1), each with one distinct id `user-<n>` in `flag_eval.person_distinct_ids` "
              f"({s.get('persons_size', '?')} and {s.get('distinct_ids_size', '?')} with their indexes), "
              f"{s.get('groups', '?')} organizations (group type 0), two dynamic cohorts and a static one "
@@ -605,16 +611,16 @@ def decide_section(out, L):
              f"organization of the 1,000:")
     L.append("")
     L.append("```sql")
-    L.append("-- bench/lookup.pgbench (the baseline)")
+    L.append("-- bench/own/lookup.pgbench (the baseline)")
     L.append("SELECT p.properties FROM flag_eval.person_distinct_ids d JOIN flag_eval.persons p ON p.id = d.person_id")
     L.append(" WHERE d.team_id = 1 AND d.distinct_id = 'user-' || :id;")
-    L.append("-- bench/decide.pgbench")
+    L.append("-- bench/own/decide.pgbench")
     L.append("SELECT flag_eval.decide('phc_bench', 'user-' || :id, groups => ('{\"organization\": \"org-' || :org || '\"}')::jsonb);")
-    L.append("-- bench/decide_one_flag.pgbench (diagnostic): the same, with flag_keys => '{rollout-50}'")
+    L.append("-- bench/own/decide_one_flag.pgbench (diagnostic): the same, with flag_keys => '{rollout-50}'")
     L.append("```")
     L.append("")
     L.append(f"Command: `pgbench -n -M prepared -T {round_seconds} -c C -j J -D persons={persons} "
-             f"-f bench/<script>.pgbench -l`, {rounds} rounds, each round every client count and script in turn "
+             f"-f bench/own/<script>.pgbench -l`, {rounds} rounds, each round every client count and script in turn "
              f"(after 3 s of each script as a warm-up). pgbench "
              f"runs on the same machine as the server, so with {max(clients, default='?')} clients both share the CPUs. TPS is pgbench's "
              f"(without connection time), median (min–max) of the rounds; mean, p50, p90 and p99 come from the "
@@ -670,8 +676,7 @@ def decide_section(out, L):
                     ", and sequential scans on " + ", ".join(f"{t} ({q})" for t, q, _ in decide_scans if q) + ".")
                  + " `decide()` runs its lookups itself (index_beginscan), with no query plan.")
         L.append("")
-    here = os.path.dirname(os.path.abspath(__file__))
-    if os.path.exists(os.path.join(here, "DECIDE_PROFILE.md")):
+    if os.path.exists(os.path.join(BENCH_DIR, "DECIDE_PROFILE.md")):
         L.append("Where `decide()`'s time goes (perf on the backend, server-side timings, pg_stat_statements): "
                  "[DECIDE_PROFILE.md](DECIDE_PROFILE.md).")
         L.append("")
@@ -705,8 +710,8 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "--check":
         _, results = checks(argv[2])
         _, decide = decide_checks(argv[2])
-        failed = [r for r in results + decide + service_report.checks(argv[2]) + field_eval_report.checks(argv[2])
-                  + unleash_report.checks(argv[2]) + preview_report.checks(argv[2]) if not r[3]]
+        failed = [r for r in results + decide + service.checks(argv[2]) + field_eval.checks(argv[2])
+                  + unleash.checks(argv[2]) + preview.checks(argv[2]) if not r[3]]
         for r in failed:
             print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
         return 1 if failed else 0
@@ -744,7 +749,7 @@ def main(argv):
     L.append("## 1. Population scan in PostgreSQL")
     L.append("")
     L.append(f"`persons(id bigint, distinct_id text, properties jsonb)`: {persons:,} rows generated by "
-             f"`bench/sql/load_persons.sql` with `bench/sql/person_properties.sql` (hashes of the id; 8 properties: plan, country, age, email, app_version, "
+             f"`bench/inputs/sql/load_persons.sql` with `bench/inputs/sql/person_properties.sql` (hashes of the id; 8 properties: plan, country, age, email, app_version, "
              f"signed_up_at, is_beta, tags), {setup.get('table_size', '?')}, "
              f"{setup.get('avg_properties_bytes', '?')} bytes of jsonb per row on average, loaded in "
              f"{setup.get('load_seconds', '?')} s. One row:")
@@ -753,7 +758,7 @@ def main(argv):
     L.append(setup.get("sample_properties", "?"))
     L.append("```")
     L.append("")
-    L.append("The flag (`bench/flags/three_filters_50.json`): plan exact [\"pro\", \"enterprise\"], country exact "
+    L.append("The flag (`bench/inputs/flags/three_filters_50.json`): plan exact [\"pro\", \"enterprise\"], country exact "
              "\"US\", age gte 21, rollout 50 %. Its native equivalent (no bucketing):")
     L.append("")
     L.append("```sql")
@@ -797,14 +802,14 @@ def main(argv):
 
     # ---- part 2 ----
     decide_verdict = decide_section(out, L)
-    preview_verdict = preview_report.section(out, L)
+    preview_verdict = preview.section(out, L)
 
     # ---- part 3 ----
     L.append("## 3. Core evaluation (Google Benchmark)")
     L.append("")
-    L.append("`build/bench/core_bench` (`bench/core_bench.cpp`): `flag_eval::evaluate_flag` with a "
+    L.append("`build/bench/core_bench` (`bench/own/core_bench.cpp`): `flag_eval::evaluate_flag` with a "
              "`JsonPropertySource` and an `EvaluationContext` built per evaluation, over 1,024 precomputed persons "
-             "in rotation (same distributions as the table above), the flags of `bench/flags/`. Median of "
+             "in rotation (same distributions as the table above), the flags of `bench/inputs/flags/`. Median of "
              f"the repetitions; CV = coefficient of variation across them. (Google Benchmark prints \"Library was "
              f"built as DEBUG\": that is Debian's libbenchmark package, not this code, which is built with -O2.)")
     L.append("")
@@ -812,12 +817,12 @@ def main(argv):
     if not core:
         L.append("not run")
     L.append("")
-    field_eval_report.section(out, L)
+    field_eval.section(out, L)
 
     # ---- part 4 ----
-    service_report.section(out, L)
+    service.section(out, L)
     unleash_section = os.path.join(out, "unleash", "section.md")
-    if os.path.exists(unleash_section):  # written by bench/unleash_bench.sh (bench/unleash_report.py)
+    if os.path.exists(unleash_section):  # written by bench/field/unleash_bench.sh (bench/report/unleash.py)
         L.append(open(unleash_section).read().replace("## flag-decide against unleash-server",
                                                       "## 4b. flag-decide against unleash-server", 1))
         L.append("")
@@ -854,14 +859,14 @@ def main(argv):
         L.append("- Core evaluation: not measured.")
     L.append(decide_verdict or "- decide(): not measured.")
     L.append(preview_verdict)
-    if any(not r[3] for r in check_results + decide_checks(out)[1] + service_report.checks(out)
-           + preview_report.checks(out)):
+    if any(not r[3] for r in check_results + decide_checks(out)[1] + service.checks(out)
+           + preview.checks(out)):
         L.append("- **Correctness checks FAILED** (see the checks table): the figures compare different work.")
     L.append("")
-    if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "PROFILE.md")):
+    if os.path.exists(os.path.join(BENCH_DIR, "PROFILE.md")):
         L.append("Where the time goes inside the backend, what three small changes to src/pg are worth, and why "
                  "`flag_eval`'s scan time moves between builds of the same source: [PROFILE.md](PROFILE.md) "
-                 "(`bench/profile.sh`).")
+                 "(`bench/own/profile.sh`).")
         L.append("")
     print("\n".join(L))
     return 0

@@ -1,17 +1,17 @@
 #!/usr/bin/python3
-"""Section 4 of bench/RESULTS.md: the decide service under HTTP load (bench/service_bench.sh).
+"""Section 4 of bench/RESULTS.md: the decide service under HTTP load (bench/own/service_bench.sh).
 
-    service_report.py OUTDIR                      prints the section
-    service_report.py --splice RESULTS.md OUTDIR  rewrites the section inside RESULTS.md
-    service_report.py --check OUTDIR              exits 1 when a check of the run failed
+    service.py OUTDIR                      prints the section
+    service.py --splice RESULTS.md OUTDIR  rewrites the section inside RESULTS.md
+    service.py --check OUTDIR              exits 1 when a check of the run failed
 
-bench/report.py includes the section (section(out, lines)) and the checks (checks(out)) in the
+bench/report/report.py includes the section (section(out, lines)) and the checks (checks(out)) in the
 whole file. Standard library only (Debian's /usr/bin/python3).
 """
 import os
 import re
 import sys
-from report_common import percentile, read_kv
+from common import percentile, read_kv
 
 HEADING = "## 4. The decide service over HTTP"
 
@@ -56,7 +56,7 @@ def read_pgbench(s):
 
 
 def read_wrk(s, name):
-    """The 'wrk_result key=value ...' line bench/wrk/flags.lua prints."""
+    """The 'wrk_result key=value ...' line bench/inputs/wrk/flags.lua prints."""
     path = os.path.join(s, f"{name}.txt")
     if not os.path.exists(path):
         return {}
@@ -199,7 +199,7 @@ def section(out, L):
     pgb_pool = re.search(r"default_pool_size = (\d+)", setup.get("pgbouncer_pool", ""))
     a, b, c = res["select1"], res["stored"], res["local"]
 
-    L.append(f"`bench/service_bench.sh`: the local topology of `deploy/up.sh` on ports and in a data directory of "
+    L.append(f"`bench/own/service_bench.sh`: the local topology of `deploy/up.sh` on ports and in a data directory of "
              f"its own, started for this run and deleted after it (up in {setup.get('up_seconds', '?')} s): a primary, "
              f"two streaming standbys, a PgBouncer {setup.get('pgbouncer_version', '').replace('PgBouncer ', '')} in "
              f"front of each (transaction pooling, {pgb_pool.group(1) if pgb_pool else '?'} server connections per "
@@ -209,21 +209,21 @@ def section(out, L):
              f"{int(setup.get('stored_persons', '0')):,} stored persons `user-<n>`, "
              f"{setup.get('stored_active_flags', '?')} active flags (one of its 50 is inactive; an answer is "
              f"{int(setup.get('stored_answer_bytes', '0')):,} bytes of JSON). A second team "
-             f"(`bench/sql/service_local_team.sql`) has the same flags but the ones that read stored data whatever "
+             f"(`bench/inputs/sql/service_local_team.sql`) has the same flags but the ones that read stored data whatever "
              f"the request carries ({', '.join('`' + k + '`' for k in setup.get('local_left_out', '').split())}: "
              f"cohorts, flag dependencies, experience continuity), {setup.get('local_active_flags', '?')} active flags.")
     L.append("")
     L.append(f"Three measurements one after the other in this run, at the same fixed concurrency ({conns} "
              f"connections, {threads} threads, {secs} s each after a {warm} s warm-up of the same load):")
     L.append("")
-    L.append("- (a) `SELECT 1` (`bench/sql/select1.pgbench`) through PgBouncer 1 to standby 1, with pgbench "
+    L.append("- (a) `SELECT 1` (`bench/inputs/sql/select1.pgbench`) through PgBouncer 1 to standby 1, with pgbench "
              "`-M extended`: unnamed statements, as the service sends them (prepared statements do not survive "
              "transaction pooling in this PgBouncer), as the service's role. The cheapest round trip the service "
              "could make. Percentiles from pgbench's per-transaction log (`-l`).")
     mb0 = b.get("metrics", {})
     local_per_answer = f"{mb0['local'] / mb0['answered']:.0f}" if mb0.get("answered") else "?"
     L.append("- (b) `POST /flags?v=2` with `{\"token\": \"phc_demo\", \"distinct_id\": \"user-<random>\"}` "
-             "(`bench/wrk/flags.lua`, `FLAGS_MODE=stored`): the service answers the flags that need nothing stored "
+             "(`bench/inputs/wrk/flags.lua`, `FLAGS_MODE=stored`): the service answers the flags that need nothing stored "
              f"itself ({local_per_answer} of the {setup.get('stored_active_flags', '?')} here, such as pure "
              "rollouts) and asks `flag_eval.decide()` on standby 1, through PgBouncer 1, for the others (one round "
              "trip per request).")
@@ -358,7 +358,7 @@ def section(out, L):
              f"PostgreSQL {setup.get('server_version', '?')}, {setup.get('wrk_version', 'wrk')}, "
              f"{setup.get('pgbench_version', 'pgbench')}.")
     L.append("")
-    L.append("Reproduce with `make bench`, or `bench/service_bench.sh` alone (about 70 s; it rewrites this section "
+    L.append("Reproduce with `make bench`, or `bench/own/service_bench.sh` alone (about 70 s; it rewrites this section "
              "only). The commands it runs, on the ports of its topology (PgBouncer 1, flag-decide):")
     L.append("")
     L.append("```sh")

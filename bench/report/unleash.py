@@ -1,5 +1,5 @@
-"""bench/unleash_report.py [--check] [--plots DIR] OUTDIR: the markdown section "flag-decide
-against unleash-server" from the raw outputs of bench/unleash_bench.sh (OUTDIR/unleash/).
+"""bench/report/unleash.py [--check] [--plots DIR] OUTDIR: the markdown section "flag-decide
+against unleash-server" from the raw outputs of bench/field/unleash_bench.sh (OUTDIR/unleash/).
 
   (default)    prints the section: requests/s, p50, p90, p99 of each run, the ratios
                flag-decide/Unleash, the goal verdict (>= 3x the throughput and a lower p99), the
@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
-from report_common import read_kv
+from common import read_kv
 
 RUNS = [("unleash", "Unleash GET /api/frontend"),
         ("decide_local", "flag-decide POST /flags?v=2, request properties (local)"),
@@ -156,7 +156,7 @@ plot {', '.join(curves)}
 
 def checks(outdir):
     """(label, value, expected, ok) for each normal run: it exists and no request failed (as the
-    other sections' checks, so bench/report.py --check gathers them all)."""
+    other sections' checks, so bench/report/report.py --check gathers them all)."""
     s = os.path.join(outdir, "unleash")
     rows = []
     for name, label in RUNS:
@@ -183,7 +183,7 @@ def main():
     if args.check:
         failed = [r for r in checks(args.outdir) if not r[3]]
         for label, value, expected, _ in failed:
-            print(f"unleash_report: {label}: {value} (expected {expected})", file=sys.stderr)
+            print(f"bench/report/unleash.py: {label}: {value} (expected {expected})", file=sys.stderr)
         return 1 if failed else 0
 
     setup = read_kv(os.path.join(s, "setup.txt"))
@@ -201,7 +201,7 @@ def main():
     w = out.append
     w("## flag-decide against unleash-server\n")
     w(f"Run {setup.get('date', '?')}, commit {setup.get('commit', '?')}; reproduce with `make bench`, or "
-      "`bench/unleash_bench.sh` alone (it prints this section).\n")
+      "`bench/field/unleash_bench.sh` alone (it prints this section).\n")
     w(f"unleash-server {setup.get('unleash_version')} (npm, Node {setup.get('node_version')}) and flag-decide "
       f"on one machine ({setup.get('nproc')} CPUs), Unleash's database on the same PostgreSQL "
       f"{setup.get('server_version')} primary as flag-decide's topology. "
@@ -269,7 +269,7 @@ def main():
         w(f"\n![answers per second with the database stopped](plots/{os.path.basename(dbstop_png)})\n")
 
     w("### Flags Unleash cannot express as PostHog does\n")
-    w("`bench/unleash/translate_flags.mjs` maps each condition set to a flexibleRollout strategy "
+    w("`bench/field/unleash/translate_flags.mjs` maps each condition set to a flexibleRollout strategy "
       "(rollout %, stickiness userId or the group type, groupId = the flag key) with constraints, "
       "multivariate flags to strategy variants, payloads to variant payloads. Every rollout buckets "
       "with Unleash's murmur3 instead of xxh3/sha1: the same share of subjects, not the same subjects. "

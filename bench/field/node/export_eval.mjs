@@ -1,4 +1,4 @@
-// bench/node/export_eval.mjs FLAG.json < rows
+// bench/field/node/export_eval.mjs FLAG.json < rows
 //
 // What a team does without flag_eval to answer "how many persons are in this rollout, and in
 // which variant": export the persons and evaluate the flag with posthog-node's local evaluation.

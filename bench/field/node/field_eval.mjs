@@ -1,8 +1,8 @@
-// The field comparison (issue 6): the four flag shapes of bench/flags/ evaluated by posthog-node
-// local evaluation and by @openfeature/flagd-core over the persons core_bench evaluated, checked
-// against flag_eval's answers person by person, then timed (ns per evaluation).
+// The field comparison (issue 6): the four flag shapes of bench/inputs/flags/ evaluated by
+// posthog-node local evaluation and by @openfeature/flagd-core over the persons core_bench
+// evaluated, checked against flag_eval's answers person by person, then timed (ns per evaluation).
 //
-//   node bench/node/field_eval.mjs DIR FLAGS_DIR
+//   node bench/field/node/field_eval.mjs DIR FLAGS_DIR
 //
 // DIR holds core_bench --dump_field's persons.json and flag_eval_answers.json; writes DIR/node.json.
 // Environment: FIELD_EVAL_REPETITIONS (default 9), FIELD_EVAL_SECONDS (per repetition and

@@ -1,4 +1,4 @@
-// posthog-node local evaluation, fed the flag JSON of bench/flags/ in process.
+// posthog-node local evaluation, fed the flag JSON of bench/inputs/flags/ in process.
 //
 // Path used: the public client API, `getFeatureFlag(key, distinctId, {personProperties,
 // onlyEvaluateLocally: true, sendFeatureFlagEvents: false})`, on a client whose definitions come

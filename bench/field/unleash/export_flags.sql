@@ -1,6 +1,6 @@
--- bench/unleash_bench.sh: one team's flags, cohorts and group types as one JSON document, the
--- input of bench/unleash/translate_flags.mjs.
---   psql -X -At -d app -v token=phc_demo -f bench/unleash/export_flags.sql > flags.json
+-- bench/field/unleash_bench.sh: one team's flags, cohorts and group types as one JSON document, the
+-- input of bench/field/unleash/translate_flags.mjs.
+--   psql -X -At -d app -v token=phc_demo -f bench/field/unleash/export_flags.sql > flags.json
 -- A static cohort lists one distinct id per member (the first in sort order).
 \set ON_ERROR_STOP 1
 SELECT jsonb_build_object(

@@ -1,8 +1,8 @@
-"""bench/unleash/sample_answers.py: one request every INTERVAL seconds for SECONDS seconds, one JSON
+"""bench/field/unleash/sample_answers.py: one request every INTERVAL seconds for SECONDS seconds, one JSON
 line per answer on stdout: {"t": seconds since --epoch (default: its own start), "status": HTTP status or 0 when no answer,
 "ms": latency, "enabled": flags on, "failed": flags marked failed, "errors": errorsWhileComputingFlags,
 "digest": 12 hex digits of the sorted (flag, enabled, variant) list}. It runs next to wrk while
-bench/unleash_bench.sh stops the database, to show what the answers contain before and after.
+bench/field/unleash_bench.sh stops the database, to show what the answers contain before and after.
 
   sample_answers.py --url URL --seconds S [--interval 0.1] [--epoch UNIX_SECONDS] [--header 'Name: value'] [--body JSON]
 

@@ -1,5 +1,5 @@
-// bench/unleash/server.mjs: unleash-server (the npm package pinned in package.json) for
-// bench/unleash_bench.sh, started through its documented start() API, configured from the
+// bench/field/unleash/server.mjs: unleash-server (the npm package pinned in package.json) for
+// bench/field/unleash_bench.sh, started through its documented start() API, configured from the
 // environment so that no UI and no internet are needed:
 //
 //   UNLEASH_PORT             HTTP port (127.0.0.1 only)

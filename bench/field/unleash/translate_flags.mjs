@@ -1,8 +1,8 @@
-// bench/unleash/translate_flags.mjs [--dry-run] INPUT.json OUTPUT.json: PostHog flags (as flag_eval
-// stores them) -> Unleash feature toggles, created through Unleash's admin API (--dry-run: only
-// OUTPUT.json, no API call).
+// bench/field/unleash/translate_flags.mjs [--dry-run] INPUT.json OUTPUT.json: PostHog flags (as
+// flag_eval stores them) -> Unleash feature toggles, created through Unleash's admin API
+// (--dry-run: only OUTPUT.json, no API call).
 //
-// INPUT.json is what bench/unleash_bench.sh reads from the database: {flags: [{key, active,
+// INPUT.json is what bench/field/unleash_bench.sh reads from the database: {flags: [{key, active,
 // definition}], cohorts: {id: {is_static, filters, members: [distinct ids]}}, group_types:
 // {index: name}}. OUTPUT.json lists, per flag, how faithful the translation is:
 //   equivalent      same conditions (the bucketing hash differs: Unleash uses murmur3 over

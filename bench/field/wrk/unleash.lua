@@ -1,21 +1,22 @@
--- wrk script for bench/unleash_bench.sh: GET /api/frontend of unleash-server, one random subject
--- per request, the same subjects and properties as bench/wrk/flags.lua sends in mode local
--- (both from bench/wrk/subjects.lua), named as bench/unleash/translate_flags.mjs
+-- wrk script for bench/field/unleash_bench.sh: GET /api/frontend of unleash-server, one random
+-- subject per request, the same subjects and properties as bench/inputs/wrk/flags.lua sends in mode
+-- local (both from bench/inputs/wrk/subjects.lua), named as bench/field/unleash/translate_flags.mjs
 -- names Unleash context fields: person properties as they are ("$feature_enrollment/early-access"
 -- becomes feature_enrollment_early-access), group keys under the group type, group properties
 -- as <group type>_<key>.
 --
 --   UNLEASH_FRONTEND_TOKEN   the frontend API token (Authorization header)
 --   FLAGS_PERSONS            n is drawn from 1..FLAGS_PERSONS (default 100000)
---   WRK_COUNT_STATUS=1       count answers per second and status (bench/wrk/unleash_report.lua)
-local report = dofile("bench/wrk/unleash_report.lua")
+--   WRK_COUNT_STATUS=1       count answers per second and status
+--                            (bench/field/wrk/unleash_report.lua)
+local report = dofile("bench/field/wrk/unleash_report.lua")
 local token = os.getenv("UNLEASH_FRONTEND_TOKEN") or error("UNLEASH_FRONTEND_TOKEN is not set")
 local persons = tonumber(os.getenv("FLAGS_PERSONS") or "100000")
 
 wrk.method = "GET"
 wrk.headers["Authorization"] = token
 
-local subjects = dofile("bench/wrk/subjects.lua")
+local subjects = dofile("bench/inputs/wrk/subjects.lua")
 function setup(thread)
   subjects.setup(thread)
   report.setup(thread)

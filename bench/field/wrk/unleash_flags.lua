@@ -1,8 +1,8 @@
--- wrk script for bench/unleash_bench.sh: bench/wrk/flags.lua (POST /flags?v=2 to flag-decide,
--- FLAGS_MODE stored or local) with what bench/wrk/unleash_report.lua adds: latency percentiles
--- for the CDF plots, and per-second status counts when WRK_COUNT_STATUS=1.
-local report = dofile("bench/wrk/unleash_report.lua")
-dofile("bench/wrk/flags.lua")
+-- wrk script for bench/field/unleash_bench.sh: bench/inputs/wrk/flags.lua (POST /flags?v=2 to
+-- flag-decide, FLAGS_MODE stored or local) with what bench/field/wrk/unleash_report.lua adds:
+-- latency percentiles for the CDF plots, and per-second status counts when WRK_COUNT_STATUS=1.
+local report = dofile("bench/field/wrk/unleash_report.lua")
+dofile("bench/inputs/wrk/flags.lua")
 
 local flags_setup, flags_done = setup, done
 function setup(thread)

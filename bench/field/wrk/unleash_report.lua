@@ -1,6 +1,6 @@
--- Shared by bench/wrk/unleash.lua and bench/wrk/unleash_flags.lua (bench/unleash_bench.sh):
--- what done() prints besides the "wrk_result" line, and the per-second status counts of a run
--- with the database stopped half-way.
+-- Shared by bench/field/wrk/unleash.lua and bench/field/wrk/unleash_flags.lua
+-- (bench/field/unleash_bench.sh): what done() prints besides the "wrk_result" line, and the
+-- per-second status counts of a run with the database stopped half-way.
 --
 --   wrk_percentile p=<p> us=<latency>   for p = 1 .. 99.9 (the latency CDF the plots draw)
 --   wrk_status second=<s> status=<code> count=<n>   only when WRK_COUNT_STATUS=1: a response()

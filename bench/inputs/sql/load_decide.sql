@@ -1,7 +1,7 @@
--- The decide() benchmark's data (bench/decide_bench.sh): one team (token 'phc_bench', id 1) in the
--- extension's own tables, with :n persons (psql variable) and 50 active flags.
+-- The decide() benchmark's data (bench/own/decide_bench.sh): one team (token 'phc_bench', id 1) in
+-- the extension's own tables, with :n persons (psql variable) and 50 active flags.
 --
--- Persons: the distributions of bench/sql/person_properties.sql (plan, country, age, email,
+-- Persons: the distributions of bench/inputs/sql/person_properties.sql (plan, country, age, email,
 -- app_version, signed_up_at, is_beta, tags, from hashes of the id), in flag_eval.persons, each
 -- with one distinct id 'user-<id>' in flag_eval.person_distinct_ids. Plus 1,000 organizations
 -- (groups of type 0), two dynamic cohorts and one static cohort (1 % of the persons).
@@ -17,7 +17,7 @@
 CREATE EXTENSION flag_eval;
 CREATE EXTENSION pg_prewarm;
 
-\i bench/sql/person_properties.sql
+\i bench/inputs/sql/person_properties.sql
 
 INSERT INTO flag_eval.teams (id, name, api_token, secret_token) VALUES (1, 'bench', 'phc_bench', 'phs_bench');
 

@@ -1,7 +1,7 @@
 -- The benchmark population: :n persons (psql variable), properties from person_properties.sql.
 \set ON_ERROR_STOP 1
 
-\i bench/sql/person_properties.sql
+\i bench/inputs/sql/person_properties.sql
 
 CREATE TABLE persons AS
 SELECT id,

@@ -1,6 +1,6 @@
 -- The benchmark persons' properties, shared by load_persons.sql and load_decide.sql: ~8 jsonb
 -- properties of mixed types, generated deterministically from hashes of the id (no files).
--- bench/core_bench.cpp draws its persons from the same distributions.
+-- bench/own/core_bench.cpp draws its persons from the same distributions.
 --
 --   plan     free 45 %, starter 20 %, pro 20 %, enterprise 10 %, team 5 % (pro/enterprise in
 --            mixed case: "Pro", "PRO", "Enterprise"; flag filters compare case-insensitively)

@@ -1,8 +1,8 @@
--- bench/service_bench.sh: a second team whose flags need nothing stored, so that flag-decide can
--- answer every flag from what the request carries (measurement (c), no database round trip).
+-- bench/own/service_bench.sh: a second team whose flags need nothing stored, so that flag-decide
+-- can answer every flag from what the request carries (measurement (c), no database round trip).
 --
 --   psql -X -d app -v source=phc_demo -v token=phc_bench_local -v secret=phs_bench_local \
---        -f bench/sql/service_local_team.sql
+--        -f bench/inputs/sql/service_local_team.sql
 --
 -- It copies the source team's flags (deploy/sample_data.sql) except the ones that must read
 -- stored data whatever the request says: cohort filters (a static cohort has stored members;

@@ -1,16 +1,17 @@
--- wrk script for bench/service_bench.sh: POST /flags?v=2, one random subject per request.
+-- wrk script for bench/own/service_bench.sh: POST /flags?v=2, one random subject per request.
 --
 --   FLAGS_MODE=stored  "user-<n>", one of the stored persons, and nothing else: person properties,
 --                      cohorts and continuity keys come from the database (flag_eval.decide()).
 --   FLAGS_MODE=local   "visitor-<n>" with every property the flags of FLAGS_TOKEN read (person
 --                      and group properties, groups): for a team whose flags need nothing stored
---                      (bench/sql/service_local_team.sql), the service answers without the database.
+--                      (bench/inputs/sql/service_local_team.sql), the service answers without the
+--                      database.
 --   FLAGS_TOKEN        the team's token (default phc_demo)
 --   FLAGS_PERSONS      n is drawn from 1..FLAGS_PERSONS (default 100000)
 --
--- done() prints one line "wrk_result key=value ..." that bench/service_bench.sh keeps. There is no
--- response() callback on purpose: it would copy every ~10 kB answer into Lua and cost wrk the CPU
--- the service needs (all of them share the machine); wrk's own count of responses with a status
+-- done() prints one line "wrk_result key=value ..." that bench/own/service_bench.sh keeps. There is
+-- no response() callback on purpose: it would copy every ~10 kB answer into Lua and cost wrk the
+-- CPU the service needs (all of them share the machine); wrk's own count of responses with a status
 -- of 400 or more (summary.errors.status) says whether any request failed.
 local mode = os.getenv("FLAGS_MODE") or "stored"
 local token = os.getenv("FLAGS_TOKEN") or "phc_demo"
@@ -23,7 +24,7 @@ wrk.method = "POST"
 wrk.path = "/flags?v=2"
 wrk.headers["Content-Type"] = "application/json"
 
-local subjects = dofile("bench/wrk/subjects.lua")
+local subjects = dofile("bench/inputs/wrk/subjects.lua")
 setup, init = subjects.setup, subjects.init
 
 local function local_body(n)

@@ -1,5 +1,5 @@
--- What the wrk scripts of flag-decide (bench/wrk/flags.lua) and of unleash-server
--- (bench/wrk/unleash.lua) share, so that both systems are asked about the same subjects:
+-- What the wrk scripts of flag-decide (bench/inputs/wrk/flags.lua) and of unleash-server
+-- (bench/field/wrk/unleash.lua) share, so that both systems are asked about the same subjects:
 --
 --   visitor(n)          the properties and groups of subject "visitor-<n>": every value varies
 --                       with n so that the flags take different branches, as real subjects do
