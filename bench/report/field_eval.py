@@ -7,9 +7,11 @@
 bench/report/report.py includes section() in RESULTS.md and checks() in its own --check.
 Standard library only (Debian's /usr/bin/python3).
 """
-import json
 import os
 import sys
+
+sys.dont_write_bytecode = True  # run alone, importing common must not leave bench/report/__pycache__
+from common import benchmark_ns, core_benchmarks, fmt, median_high, print_failed, read_json, read_kv  # noqa: E402
 
 # shape, flag file, the rule in words, flag_eval's core benchmark (SHA-1, as posthog-node hashes),
 # the same flag with flag_eval's default bucketing (xxh3) where the flag does not name its own
@@ -21,18 +23,10 @@ SHAPES = [
     ("multivariate", "multivariate.json", "3 variants 34/33/33 with a payload", "BM_Evaluate_Multivariate_Sha1",
      "BM_Evaluate_Multivariate"),
 ]
-SCALE = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
 def field_dir(out):
     return os.path.join(out, "field")
-
-
-def read_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def core_timings(out):
@@ -40,19 +34,14 @@ def core_timings(out):
     or OUTDIR/field/core.json when field_eval.sh ran alone."""
     data = read_json(os.path.join(field_dir(out), "core.json")) or read_json(os.path.join(out, "core.json")) or {}
     res = {}
-    for b in data.get("benchmarks", []):
-        name = b.get("run_name") or b["name"]
-        ns = b["real_time"] * SCALE[b.get("time_unit", "ns")]
-        r = res.setdefault(name, {"runs": []})
-        if b.get("run_type") != "aggregate":
-            r["runs"].append(ns)
-        elif b.get("aggregate_name") == "median":
-            r["median"] = ns
-        elif b.get("aggregate_name") == "cv":
-            r["cv"] = b["real_time"]  # a fraction, not a time
-    for r in res.values():
-        if "median" not in r and r["runs"]:
-            r["median"] = sorted(r["runs"])[len(r["runs"]) // 2]
+    for name, b in core_benchmarks(data).items():
+        r = res[name] = {"runs": [benchmark_ns(x) for x in b.get("runs", [])]}
+        if "median" in b:
+            r["median"] = benchmark_ns(b["median"])
+        elif r["runs"]:
+            r["median"] = median_high(r["runs"])
+        if "cv" in b:
+            r["cv"] = b["cv"]["real_time"]  # a fraction, not a time
         if r["runs"]:
             r["min"] = min(r["runs"])
     return res
@@ -83,7 +72,7 @@ def checks(out):
 def fmt_ns(x):
     if x is None:
         return "?"
-    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+    return fmt(x, 0) if x >= 100 else fmt(x)
 
 
 def timing_cell(t):
@@ -94,7 +83,7 @@ def timing_cell(t):
 
 
 def ratio(a, b):
-    return f"{a / b:,.1f}" if a and b else ""
+    return fmt(a / b) if a and b else ""
 
 
 def shares_text(shares):
@@ -113,10 +102,7 @@ def section(out, L):
     core = core_timings(out)
     settings = node["settings"]
     pk = node["packages"]
-    elapsed = {}
-    if os.path.exists(os.path.join(field_dir(out), "elapsed.txt")):
-        with open(os.path.join(field_dir(out), "elapsed.txt")) as f:
-            elapsed = dict(line.strip().split("=", 1) for line in f if "=" in line)
+    elapsed = read_kv(os.path.join(field_dir(out), "elapsed.txt"))
     L.append(f"`bench/field/field_eval.sh` (`bench/field/node/field_eval.mjs`, node {node['node']}): the same four flag shapes "
              f"evaluated by flag_eval's core (Google Benchmark, above), by posthog-node {pk['posthog-node']} local "
              f"evaluation and by `@openfeature/flagd-core` {pk['@openfeature/flagd-core']} (flagd's in-process "
@@ -206,10 +192,7 @@ def section(out, L):
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "--check":
-        failed = [r for r in checks(argv[2]) if not r[3]]
-        for r in failed:
-            print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
-        return 1 if failed else 0
+        return print_failed(checks(argv[2]), "bench: CHECK FAILED: {}: {} vs {}")
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2

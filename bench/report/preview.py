@@ -3,7 +3,7 @@ Standard library only (Debian's /usr/bin/python3)."""
 import os
 import statistics
 
-from common import read_kv
+from common import open_section, read_kv
 
 
 def read_timings(path):
@@ -37,11 +37,7 @@ def checks(out):
 def section(out, L):
     """Appends section 2b; returns the verdict line."""
     d = os.path.join(out, "preview")
-    L.append("## 2b. preview() in the database")
-    L.append("")
-    if not os.path.isdir(d):
-        L.append("not run")
-        L.append("")
+    if not open_section(L, "## 2b. preview() in the database", d):
         return "- preview(): not measured."
     s = read_kv(os.path.join(d, "setup.txt"))
     released = read_timings(os.path.join(d, "timings_released.txt"))

@@ -12,14 +12,15 @@ sections come from the modules next to this file, one a section (each also runs 
     unleash.py     4b, flag-decide against unleash-server (bench/field/unleash_bench.sh)
 and what they share from common.py. Standard library only (Debian's /usr/bin/python3).
 """
-import json
 import os
 import re
 import statistics
 import sys
 
 sys.dont_write_bytecode = True  # importing the next modules must not leave bench/report/__pycache__
-from common import BENCH_DIR, percentile, read_kv  # noqa: E402
+from common import (  # noqa: E402
+    BENCH_DIR, benchmark_ns, core_benchmarks, fmt, latency_summary_ms, median_high, open_section, print_failed,
+    read_json, read_kv, read_kv_all, read_latencies, read_pgbench)
 import field_eval  # noqa: E402
 import preview  # noqa: E402
 import service  # noqa: E402
@@ -111,10 +112,6 @@ def checks(out):
          num("flag_rollout_50"), num("bucket_rollout_50"), num("flag_rollout_50") is not None and num("flag_rollout_50") == num("bucket_rollout_50")),
     ]
     return c, results + field_checks(out, c)
-
-
-def fmt(x, digits=1):
-    return f"{x:,.{digits}f}"
 
 
 # ---- section 1, against the field (issue 6): (a) the native predicate, (b) plain SQL with sha1
@@ -285,14 +282,6 @@ def field_section(out, persons, c, L):
     return field_tables(out, persons, c, L)
 
 
-def read_kv_all(path):
-    """[(key, value)] of a key=value file, repeated keys kept."""
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [tuple(x.strip() for x in line.split("=", 1)) for line in f if "=" in line]
-
-
 def field_verdicts(med, node, plans):
     """The issue's goals against the field, one line each, with figures. A goal is judged in each
     parallel setting; the line says which settings meet it."""
@@ -407,46 +396,35 @@ def scan_table(timings, plans, persons, lines):
 
 
 def core_results(out):
-    path = os.path.join(out, "core.json")
-    if not os.path.exists(path):
+    """core_bench's context and its benchmarks (common.core_benchmarks); None, {} when not run."""
+    data = read_json(os.path.join(out, "core.json"))
+    if data is None:
         return None, {}
-    with open(path) as f:
-        data = json.load(f)
-    res = {}
-    for b in data.get("benchmarks", []):
-        name = b.get("run_name") or b["name"]
-        agg = b.get("aggregate_name")
-        if b.get("run_type") == "aggregate" and agg in ("median", "cv"):
-            res.setdefault(name, {})[agg] = b
-        elif b.get("run_type") != "aggregate":
-            res.setdefault(name, {}).setdefault("runs", []).append(b)
-    return data.get("context", {}), res
+    return data.get("context", {}), core_benchmarks(data)
 
 
 def core_table(res, lines):
     b = res.get(CORE_BASELINE, {})
-    base = b.get("median") or (b["runs"][len(b["runs"]) // 2] if b.get("runs") else None)
+    base = b.get("median") or median_high(b.get("runs", []), key=benchmark_ns)
     lines.append("| benchmark | median ns / evaluation | min ns | CV | ratio to 3 lookups | ratio to the goal (200 ns) | enabled share |")
     lines.append("|---|--:|--:|--:|--:|--:|--:|")
     medians = {}
     for name, label in CORE:
         r = res.get(name, {})
-        m = r.get("median") or (r["runs"][len(r["runs"]) // 2] if r.get("runs") else None)
+        m = r.get("median") or median_high(r.get("runs", []), key=benchmark_ns)
         if not m:
             lines.append(f"| {label} | not run | | | | | |")
             continue
-        unit = m.get("time_unit", "ns")
-        scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[unit]
-        ns = m["real_time"] * scale
+        ns = benchmark_ns(m)
         medians[name] = ns
         cv = r.get("cv")
         cv_text = f"{cv['real_time'] * 100:.1f} %" if cv else ""
-        base_ns = base["real_time"] * {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[base.get("time_unit", "ns")] if base else None
+        base_ns = benchmark_ns(base) if base else None
         ratio = f"{ns / base_ns:.2f}" if base_ns else ""
         share = m.get("enabled_share")
         share_text = f"{share * 100:.1f} %" if share is not None and name.startswith("BM_Evaluate") else ""
         runs = r.get("runs", [])
-        min_text = fmt(min(x["real_time"] for x in runs) * scale) if runs else ""
+        min_text = fmt(min(benchmark_ns(x) for x in runs)) if runs else ""
         lines.append(f"| {label} | {fmt(ns)} | {min_text} | {cv_text} | {ratio} | {ns / CORE_GOAL_NS:.2f} | {share_text} |")
     return medians
 
@@ -460,39 +438,6 @@ DECIDE_RUNS = [
     ("decide", "`decide()`, 50 flags, one organization (**the goal's call**)"),
     ("decide_one", "diagnostic: the same `decide()`, answer limited to one flag (`flag_keys`)"),
 ]
-
-
-def read_pgbench(path):
-    """tps, transactions, clients, threads from pgbench's summary."""
-    out = {}
-    if not os.path.exists(path):
-        return out
-    with open(path) as f:
-        text = f.read()
-    for key, pattern, conv in (("tps", r"^tps = ([0-9.]+)", float),
-                               ("transactions", r"^number of transactions actually processed: (\d+)", int),
-                               ("failed", r"^number of failed transactions: (\d+)", int),
-                               ("clients", r"^number of clients: (\d+)", int),
-                               ("threads", r"^number of threads: (\d+)", int),
-                               ("latency_average_ms", r"^latency average = ([0-9.]+) ms", float)):
-        m = re.search(pattern, text, re.M)
-        if m:
-            out[key] = conv(m.group(1))
-    return out
-
-
-def read_latencies(directory):
-    """Per-transaction latencies in microseconds from pgbench -l logs (4th... field 3: time)."""
-    lat = []
-    if not os.path.isdir(directory):
-        return lat
-    for name in sorted(os.listdir(directory)):
-        with open(os.path.join(directory, name)) as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) >= 3 and fields[2].isdigit():
-                    lat.append(int(fields[2]))
-    return lat
 
 
 def decide_results(out):
@@ -516,10 +461,7 @@ def decide_results(out):
         lat = sorted(read_latencies(os.path.join(d, f"log_{name}_c{clients}")))
         if lat:
             r["logged"] = len(lat)
-            r["mean_ms"] = sum(lat) / len(lat) / 1000.0
-            r["p50_ms"] = percentile(lat, 50) / 1000.0
-            r["p90_ms"] = percentile(lat, 90) / 1000.0
-            r["p99_ms"] = percentile(lat, 99) / 1000.0
+            r.update(latency_summary_ms(lat))
         res[(name, clients)] = r
     return res
 
@@ -582,11 +524,7 @@ def decide_plan_scans(out):
 def decide_section(out, L):
     """Appends section 2; returns the verdict line (or None)."""
     d = os.path.join(out, "decide")
-    L.append("## 2. decide() in the database")
-    L.append("")
-    if not os.path.isdir(d):
-        L.append("not run")
-        L.append("")
+    if not open_section(L, "## 2. decide() in the database", d):
         return None
     s = read_kv(os.path.join(d, "setup.txt"))
     c, results = decide_checks(out)
@@ -710,11 +648,8 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "--check":
         _, results = checks(argv[2])
         _, decide = decide_checks(argv[2])
-        failed = [r for r in results + decide + service.checks(argv[2]) + field_eval.checks(argv[2])
-                  + unleash.checks(argv[2]) + preview.checks(argv[2]) if not r[3]]
-        for r in failed:
-            print(f"bench: CHECK FAILED: {r[0]}: {r[1]} vs {r[2]}", file=sys.stderr)
-        return 1 if failed else 0
+        return print_failed(results + decide + service.checks(argv[2]) + field_eval.checks(argv[2])
+                            + unleash.checks(argv[2]) + preview.checks(argv[2]), "bench: CHECK FAILED: {}: {} vs {}")
     out = argv[1]
     machine = read_kv(os.path.join(out, "machine.txt"))
     setup = read_kv(os.path.join(out, "setup.txt"))

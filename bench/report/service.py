@@ -11,7 +11,10 @@ whole file. Standard library only (Debian's /usr/bin/python3).
 import os
 import re
 import sys
-from common import percentile, read_kv
+
+sys.dont_write_bytecode = True  # run alone, importing common must not leave bench/report/__pycache__
+from common import (  # noqa: E402
+    latency_summary_ms, open_section, print_failed, read_kv, read_latencies, read_pgbench, wrk_result)
 
 HEADING = "## 4. The decide service over HTTP"
 
@@ -23,33 +26,17 @@ RUNS = [
 ]
 
 
-def read_pgbench(s):
+def read_select1(s):
     """Figures of the SELECT 1 run: pgbench's summary, percentiles from its -l logs (microseconds)."""
-    out = {}
     path = os.path.join(s, "select1.txt")
     if not os.path.exists(path):
-        return out
-    text = open(path).read()
-    for key, pattern, conv in (("rps", r"^tps = ([0-9.]+)", float),
-                               ("requests", r"^number of transactions actually processed: (\d+)", int),
-                               ("failed", r"^number of failed transactions: (\d+)", int)):
-        m = re.search(pattern, text, re.M)
-        if m:
-            out[key] = conv(m.group(1))
-    lat = []
-    logs = os.path.join(s, "select1_log")
-    if os.path.isdir(logs):
-        for name in sorted(os.listdir(logs)):
-            with open(os.path.join(logs, name)) as f:
-                for line in f:
-                    fields = line.split()  # client transaction latency_us script epoch epoch_us
-                    if len(fields) >= 3 and fields[2].isdigit():
-                        lat.append(int(fields[2]))
+        return {}
+    summary = read_pgbench(path)
+    out = {key: summary[k] for k, key in (("tps", "rps"), ("transactions", "requests"), ("failed", "failed"))
+           if k in summary}
+    lat = sorted(read_latencies(os.path.join(s, "select1_log")))
     if lat:
-        lat.sort()
-        out["mean_ms"] = sum(lat) / len(lat) / 1000
-        for p in (50, 90, 99):
-            out[f"p{p}_ms"] = percentile(lat, p) / 1000
+        out.update(latency_summary_ms(lat))
         out["max_ms"] = lat[-1] / 1000
     out["errors"] = out.get("failed", 0)
     return out
@@ -61,15 +48,15 @@ def read_wrk(s, name):
     if not os.path.exists(path):
         return {}
     for line in open(path):
-        if line.startswith("wrk_result "):
-            kv = dict(x.split("=", 1) for x in line.split()[1:])
-            out = {"requests": int(kv["requests"]), "rps": float(kv["rps"]),
-                   "mean_ms": float(kv["mean_us"]) / 1000, "max_ms": float(kv["max_us"]) / 1000,
+        kv = wrk_result(line)
+        if kv is not None:
+            out = {"requests": int(kv["requests"]), "rps": kv["rps"],
+                   "mean_ms": kv["mean_us"] / 1000, "max_ms": kv["max_us"] / 1000,
                    "status_errors": int(kv["status_errors"]),
-                   "socket_errors": sum(int(kv[k]) for k in ("connect_errors", "read_errors", "write_errors", "timeouts")),
+                   "socket_errors": int(sum(kv[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))),
                    "bytes": int(kv["bytes"])}
             for p in (50, 90, 99):
-                out[f"p{p}_ms"] = float(kv[f"p{p}_us"]) / 1000
+                out[f"p{p}_ms"] = kv[f"p{p}_us"] / 1000
             out["errors"] = out["status_errors"] + out["socket_errors"]
             return out
     return {}
@@ -135,7 +122,7 @@ def cpu_usage(s, name):
 
 def results(out):
     s = os.path.join(out, "service")
-    res = {"select1": read_pgbench(s), "stored": read_wrk(s, "stored"), "local": read_wrk(s, "local")}
+    res = {"select1": read_select1(s), "stored": read_wrk(s, "stored"), "local": read_wrk(s, "local")}
     for name in ("stored", "local"):
         res[name]["metrics"] = metrics_delta(s, f"{name}_before", f"{name}_after")
         res[name]["warmup_metrics"] = metrics_delta(s, f"{name}_warmup", f"{name}_before")
@@ -183,11 +170,7 @@ def checks(out):
 def section(out, L):
     """Appends section 4 to the list of lines L."""
     s, res = results(out)
-    L.append(HEADING)
-    L.append("")
-    if not os.path.isdir(s):
-        L.append("Not run.")
-        L.append("")
+    if not open_section(L, HEADING, s, missing="Not run."):
         return
     setup = read_kv(os.path.join(s, "setup.txt"))
     conns, threads, secs = setup.get("connections", "?"), setup.get("threads", "?"), setup.get("seconds", "?")
@@ -387,10 +370,7 @@ def splice(results_md, out):
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "--check":
-        failed = [r for r in checks(argv[2]) if not r[3]]
-        for r in failed:
-            print(f"service_bench: CHECK FAILED: {r[0]}: {r[1]} (expected {r[2]})", file=sys.stderr)
-        return 1 if failed else 0
+        return print_failed(checks(argv[2]), "service_bench: CHECK FAILED: {}: {} (expected {})")
     if len(argv) == 4 and argv[1] == "--splice":
         splice(argv[2], argv[3])
         return 0

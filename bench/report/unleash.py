@@ -17,7 +17,9 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
-from common import read_kv
+
+sys.dont_write_bytecode = True  # run alone, importing common must not leave bench/report/__pycache__
+from common import print_failed, read_kv, wrk_result  # noqa: E402
 
 RUNS = [("unleash", "Unleash GET /api/frontend"),
         ("decide_local", "flag-decide POST /flags?v=2, request properties (local)"),
@@ -36,7 +38,7 @@ def read_wrk(path):
     with open(path) as f:
         for line in f:
             if line.startswith("wrk_result "):
-                run["result"] = {k: float(v) for k, v in re.findall(r"(\w+)=([0-9.]+)", line)}
+                run["result"] = wrk_result(line)
             elif line.startswith("wrk_percentile "):
                 m = re.match(r"wrk_percentile p=([0-9.]+) us=(\d+)", line)
                 run["percentiles"].append((float(m.group(1)), int(m.group(2))))
@@ -181,10 +183,7 @@ def main():
     dbstops = {name: read_wrk(os.path.join(s, f"{name}.txt")) for name, _, _ in DBSTOP_RUNS}
 
     if args.check:
-        failed = [r for r in checks(args.outdir) if not r[3]]
-        for label, value, expected, _ in failed:
-            print(f"bench/report/unleash.py: {label}: {value} (expected {expected})", file=sys.stderr)
-        return 1 if failed else 0
+        return print_failed(checks(args.outdir), "bench/report/unleash.py: {}: {} (expected {})")
 
     setup = read_kv(os.path.join(s, "setup.txt"))
     events, stop_done = {}, {}
