@@ -12,6 +12,11 @@
 #      SELECT 1 through the same PgBouncer) on a deploy/up.sh topology of its own (needs
 #      build/flag-decide: `make bench` builds it)
 #
+# Layout: bench/own/ flag_eval's own benchmarks (1, 2, 3, 3b, 4), bench/field/ the comparisons with
+# other systems (1b, 4b; also posthog-node in 2), bench/inputs/ what both read (flags, SQL loaders,
+# wrk scripts), bench/report/ the report generators (report.py writes RESULTS.md); each folder's
+# README says what it holds.
+#
 # Run it through `make bench` (dependencies, extension build and install, core_bench build).
 # Raw outputs stay in build/bench/results/. Not a test: it fails only when a step fails or the
 # flag and its native equivalent disagree on who is selected, or decide() answers wrongly, or the
