@@ -13,8 +13,8 @@ namespace json = boost::json;
 
 constexpr int kMaxCohortDepth = 64;  // nesting deeper than this is hostile input, not a cohort
 
-CohortNode parse_node(const json::value& v, const std::string& path, Problems& problems,
-                      int depth) {
+CohortNode parse_node(const json::value& v, const std::string& path, Problems& problems, int depth,
+                      PropertyMatching matching) {
     CohortNode node;
     if (depth > kMaxCohortDepth) {
         problems.invalid(
@@ -29,7 +29,7 @@ CohortNode parse_node(const json::value& v, const std::string& path, Problems& p
     const auto* values = member(o, "values");
     if (!values) {
         node.kind = CohortNode::Kind::Filter;
-        node.filter = compile_property_filter(v, path, problems);
+        node.filter = compile_property_filter(v, path, problems, matching);
         return node;
     }
     const auto type = read_string(o, "type", path, problems).value_or("AND");
@@ -46,13 +46,15 @@ CohortNode parse_node(const json::value& v, const std::string& path, Problems& p
     const std::string vpath = field_path(path, "values");
     const auto& arr = values->get_array();
     for (std::size_t i = 0; i < arr.size(); ++i)
-        node.children.push_back(parse_node(arr[i], index_path(vpath, i), problems, depth + 1));
+        node.children.push_back(
+            parse_node(arr[i], index_path(vpath, i), problems, depth + 1, matching));
     return node;
 }
 
 }  // namespace
 
-CohortSet CohortSet::parse(const json::value& v, const std::string& path) {
+CohortSet CohortSet::parse(const json::value& v, const std::string& path,
+                           PropertyMatching matching) {
     CohortSet set;
     if (v.is_null()) return set;
     Problems problems;
@@ -75,7 +77,7 @@ CohortSet CohortSet::parse(const json::value& v, const std::string& path) {
             if (const auto* props = member(definition.get_object(), "properties");
                 props && props->is_object())
                 root = props;
-        set.add(id, parse_node(*root, cpath, problems, 0));
+        set.add(id, parse_node(*root, cpath, problems, 0, matching));
     }
     if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);
     return set;

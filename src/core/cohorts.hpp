@@ -24,7 +24,8 @@ struct CohortNode {
 class CohortSet {
 public:
     // Parses {"<id>": {"type": "OR", "values": [...]}, ...}; throws InvalidDefinition.
-    static CohortSet parse(const boost::json::value& json, const std::string& path);
+    static CohortSet parse(const boost::json::value& json, const std::string& path,
+                           PropertyMatching matching = PropertyMatching::Legacy);
 
     const CohortNode* find(std::int64_t id) const;
     void add(std::int64_t id, CohortNode root) { cohorts_.emplace(id, std::move(root)); }

@@ -39,6 +39,9 @@ public:
 
 struct EvaluationContext {
     std::string_view distinct_id;
+    // The request's device id, which buckets flags with bucketing_identifier "device_id"; when
+    // empty, the person property $device_id is used.
+    std::string_view device_id;
     const PropertySource* person_properties = nullptr;  // never null once built
     std::vector<GroupContext> groups;
     GroupTypeMapping group_type_mapping;

@@ -32,10 +32,13 @@ public:
                 return r;
             }
         }
-        if (!resolve_identifier()) return make_result(Reason::NoGroupType, 0);
+        // Super condition and holdout bucket with the flag's own identifier.
+        flag_identifier_ = identifier_for(flag_.aggregation_group_type_index);
+        if (!flag_identifier_ && flag_.aggregation_group_type_index && !has_mixed_conditions())
+            return make_result(Reason::NoGroupType, 0);
         if (flag_.super_condition && has_super_condition_properties())
             return super_condition_result();
-        if (flag_.holdout && in_holdout()) {
+        if (flag_.holdout && flag_identifier_ && in_holdout(*flag_identifier_)) {
             FlagResult r = make_result(Reason::HoldoutConditionValue, std::nullopt);
             r.enabled = true;
             r.variant = &flag_.holdout->variant;
@@ -46,43 +49,54 @@ public:
     }
 
 private:
-    // The identifier that buckets this subject: the group key for group flags, the recorded
-    // experience-continuity key when there is one, else the distinct id.
-    bool resolve_identifier() {
+    bool has_mixed_conditions() const {
+        for (const auto& c : flag_.conditions)
+            if (c.has_own_aggregation) return true;
+        return false;
+    }
+
+    // The identifier that buckets a condition set aggregating by `aggregation`: the group key
+    // for a group (none when the subject is not in a group of that type); for the person, the
+    // device id for a device-bucketed flag (none without one: it never falls back), else the
+    // recorded experience-continuity key when there is one, else the distinct id.
+    std::optional<std::string_view> identifier_for(std::optional<int> aggregation) const {
         const EvaluationContext& ctx = env_.context;
-        if (flag_.aggregation_group_type_index) {
-            const GroupContext* group =
-                ctx.group_by_type_index(*flag_.aggregation_group_type_index);
-            if (!group) return false;
-            identifier_ = group->key;
-            return true;
+        if (aggregation) {
+            const GroupContext* group = ctx.group_by_type_index(*aggregation);
+            if (!group) return std::nullopt;
+            return std::string_view(group->key);
         }
-        identifier_ = ctx.distinct_id;
+        if (flag_.bucketing_identifier == BucketingIdentifier::DeviceId) {
+            if (!ctx.device_id.empty()) return ctx.device_id;
+            const PropertyValue device = ctx.person_properties->get("$device_id");
+            if (device.kind == ValueKind::String && !device.text.empty()) return device.text;
+            return std::nullopt;
+        }
         if (flag_.ensure_experience_continuity && ctx.hash_key_overrides)
-            if (auto key = ctx.hash_key_overrides->for_flag(flag_.key)) identifier_ = *key;
-        return true;
+            if (auto key = ctx.hash_key_overrides->for_flag(flag_.key)) return *key;
+        return ctx.distinct_id;
     }
 
     // An empty identifier hashes as 0.0 for rollout and variant (the reference's rule).
-    double flag_hash(std::string_view salt) const {
-        if (identifier_.empty()) return 0.0;
-        return hash01(flag_.bucketing, flag_.hash_prefix, identifier_, salt);
+    double flag_hash(std::string_view identifier, std::string_view salt) const {
+        if (identifier.empty()) return 0.0;
+        return hash01(flag_.bucketing, flag_.hash_prefix, identifier, salt);
     }
 
-    bool in_rollout(const Condition& condition) const {
+    bool in_rollout(const Condition& condition, std::string_view identifier) const {
         const double pct = condition.rollout_percentage.value_or(100.0);
         if (pct >= 100.0) return true;
-        return flag_hash("") <= pct / 100.0;
+        return flag_hash(identifier, "") <= pct / 100.0;
     }
 
-    bool in_holdout() const {
-        return hash01(flag_.bucketing, "holdout-", identifier_, "") <=
+    bool in_holdout(std::string_view identifier) const {
+        return hash01(flag_.bucketing, "holdout-", identifier, "") <=
                flag_.holdout->exclusion_percentage / 100.0;
     }
 
-    const std::string* hashed_variant() const {
+    const std::string* hashed_variant(std::string_view identifier) const {
         if (flag_.variants.empty()) return nullptr;
-        const double h = flag_hash("variant");
+        const double h = flag_hash(identifier, "variant");
         double cumulative = 0.0;
         for (const auto& v : flag_.variants) {
             cumulative += v.rollout_percentage / 100.0;
@@ -91,9 +105,9 @@ private:
         return nullptr;
     }
 
-    const std::string* variant_for(const Condition& condition) const {
+    const std::string* variant_for(const Condition& condition, std::string_view identifier) const {
         if (condition.variant_override >= 0) return &flag_.variants[condition.variant_override].key;
-        return hashed_variant();
+        return hashed_variant(identifier);
     }
 
     const std::string* payload_for(const std::string* variant) const {
@@ -101,10 +115,12 @@ private:
         return it == flag_.payloads.end() ? nullptr : &it->second;
     }
 
-    FlagResult matched(const Condition& condition, Reason reason, int index) const {
+    // The variant is bucketed with the identifier of the condition set that matched.
+    FlagResult matched(const Condition& condition, Reason reason, int index,
+                       std::string_view identifier) const {
         FlagResult r = make_result(reason, index);
         r.enabled = true;
-        r.variant = variant_for(condition);
+        r.variant = variant_for(condition, identifier);
         r.payload = payload_for(r.variant);
         return r;
     }
@@ -118,34 +134,62 @@ private:
         return false;
     }
 
+    // Without an identifier (a device-bucketed flag and no device id) only a 100 % rollout holds.
+    bool in_rollout_if_identified(const Condition& condition) const {
+        if (flag_identifier_) return in_rollout(condition, *flag_identifier_);
+        return condition.rollout_percentage.value_or(100.0) >= 100.0;
+    }
+
     FlagResult super_condition_result() const {
         const Condition& condition = *flag_.super_condition;
-        if (filters_match(condition.filters, env_) && in_rollout(condition))
-            return matched(condition, Reason::SuperConditionValue, 0);
+        if (filters_match(condition.filters, env_) && in_rollout_if_identified(condition))
+            return matched(condition, Reason::SuperConditionValue, 0,
+                           flag_identifier_.value_or(std::string_view()));
         return make_result(Reason::SuperConditionValue, 0);
     }
 
+    // Condition sets in order; the first that matches and holds the subject in its rollout
+    // decides. A set that cannot bucket the subject is skipped: a group set when the subject is
+    // not in that group, a device-bucketed person set without a device id (out of rollout).
     FlagResult condition_sets_result() const {
         Reason best = Reason::NoConditionMatch;
         std::optional<int> best_index;
         if (!flag_.conditions.empty()) best_index = 0;
+        bool any_evaluated = false;
+        std::optional<int> last_skipped_group;
         for (std::size_t i = 0; i < flag_.conditions.size(); ++i) {
             const Condition& condition = flag_.conditions[i];
             const int index = static_cast<int>(i);
-            if (!filters_match(condition.filters, env_)) continue;
-            if (in_rollout(condition)) return matched(condition, Reason::ConditionMatch, index);
-            if (flag_.early_exit) return make_result(Reason::OutOfRolloutBound, index);
+            const std::optional<int> aggregation = flag_.aggregation_of(condition);
+            const std::optional<std::string_view> identifier = identifier_for(aggregation);
+            if (!identifier && aggregation) {
+                last_skipped_group = index;
+                continue;
+            }
+            any_evaluated = true;
+            if (identifier && !filters_match(condition.filters, env_)) continue;
+            if (identifier && in_rollout(condition, *identifier))
+                return matched(condition, Reason::ConditionMatch, index, *identifier);
+            if (flag_.early_exit && identifier)
+                return make_result(Reason::OutOfRolloutBound, index);
             if (priority(Reason::OutOfRolloutBound) > priority(best)) {
                 best = Reason::OutOfRolloutBound;
                 best_index = index;
             }
         }
-        return make_result(best, best_index);
+        if (!any_evaluated && last_skipped_group)
+            return make_result(Reason::NoGroupType, *last_skipped_group);
+        FlagResult r = make_result(best, best_index);
+        if (best == Reason::NoConditionMatch && last_skipped_group)
+            r.description =
+                "No matching condition set (group conditions were not evaluated because no group "
+                "type was provided)";
+        return r;
     }
 
     const Flag& flag_;
     const MatchEnvironment& env_;
-    std::string_view identifier_;
+    std::optional<std::string_view> flag_identifier_;
 };
 
 }  // namespace

@@ -31,7 +31,14 @@ struct Condition {
     std::vector<PropertyFilter> filters;       // ANDed
     std::optional<double> rollout_percentage;  // nullopt means 100
     int variant_override = -1;  // index into Flag::variants; -1 when none is declared
+    // Mixed targeting: a condition set may aggregate by its own group type (or, with null, by
+    // the person) instead of the flag's. Without the field it uses the flag's.
+    bool has_own_aggregation = false;
+    std::optional<int> own_aggregation_group_type_index;  // nullopt: the person
 };
+
+// What buckets a person: the distinct id (or a continuity key), or the request's device id.
+enum class BucketingIdentifier { DistinctId, DeviceId };
 
 struct Variant {
     std::string key;
@@ -52,6 +59,7 @@ struct Flag {
     std::int64_t version = 0;
     bool ensure_experience_continuity = false;
     Bucketing bucketing = Bucketing::Xxh3;
+    BucketingIdentifier bucketing_identifier = BucketingIdentifier::DistinctId;
     std::vector<Condition> conditions;
     std::vector<Variant> variants;
     std::optional<int> aggregation_group_type_index;
@@ -61,6 +69,12 @@ struct Flag {
     std::map<std::string, std::string, std::less<>> payloads;  // "true" or variant key -> JSON text
     std::vector<std::string> dependencies;                     // keys named by flag filters
     std::vector<std::int64_t> cohort_ids;                      // ids named by cohort filters
+
+    // The group type a condition set aggregates by; nullopt: the person.
+    std::optional<int> aggregation_of(const Condition& condition) const {
+        return condition.has_own_aggregation ? condition.own_aggregation_group_type_index
+                                             : aggregation_group_type_index;
+    }
 };
 
 }  // namespace flag_eval

@@ -60,7 +60,8 @@ std::optional<double> read_percentage(const json::object& o, std::string_view ke
 
 class FlagCompiler {
 public:
-    explicit FlagCompiler(Problems& problems) : problems_(problems) {}
+    FlagCompiler(Problems& problems, PropertyMatching matching)
+        : problems_(problems), matching_(matching) {}
 
     std::unique_ptr<Flag> compile(const json::value& json, Bucketing default_bucketing,
                                   const std::string& path) {
@@ -91,6 +92,10 @@ public:
                                   "unknown bucketing \"" + std::string(*name) +
                                       "\" (expected \"xxh3\" or \"sha1\")");
         }
+        // PostHog reads "device_id" as device bucketing and any other string as the distinct id.
+        if (auto identifier = read_string(o, "bucketing_identifier", path, problems_))
+            if (*identifier == "device_id")
+                flag->bucketing_identifier = BucketingIdentifier::DeviceId;
         if (const auto* filters = read_object(o, "filters", path, problems_))
             compile_filters(*filters, field_path(path, "filters"), *flag);
         return flag;
@@ -107,13 +112,7 @@ private:
                 flag.conditions.push_back(
                     compile_condition((*groups)[i], index_path(groups_path, i), flag));
         }
-        if (auto gti = read_integer(f, "aggregation_group_type_index", path, problems_)) {
-            if (*gti < 0 || *gti > 4)
-                problems_.invalid(field_path(path, "aggregation_group_type_index"),
-                                  "must be between 0 and 4");
-            else
-                flag.aggregation_group_type_index = static_cast<int>(*gti);
-        }
+        flag.aggregation_group_type_index = read_group_type_index(f, path);
         if (const auto* payloads = read_object(f, "payloads", path, problems_)) {
             for (const auto& [k, v] : *payloads) {
                 if (v.is_null()) continue;
@@ -167,6 +166,16 @@ private:
                 vpath, "variant rollout percentages sum to " + plain_number(total) + ", not 100");
     }
 
+    // aggregation_group_type_index: 0..4, or null / absent for none.
+    std::optional<int> read_group_type_index(const json::object& o, const std::string& path) {
+        auto gti = read_integer(o, "aggregation_group_type_index", path, problems_);
+        if (!gti) return std::nullopt;
+        if (*gti >= 0 && *gti <= 4) return static_cast<int>(*gti);
+        problems_.invalid(field_path(path, "aggregation_group_type_index"),
+                          "must be between 0 and 4");
+        return std::nullopt;
+    }
+
     Condition compile_condition(const json::value& json, const std::string& path,
                                 const Flag& flag) {
         Condition condition;
@@ -175,11 +184,16 @@ private:
             return condition;
         }
         const auto& o = json.get_object();
+        // Present (even null): the condition set's own aggregation, for mixed targeting.
+        if (o.contains("aggregation_group_type_index")) {
+            condition.has_own_aggregation = true;
+            condition.own_aggregation_group_type_index = read_group_type_index(o, path);
+        }
         if (const auto* props = read_array(o, "properties", path, problems_)) {
             const std::string ppath = field_path(path, "properties");
             for (std::size_t i = 0; i < props->size(); ++i)
-                condition.filters.push_back(
-                    compile_property_filter((*props)[i], index_path(ppath, i), problems_));
+                condition.filters.push_back(compile_property_filter(
+                    (*props)[i], index_path(ppath, i), problems_, matching_));
         }
         condition.rollout_percentage = read_percentage(o, "rollout_percentage", path, problems_);
         if (auto variant = read_string(o, "variant", path, problems_)) {
@@ -230,6 +244,7 @@ private:
     }
 
     Problems& problems_;
+    PropertyMatching matching_;
 };
 
 void collect_references(const std::vector<PropertyFilter>& filters, Flag& flag) {
@@ -242,7 +257,7 @@ void collect_references(const std::vector<PropertyFilter>& filters, Flag& flag) 
 }  // namespace
 
 PropertyFilter compile_property_filter(const json::value& json, const std::string& path,
-                                       Problems& problems) {
+                                       Problems& problems, PropertyMatching matching) {
     PropertyFilter filter;
     if (!json.is_object()) {
         problems.invalid(path, "expected a property filter object");
@@ -297,7 +312,8 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
                 else if (gti)
                     filter.group_type_index = static_cast<int>(*gti);
             }
-            filter.matcher = ValueMatcher::compile(filter.op, *value, value_path, problems);
+            filter.matcher =
+                ValueMatcher::compile(filter.op, *value, value_path, problems, matching);
             break;
         case FilterType::Cohort: {
             if (filter.op != Operator::In && filter.op != Operator::NotIn) {
@@ -330,9 +346,9 @@ PropertyFilter compile_property_filter(const json::value& json, const std::strin
 }
 
 std::unique_ptr<Flag> compile_flag(const json::value& json, Bucketing default_bucketing,
-                                   const std::string& path) {
+                                   const std::string& path, PropertyMatching matching) {
     Problems problems;
-    auto flag = FlagCompiler(problems).compile(json, default_bucketing, path);
+    auto flag = FlagCompiler(problems, matching).compile(json, default_bucketing, path);
     if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);
     flag->hash_prefix = flag->key + ".";
     for (const auto& c : flag->conditions) collect_references(c.filters, *flag);
@@ -342,7 +358,7 @@ std::unique_ptr<Flag> compile_flag(const json::value& json, Bucketing default_bu
 
 Problems validate_flag(const json::value& json, const std::string& path) {
     Problems problems;
-    FlagCompiler(problems).compile(json, Bucketing::Xxh3, path);
+    FlagCompiler(problems, PropertyMatching::Legacy).compile(json, Bucketing::Xxh3, path);
     return problems;
 }
 

@@ -36,6 +36,7 @@ FlagSet FlagSet::parse(const json::value& definitions, Bucketing default_bucketi
     FlagSet set;
     const json::array* flags = nullptr;
     std::string flags_path = "$";
+    PropertyMatching matching = PropertyMatching::Legacy;
     if (definitions.is_array()) {
         flags = &definitions.get_array();
     } else if (definitions.is_object()) {
@@ -45,17 +46,21 @@ FlagSet FlagSet::parse(const json::value& definitions, Bucketing default_bucketi
         if (const Problem* p = problems.first_invalid())
             throw InvalidDefinition(p->path, p->message);
         flags_path = "$.flags";
+        // As PostHog reads it: exactly 2 selects explicit matching, anything else is legacy.
+        if (const auto* version = member(doc, "property_matching_version");
+            version && integer(*version) == 2)
+            matching = PropertyMatching::Explicit;
         if (const auto* mapping = member(doc, "group_type_mapping"))
             parse_group_type_mapping(*mapping, "$.group_type_mapping", set.group_type_mapping_);
         if (const auto* cohorts = member(doc, "cohorts"))
-            set.cohorts_ = CohortSet::parse(*cohorts, "$.cohorts");
+            set.cohorts_ = CohortSet::parse(*cohorts, "$.cohorts", matching);
     } else {
         throw InvalidDefinition("$", "expected an array of flags or a definitions document");
     }
     if (flags)
         for (std::size_t i = 0; i < flags->size(); ++i)
             set.flags_.push_back(
-                compile_flag((*flags)[i], default_bucketing, index_path(flags_path, i)));
+                compile_flag((*flags)[i], default_bucketing, index_path(flags_path, i), matching));
     set.order_by_dependencies();
     return set;
 }

@@ -56,6 +56,9 @@ JsonContext::JsonContext(const json::value& context_json) : json_(context_json) 
     const auto& o = json_.get_object();
     Problems problems;
     if (auto id = read_string(o, "distinct_id", "$", problems)) context_.distinct_id = *id;
+    // PostHog's /flags body spells it both ways; device_id wins.
+    for (const char* key : {"$device_id", "device_id"})
+        if (auto id = read_string(o, key, "$", problems)) context_.device_id = *id;
     if (const auto* person = read_object(o, "person_properties", "$", problems))
         context_.person_properties = &sources_.emplace_back(person);
     const auto* groups = read_object(o, "groups", "$", problems);

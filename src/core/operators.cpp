@@ -503,13 +503,15 @@ using Compiled = ValueMatcher::Compiled;
 // Each returns false (after reporting) when the value cannot be used.
 
 bool compile_exact(Compiled& c, const json::value& value, const std::string& path,
-                   Problems& problems) {
+                   Problems& problems, PropertyMatching matching) {
     const std::string expected = "expected a string, number or boolean, or a list of them";
     if (!is_scalar(value) && !value.is_array()) {
         problems.invalid(path, expected + ", got " + describe(value));
         return false;
     }
-    if (is_boolean_like(value)) c.truthiness = is_truthy(value);
+    const bool empty_list = value.is_array() && value.get_array().empty();
+    if (is_boolean_like(value) && (matching == PropertyMatching::Legacy || empty_list))
+        c.truthiness = is_truthy(value);
     if (!value.is_array()) {
         c.lowered.push_back(unicode_lowered(*filter_text(value)));
         return true;
@@ -644,10 +646,10 @@ bool compile_date(Compiled& c, const json::value& value, const std::string& path
 }
 
 bool compile_for(Compiled& c, Operator op, const json::value& value, const std::string& path,
-                 Problems& problems) {
+                 Problems& problems, PropertyMatching matching) {
     switch (op) {
         case Operator::Exact:
-        case Operator::IsNot: return compile_exact(c, value, path, problems);
+        case Operator::IsNot: return compile_exact(c, value, path, problems, matching);
         case Operator::Icontains:
         case Operator::NotIcontains:
         case Operator::IcontainsMulti:
@@ -827,9 +829,9 @@ ValueMatcher& ValueMatcher::operator=(ValueMatcher&&) noexcept = default;
 ValueMatcher::~ValueMatcher() = default;
 
 ValueMatcher ValueMatcher::compile(Operator op, const json::value& value, const std::string& path,
-                                   Problems& problems) {
+                                   Problems& problems, PropertyMatching matching) {
     auto compiled = std::make_unique<Compiled>();
-    compiled->usable = compile_for(*compiled, op, value, path, problems);
+    compiled->usable = compile_for(*compiled, op, value, path, problems, matching);
     return ValueMatcher(op, std::move(compiled));
 }
 

@@ -56,6 +56,11 @@ enum class Operator {
 std::optional<Operator> operator_from_name(std::string_view name);
 std::string_view operator_name(Operator op);
 
+// How exact and is_not compare (a team's property_matching_version). Legacy (1, PostHog's
+// default) compares truthiness when the filter is boolean-like; Explicit (2) compares the string
+// forms, except for an empty list, which keeps the truthiness rule.
+enum class PropertyMatching { Legacy, Explicit };
+
 // One property operator with its filter value compiled. Cohort and flag operators are not
 // ValueMatchers: the evaluator resolves them.
 class ValueMatcher {
@@ -63,7 +68,8 @@ public:
     // Compiles `value` for `op`. Structural problems (a value of the wrong shape) are reported as
     // invalid, semantic ones (a regex RE2 rejects) as warnings; both at `path`.
     static ValueMatcher compile(Operator op, const boost::json::value& value,
-                                const std::string& path, Problems& problems);
+                                const std::string& path, Problems& problems,
+                                PropertyMatching matching = PropertyMatching::Legacy);
 
     // Whether a property holding `value` (Missing when the key is absent) satisfies the filter.
     bool matches(const PropertyValue& value) const;

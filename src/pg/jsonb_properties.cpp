@@ -184,6 +184,12 @@ JsonbContext::JsonbContext(Jsonb* jsonb) {
         if (v.type != jbvString) invalid_context("$.distinct_id", "expected a string");
         context_.distinct_id = string_of(v);
     }
+    // PostHog's /flags body spells it both ways; device_id wins.
+    for (const char* key : {"$device_id", "device_id"})
+        if (member(key, v)) {
+            if (v.type != jbvString) invalid_context(field_path("$", key), "expected a string");
+            context_.device_id = string_of(v);
+        }
     if (JsonbContainer* person = object_member("person_properties"))
         context_.person_properties = &sources_.emplace_back(person);
     JsonbContainer* groups = object_member("groups");

@@ -302,6 +302,65 @@ TEST(Exact, BooleanNormalisation) {
     EXPECT_TRUE(match(Operator::Exact, "[]", boolean(true)));
 }
 
+// property_matching_version: PostHog's table of legacy (1) against explicit (2) exact matching
+// (PR #90694, @posthog/core's computeExactMatch tests): {filter, property, legacy, explicit}.
+TEST(Exact, PropertyMatchingVersions) {
+    struct Row {
+        const char* filter;
+        PropertyValue property;
+        bool legacy;
+        bool explicit_;
+    };
+    const Row rows[] = {
+        {"false", str("banana"), true, false},
+        {"false", num(0, "0"), true, false},
+        {"false", null(), true, false},
+        {"false", str(""), true, false},
+        {"false", str("FALSE"), true, true},
+        {"false", boolean(false), true, true},
+        {"true", boolean(true), true, true},
+        {"true", str("yes"), false, false},
+        {R"(["true", "false"])", str("true"), false, true},
+        {R"(["true", "false"])", str("pro"), true, false},
+        {"[]", boolean(true), true, true},
+        {"[]", array("[]"), true, true},
+        {"[]", boolean(false), false, false},
+        {"[]", num(0, "0"), false, false},
+        {"[]", str("banana"), false, false},
+        {"true", array("[true]"), true, false},
+        {R"([true, "PRO"])", str("TRUE"), true, true},
+        {R"(["FREE", "PRO"])", str("pro"), true, true},
+        {R"("\u00c4")", str("\u00e4"), true, true},
+        {"5", str("5"), true, true},
+    };
+    for (const Row& row : rows) {
+        for (const auto& [matching, expected] :
+             {std::pair{PropertyMatching::Legacy, row.legacy},
+              std::pair{PropertyMatching::Explicit, row.explicit_}}) {
+            Problems problems;
+            const ValueMatcher exact = ValueMatcher::compile(
+                Operator::Exact, json::parse(row.filter), filter_path, problems, matching);
+            const ValueMatcher is_not = ValueMatcher::compile(
+                Operator::IsNot, json::parse(row.filter), filter_path, problems, matching);
+            const char* version = matching == PropertyMatching::Legacy ? "legacy" : "explicit";
+            EXPECT_EQ(exact.matches(row.property), expected)
+                << version << " exact " << row.filter << " vs " << row.property.text;
+            EXPECT_EQ(is_not.matches(row.property), !expected)
+                << version << " is_not " << row.filter << " vs " << row.property.text;
+        }
+        // A missing property: exact never matches and is_not always does, in both versions.
+        for (PropertyMatching matching : {PropertyMatching::Legacy, PropertyMatching::Explicit}) {
+            Problems problems;
+            EXPECT_FALSE(ValueMatcher::compile(Operator::Exact, json::parse(row.filter),
+                                               filter_path, problems, matching)
+                             .matches(missing()));
+            EXPECT_TRUE(ValueMatcher::compile(Operator::IsNot, json::parse(row.filter), filter_path,
+                                              problems, matching)
+                            .matches(missing()));
+        }
+    }
+}
+
 TEST(Exact, ArraysAndObjectsCompareTheirJsonText) {
     EXPECT_TRUE(match(Operator::Exact, "\"[1,2]\"", array("[1,2]")));
     EXPECT_TRUE(match(Operator::Exact, "\"{\\\"A\\\":1}\"", object("{\"a\":1}")));
