@@ -9,6 +9,87 @@
 -- rewriting static cohort filters into person properties in plpgsql.
 DROP FUNCTION flag_eval._inline_static_cohorts(jsonb, bigint[]);
 
+-- Teams carry PostHog's property_matching_version, and their documents (what decide() compiles,
+-- the service caches and definitions() sends) say it. Existing teams keep legacy matching (1).
+ALTER TABLE flag_eval.teams ADD COLUMN property_matching_version smallint NOT NULL DEFAULT 1
+    CONSTRAINT teams_property_matching_version_check CHECK (property_matching_version IN (1, 2));
+
+COMMENT ON TABLE flag_eval.teams IS
+'projects: api_token (public, phc_...) authenticates decide(), definitions() and preview(); bucketing is the default of flags that name none; property_matching_version is PostHog''s (1 legacy, 2 explicit exact matching)';
+
+CREATE OR REPLACE FUNCTION flag_eval._team_document(team_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $function$
+SELECT pg_catalog.jsonb_build_object(
+    'flags', coalesce((
+        SELECT pg_catalog.jsonb_agg(f.definition || pg_catalog.jsonb_build_object(
+                   'id', f.id, 'key', f.key, 'version', f.version, 'active', f.active, 'deleted', false,
+                   'bucketing', coalesce(f.definition ->> 'bucketing', t.bucketing)) ORDER BY f.id)
+        FROM flag_eval.flags f
+        WHERE f.team_id = t.id AND NOT f.deleted), '[]'::jsonb),
+    'group_type_mapping', coalesce((
+        SELECT pg_catalog.jsonb_object_agg(m.group_type_index::text, m.group_type)
+        FROM flag_eval.group_type_mappings m
+        WHERE m.team_id = t.id), '{}'::jsonb),
+    'cohorts', coalesce((
+        SELECT pg_catalog.jsonb_object_agg(c.id::text, c.filters)
+        FROM flag_eval.cohorts c
+        WHERE c.team_id = t.id AND NOT c.is_static), '{}'::jsonb),
+    'static_cohort_ids', coalesce((
+        SELECT pg_catalog.jsonb_agg(c.id ORDER BY c.id)
+        FROM flag_eval.cohorts c
+        WHERE c.team_id = t.id AND c.is_static), '[]'::jsonb),
+    'property_matching_version', t.property_matching_version)
+FROM flag_eval.teams t
+WHERE t.id = _team_document.team_id
+$function$;
+
+COMMENT ON FUNCTION flag_eval._team_document(bigint) IS
+'internal: {flags, group_type_mapping, cohorts, static_cohort_ids, property_matching_version} of a team, what decide() compiles and caches';
+
+-- decide() takes the request's device id: a new signature. Whoever could execute the old one
+-- (explicit grants, or PUBLIC's default revoked) keeps exactly that on the new one.
+CREATE FUNCTION flag_eval.decide(token text, distinct_id text,
+                                 person_properties jsonb DEFAULT '{}',
+                                 groups jsonb DEFAULT '{}',
+                                 group_properties jsonb DEFAULT '{}',
+                                 anon_distinct_id text DEFAULT NULL,
+                                 flag_keys text[] DEFAULT NULL,
+                                 device_id text DEFAULT NULL)
+RETURNS json
+AS 'MODULE_PATHNAME', 'flag_eval_decide'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+DO $carry_privileges$
+DECLARE
+    old_acl aclitem[];
+    grantee_name text;
+BEGIN
+    SELECT p.proacl INTO old_acl FROM pg_catalog.pg_proc p
+     WHERE p.oid = 'flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[])'::pg_catalog.regprocedure;
+    IF old_acl IS NULL THEN
+        RETURN;  -- the default privileges, which the new function has too
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.aclexplode(old_acl) a WHERE a.grantee = 0) THEN
+        REVOKE EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) FROM PUBLIC;
+    END IF;
+    FOR grantee_name IN
+        SELECT r.rolname FROM pg_catalog.aclexplode(old_acl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+        WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> a.grantor
+    LOOP
+        EXECUTE pg_catalog.format(
+            'GRANT EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) TO %I',
+            grantee_name);
+    END LOOP;
+END
+$carry_privileges$;
+
+DROP FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[]);
+
+COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) IS
+'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, payload}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; unknown token: SQLSTATE 28000';
+
 -- The outcome of the previewed flag for one subject (src/pg/preview_functions.cpp): its variant,
 -- 'true' or 'false', or NULL when it cannot be computed. definitions is _team_document()'s
 -- shape with the previewed flag first; subject_key the distinct id that buckets a person or a group
@@ -93,11 +174,16 @@ BEGIN
             FROM pg_catalog.jsonb_array_elements(document -> 'flags') WITH ORDINALITY AS f(def, n)
             WHERE f.def ->> 'key' IS DISTINCT FROM flag_key), '[]'::jsonb));
     -- Stored rows are read only when they can change an answer: static cohort memberships when
-    -- the team has static cohorts and the flag reads a cohort or another flag; continuity keys
-    -- when the flag asks for continuity, or reads another flag and the team has continuity flags.
+    -- a static cohort is named by the flag or a dynamic cohort (or by a stored flag, when this
+    -- one reads flags); continuity keys when the flag asks for continuity, or reads another flag
+    -- and the team has continuity flags.
     reads_flags := pg_catalog.jsonb_path_exists(candidate, 'lax $.**?(@.type == "flag")');
-    has_static_cohorts := pg_catalog.jsonb_array_length(document -> 'static_cohort_ids') > 0
-        AND (reads_flags OR pg_catalog.jsonb_path_exists(candidate, 'lax $.**?(@.type == "cohort")'));
+    has_static_cohorts := EXISTS (
+        SELECT FROM pg_catalog.jsonb_path_query(
+                 pg_catalog.jsonb_build_array(candidate, document -> 'cohorts',
+                     CASE WHEN reads_flags THEN document -> 'flags' END),
+                 'lax $.**?(@.type == "cohort").value') AS v(id)
+        WHERE (v.id #>> '{}') IN (SELECT pg_catalog.jsonb_array_elements_text(document -> 'static_cohort_ids')));
     has_continuity_flags := (candidate -> 'ensure_experience_continuity') = 'true'::jsonb
         OR (reads_flags AND pg_catalog.jsonb_path_exists(
                 document, '$.flags[*] ? (@.ensure_experience_continuity == true)'));

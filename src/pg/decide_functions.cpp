@@ -195,6 +195,7 @@ struct Request {
     Jsonb* groups;
     Jsonb* group_properties;
     text* anon_distinct_id;
+    text* device_id;  // nullptr: none
     bool all_flags;
     Elements flag_keys;
 };
@@ -220,6 +221,7 @@ text* answer(const Request& request) {
     RequestContext context(stored, request.distinct_id, request.person_properties,
                            request.group_properties);
     EvaluationContext& ctx = context.context();
+    if (request.device_id != nullptr) ctx.device_id = view_of(request.device_id);
     ctx.static_cohorts = &static_cohorts;
     ctx.hash_key_overrides = hash_keys ? &*hash_keys : nullptr;
     EvaluationSummary summary = team->flags.evaluate_all(ctx);
@@ -248,8 +250,10 @@ PGDLLEXPORT Datum flag_eval_definitions_changed(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
 
 // decide(token text, distinct_id text, person_properties jsonb, groups jsonb,
-//        group_properties jsonb, anon_distinct_id text, flag_keys text[]) returns json: the
-// /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every flag.
+//        group_properties jsonb, anon_distinct_id text, flag_keys text[], device_id text)
+// returns json: the /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every
+// flag. 0.1.0's decide() has no device_id: the same symbol serves it until the extension is
+// updated.
 Datum flag_eval_decide(PG_FUNCTION_ARGS) {
     if (PG_ARGISNULL(1))
         ereport(ERROR,
@@ -262,6 +266,7 @@ Datum flag_eval_decide(PG_FUNCTION_ARGS) {
     request.group_properties = PG_ARGISNULL(4) ? nullptr : PG_GETARG_JSONB_P(4);
     request.anon_distinct_id = PG_ARGISNULL(5) ? nullptr : PG_GETARG_TEXT_PP(5);
     request.all_flags = PG_ARGISNULL(6);
+    request.device_id = PG_NARGS() > 7 && !PG_ARGISNULL(7) ? PG_GETARG_TEXT_PP(7) : nullptr;
     check_object_argument(request.person_properties, "person_properties must be a JSON object");
     check_object_argument(request.groups,
                           "groups must be a JSON object of group keys by group type");

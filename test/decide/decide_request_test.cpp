@@ -56,6 +56,7 @@ TEST(DecideRequest, ReadsWhatPosthogNodeSends) {
         json::value(r.group_properties),
         json::parse(R"({"company":{"$group_key":"acme","size":10},"team":{"$group_key":7}})"));
     EXPECT_FALSE(r.anon_distinct_id);
+    EXPECT_EQ(r.device_id, "dev1");
     ASSERT_TRUE(r.flag_keys);
     EXPECT_EQ(*r.flag_keys, (std::vector<std::string>{"a", "b"}));
     EXPECT_FALSE(r.disable_flags);
@@ -67,6 +68,7 @@ TEST(DecideRequest, MinimalBodyHasEmptyDefaults) {
     EXPECT_TRUE(r.person_properties.empty());
     EXPECT_TRUE(r.group_properties.empty());
     EXPECT_FALSE(r.anon_distinct_id);
+    EXPECT_FALSE(r.device_id);
     EXPECT_FALSE(r.flag_keys);  // absent: every flag
 }
 
@@ -96,6 +98,17 @@ TEST(DecideRequest, PosthogAliasesForOtherFields) {
     EXPECT_EQ(*r.flag_keys, std::vector<std::string>{"x"});
     EXPECT_EQ(parsed(R"({"token":"t","distinct_id":"d","anon_distinct_id":"a2"})").anon_distinct_id,
               "a2");
+}
+
+// posthog-js sends $device_id; PostHog's server reads device_id first.
+TEST(DecideRequest, DeviceIdAndItsAlias) {
+    EXPECT_EQ(parsed(R"({"token":"t","distinct_id":"d","$device_id":"a"})").device_id, "a");
+    EXPECT_EQ(
+        parsed(R"({"token":"t","distinct_id":"d","device_id":"b","$device_id":"a"})").device_id,
+        "b");
+    EXPECT_EQ(parsed(R"({"token":"t","distinct_id":"d","device_id":42})").device_id, "42");
+    EXPECT_FALSE(parsed(R"({"token":"t","distinct_id":"d","device_id":""})").device_id);
+    EXPECT_FALSE(parsed(R"({"token":"t","distinct_id":"d","device_id":null})").device_id);
 }
 
 TEST(DecideRequest, NullFieldsCountAsAbsent) {

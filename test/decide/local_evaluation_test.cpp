@@ -41,7 +41,9 @@ const char* kFeed = R"({
 
 struct Request {
     json::object person, groups, group_properties;
-    Subject subject(std::string_view id) const { return {id, &person, &groups, &group_properties}; }
+    Subject subject(std::string_view id) const {
+        return {id, {}, &person, &groups, &group_properties};
+    }
 };
 
 std::map<std::string, bool> needs_database(const FlagSet& set, const Request& r,

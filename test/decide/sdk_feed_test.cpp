@@ -92,10 +92,17 @@ TEST(SdkFeed, FeedShape) {
         R"({"key": "gone", "active": true, "deleted": true, "bucketing": "sha1", "filters": {}}])";
     const auto doc = document(flags, R"({"7": {"type": "OR", "values": []}})");
     const json::object feed = feed_of(build_sdk_feed(doc, Bucketing::Sha1));
-    // What posthog-node reads: flags, group_type_mapping, cohorts; never static cohort ids.
-    EXPECT_EQ(feed.size(), 3u);
+    // What posthog-node reads: flags, group_type_mapping, cohorts, property_matching_version
+    // (1 when the document has none); never static cohort ids.
+    EXPECT_EQ(feed.size(), 4u);
     EXPECT_EQ(feed.at("group_type_mapping"), doc.at("group_type_mapping"));
     EXPECT_EQ(feed.at("cohorts"), doc.at("cohorts"));
+    EXPECT_EQ(feed.at("property_matching_version"), json::value(1));
+    json::object explicit_doc = doc;
+    explicit_doc["property_matching_version"] = 2;
+    EXPECT_EQ(
+        feed_of(build_sdk_feed(explicit_doc, Bucketing::Sha1)).at("property_matching_version"),
+        json::value(2));
     EXPECT_FALSE(feed.contains("static_cohort_ids"));
     // Deleted flags absent; inactive ones present as active: false.
     ASSERT_EQ(feed.at("flags").as_array().size(), 2u);
@@ -164,6 +171,16 @@ TEST(SdkFeed, MissingOrCyclicDependenciesHaveAnEmptyChainAndGoToTheServer) {
 TEST(SdkFeed, DefinitionsPostHogSdksDoNotEvaluateGoToTheServer) {
     const std::string flags =
         "[" + flag_json("device", "sha1", "[]", R"("bucketing_identifier": "device_id", )") + ", " +
+        R"({"key": "mixed-person-filter", "active": true, "bucketing": "sha1", "filters": {"groups": [
+            {"aggregation_group_type_index": 0, "properties": [{"key": "plan", "type": "person", "value": "pro"}]}]}},)" +
+        R"({"key": "mixed-other-group", "active": true, "bucketing": "sha1", "filters": {"groups": [
+            {"aggregation_group_type_index": 0, "properties": [
+              {"key": "tier", "type": "group", "group_type_index": 1, "value": "gold"}]}]}},)" +
+        R"({"key": "person-set-in-group-flag", "active": true, "bucketing": "sha1", "filters": {
+            "aggregation_group_type_index": 0, "groups": [{"aggregation_group_type_index": null, "properties": []}]}},)" +
+        R"({"key": "mixed", "active": true, "bucketing": "sha1", "filters": {"aggregation_group_type_index": null, "groups": [
+            {"aggregation_group_type_index": 0, "properties": [{"key": "tier", "type": "group", "group_type_index": 0, "value": "gold"}]},
+            {"aggregation_group_type_index": null, "properties": [{"key": "plan", "type": "person", "value": "pro"}]}]}},)" +
         R"({"key": "early", "active": true, "bucketing": "sha1", "filters": {"groups": [],
             "super_groups": [{"properties": [{"key": "$feature_enrollment/early", "type": "person", "value": ["true"]}]}]}},)" +
         R"({"key": "enrolled", "active": true, "bucketing": "sha1", "filters": {"groups": [], "feature_enrollment": true}},)" +
@@ -183,12 +200,16 @@ TEST(SdkFeed, DefinitionsPostHogSdksDoNotEvaluateGoToTheServer) {
         "10": {"type": "OR", "values": [{"key": "plan", "type": "person", "value": "pro"}]}})";
     const json::object f = feed_of(build_sdk_feed(document(flags, cohorts), Bucketing::Sha1));
     for (const char* key :
-         {"device", "early", "enrolled", "legacy-holdout", "flag-cohort", "nested-flag-cohort"}) {
+         {"mixed-person-filter", "mixed-other-group", "person-set-in-group-flag", "early",
+          "enrolled", "legacy-holdout", "flag-cohort", "nested-flag-cohort"}) {
         SCOPED_TRACE(key);
         EXPECT_TRUE(continuity(flag(f, key)));
     }
-    EXPECT_FALSE(continuity(flag(f, "plain-cohort")));
-    EXPECT_FALSE(continuity(flag(f, "target")));
+    // posthog-node buckets by device id and evaluates mixed targeting as the server does.
+    for (const char* key : {"device", "mixed", "plain-cohort", "target"}) {
+        SCOPED_TRACE(key);
+        EXPECT_FALSE(continuity(flag(f, key)));
+    }
 }
 
 TEST(SdkFeed, EtagIsStrongQuotedAndFollowsTheBody) {

@@ -54,17 +54,23 @@ cmp_ok($primary->safe_psql('postgres', 'SELECT count(*) FROM flag_eval.hash_key_
 	'>', 0, 'continuity keys recorded');
 $primary->wait_for_catchup($standby, 'replay');
 
-# Every table of the extension, from the catalog: its row count and a digest of its rows.
+# Every table of the extension, from the catalog, with its columns before the update (a column
+# the update adds is checked on its own below).
+my %columns_before = map { split /\|/, $_, 2 } split /\n/, $primary->safe_psql('postgres',
+	"SELECT c.oid::regclass, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) "
+	  . "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+	  . "WHERE c.relnamespace = 'flag_eval'::regnamespace AND c.relkind = 'r' GROUP BY c.oid ORDER BY 1");
+
+# Each table's row count and a digest of its rows, over those columns.
 sub table_contents
 {
 	my ($node) = @_;
-	my @tables = split /\n/, $node->safe_psql('postgres',
-		"SELECT c.oid::regclass FROM pg_class c WHERE c.relnamespace = 'flag_eval'::regnamespace "
-		  . "AND c.relkind = 'r' ORDER BY 1");
 	return { map {
+			my $columns = $columns_before{$_};
 			$_ => $node->safe_psql('postgres',
-				"SELECT count(*) || ' rows, ' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM $_ t")
-	} @tables };
+				"SELECT count(*) || ' rows, ' || md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), '')) "
+				  . "FROM (SELECT ROW($columns) AS r FROM $_) t")
+	} keys %columns_before };
 }
 
 # What the table-backed functions answer: decide() for persons, an anonymous visitor, an
@@ -96,7 +102,9 @@ sub answers
 	my ($node) = @_;
 	my %out = map { ("decide($_)" => $node->safe_psql('postgres', "SELECT flag_eval.decide('$TOKEN', $_)::jsonb")) }
 	  @requests;
-	$out{definitions} = $node->safe_psql('postgres', "SELECT flag_eval.definitions('$TOKEN')::jsonb");
+	# (the updated feed also says the team's property matching version, checked below)
+	$out{definitions} = $node->safe_psql('postgres',
+		"SELECT flag_eval.definitions('$TOKEN')::jsonb - 'property_matching_version'");
 	$out{preview} = $node->safe_psql('postgres',
 		"SELECT json_agg(p ORDER BY p::text) FROM flag_eval.preview('$TOKEN', '$PREVIEW_FLAG') p");
 	for my $line (split /\n/, $node->safe_psql('postgres',
@@ -128,6 +136,10 @@ for my $node ($primary, $standby)
 {
 	my $name = $node->name;
 	is_deeply(table_contents($node), $before{primary}, "$name: every row of every table survived the update");
+	is($node->safe_psql('postgres', 'SELECT string_agg(DISTINCT property_matching_version::text, \',\') FROM flag_eval.teams'),
+		'1', "$name: every team keeps PostHog's default property matching version (1)");
+	is($node->safe_psql('postgres', "SELECT flag_eval.definitions('$TOKEN') -> 'property_matching_version'"),
+		'1', "$name: the updated feed says it");
 	is_deeply(answers($node), $answers_before,
 		"$name: decide(), definitions() and preview() answer as before the update");
 }
@@ -176,6 +188,23 @@ my $updated = $primary->safe_psql('postgres', $catalog_sql);
 my $fresh   = $primary->safe_psql('fresh',    $catalog_sql);
 cmp_ok(scalar(split /\n/, $fresh), '>', 50, 'the catalog comparison sees the extension\'s objects');
 is($updated, $fresh, "the updated database has exactly the objects of a fresh $current install");
+
+# ---- who could call decide() still can, with its new signature ----
+# 0.2.0's decide() takes a device id: the function is replaced, and the update carries its
+# privileges over (here PUBLIC's EXECUTE revoked, one role granted it).
+my $OLD_DECIDE = 'flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[])';
+my $NEW_DECIDE = 'flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text)';
+$primary->safe_psql('postgres', 'CREATE DATABASE granted');
+$primary->safe_psql('granted', "CREATE EXTENSION flag_eval VERSION '$OLDEST'");
+$primary->safe_psql('granted',
+	"CREATE ROLE decide_caller; CREATE ROLE bystander; REVOKE EXECUTE ON FUNCTION $OLD_DECIDE FROM PUBLIC; "
+	  . "GRANT EXECUTE ON FUNCTION $OLD_DECIDE TO decide_caller");
+$primary->safe_psql('granted', 'ALTER EXTENSION flag_eval UPDATE');
+is( $primary->safe_psql('granted',
+		"SELECT has_function_privilege('decide_caller', '$NEW_DECIDE', 'EXECUTE') || ' ' "
+		  . "|| has_function_privilege('bystander', '$NEW_DECIDE', 'EXECUTE')"),
+	'true false',
+	'the updated decide() keeps the old one\'s privileges: granted to one role, revoked from PUBLIC');
 
 # ---- the updated extension keeps working, on the standby too ----
 my $new_flag = encode_json({ key => 'after-upgrade', filters => { groups => [ { rollout_percentage => 100 } ] } });

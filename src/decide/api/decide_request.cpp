@@ -118,6 +118,11 @@ std::variant<DecideRequest, RequestError> parse_decide_request(std::string_view 
             if (!text) return bad(std::string(name) + " must be a string, not " + kind(*v));
             if (!text->empty()) request.anon_distinct_id = std::move(*text);
         }
+        if (json::value* v = field(body, {"device_id", "$device_id"}, name)) {
+            auto text = string_or_number(*v);
+            if (!text) return bad(std::string(name) + " must be a string, not " + kind(*v));
+            if (!text->empty()) request.device_id = std::move(*text);
+        }
         if (json::value* v = field(body, {"flag_keys_to_evaluate", "flag_keys"}, name)) {
             if (!v->is_array())
                 return bad(std::string(name) + " must be an array of flag keys, not " + kind(*v));

@@ -1,6 +1,6 @@
 // The JSON body of POST /flags and /decide, as PostHog SDKs send it, read into one struct.
 // Field names and aliases follow PostHog's flags service; unknown fields (geoip_disable,
-// $device_id, evaluation_contexts, ...) are ignored.
+// evaluation_contexts, ...) are ignored.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -20,6 +20,7 @@ struct DecideRequest {
     boost::json::object person_properties;        // "person_properties" (or "$properties")
     boost::json::object group_properties;         // {group type: {props}} (or "$group_properties")
     std::optional<std::string> anon_distinct_id;  // "$anon_distinct_id" (or "anon_distinct_id")
+    std::optional<std::string> device_id;         // "device_id" (or "$device_id"); never empty
     std::optional<std::vector<std::string>> flag_keys;  // "flag_keys_to_evaluate" (or "flag_keys")
     bool disable_flags = false;  // "disable_flags": true asks for no flags at all
 };

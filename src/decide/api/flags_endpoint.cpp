@@ -20,7 +20,7 @@ using Clock = std::chrono::steady_clock;
 
 // Unnamed statements with text parameters: PgBouncer in transaction pooling keeps no state for us.
 constexpr const char* kDecideSql =
-    "SELECT flag_eval.decide($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[])::text";
+    "SELECT flag_eval.decide($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[], $8)::text";
 constexpr const char* kRecordOverridesSql =
     "SELECT flag_eval.record_hash_key_overrides($1, $2, $3)";
 constexpr const char* kInvalidToken = "28000";
@@ -73,7 +73,7 @@ std::string text_array_literal(const std::vector<std::string>& values) {
 std::vector<std::optional<std::string>> decide_parameters(
     const DecideRequest& request, const std::optional<std::vector<std::string>>& flag_keys) {
     std::vector<std::optional<std::string>> params;
-    params.reserve(7);
+    params.reserve(8);
     params.emplace_back(request.token);
     params.emplace_back(request.distinct_id);
     params.emplace_back(boost::json::serialize(request.person_properties));
@@ -84,6 +84,7 @@ std::vector<std::optional<std::string>> decide_parameters(
         params.emplace_back(text_array_literal(*flag_keys));
     else
         params.emplace_back(std::nullopt);
+    params.emplace_back(request.device_id);
     return params;
 }
 
@@ -98,8 +99,10 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
         co_return co_await answer_from_database_only(request, deadline);
     }
 
-    const Subject subject{request.distinct_id, &request.person_properties, &request.groups,
-                          &request.group_properties};
+    const Subject subject{
+        request.distinct_id,
+        request.device_id ? std::string_view(*request.device_id) : std::string_view(),
+        &request.person_properties, &request.groups, &request.group_properties};
     const LocalEvaluation local = evaluate_locally(team->flags, subject);
     const std::vector<bool> asked = asked_for(request, local.summary);
 

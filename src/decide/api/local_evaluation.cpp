@@ -76,6 +76,7 @@ LocalEvaluation evaluate_locally(const FlagSet& flags, const Subject& subject) {
 
     EvaluationContext context;
     context.distinct_id = subject.distinct_id;
+    context.device_id = subject.device_id;
     context.person_properties = &sources.emplace_back(subject.person_properties, read_missing);
     context.static_cohorts = &stored_only;
     context.hash_key_overrides = &stored_only;

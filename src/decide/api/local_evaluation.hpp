@@ -17,6 +17,7 @@ namespace flag_eval::decide {
 // What one request says about its subject (the fields of a /flags body).
 struct Subject {
     std::string_view distinct_id;
+    std::string_view device_id;                              // empty: none
     const boost::json::object* person_properties = nullptr;  // null: none
     const boost::json::object* groups = nullptr;             // {group type: key as a string}
     const boost::json::object* group_properties = nullptr;   // {group type: {properties}}

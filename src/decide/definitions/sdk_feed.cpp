@@ -112,6 +112,32 @@ struct FeedFlag {
     bool own_reason = false;           // needs the server whatever it depends on
 };
 
+// A condition set with its own aggregation that posthog-node evaluates differently from the
+// server: a group set with a filter on anything but that group (posthog-node reads every filter
+// of it from the group), or a person set (null) in a group flag (posthog-node keeps the group).
+bool has_mixed_set_posthog_node_reads_otherwise(const json::object& filters) {
+    const json::value* flag_level = member(filters, "aggregation_group_type_index");
+    const json::array* groups = array_member(filters, "groups");
+    if (!groups) return false;
+    for (const json::value& group : *groups) {
+        if (!group.is_object() || !group.get_object().contains("aggregation_group_type_index"))
+            continue;
+        const json::value& own = group.get_object().at("aggregation_group_type_index");
+        if (own.is_null()) {
+            if (flag_level && !flag_level->is_null()) return true;
+            continue;
+        }
+        const json::array* properties = array_member(group.get_object(), "properties");
+        if (!properties) continue;
+        for (const json::value& property : *properties) {
+            if (!property.is_object() || has_type(property.get_object(), "flag")) continue;
+            const json::value* index = member(property.get_object(), "group_type_index");
+            if (!has_type(property.get_object(), "group") || !index || *index != own) return true;
+        }
+    }
+    return false;
+}
+
 // Why an SDK could not evaluate this flag as the service does, on its own account.
 bool needs_server_by_itself(const json::object& flag, Bucketing team_bucketing,
                             CohortFlagUse& cohorts) {
@@ -120,10 +146,8 @@ bool needs_server_by_itself(const json::object& flag, Bucketing team_bucketing,
                                       ? std::string_view(bucketing->get_string())
                                       : bucketing_name(team_bucketing);
     if (name != bucketing_name(Bucketing::Sha1)) return true;
-    if (const json::value* id = member(flag, "bucketing_identifier");
-        id && id->is_string() && id->get_string() == "device_id")
-        return true;
     if (const json::object* filters = object_member(flag, "filters")) {
+        if (has_mixed_set_posthog_node_reads_otherwise(*filters)) return true;
         if (non_empty_array(*filters, "super_groups") ||
             non_empty_array(*filters, "holdout_groups"))
             return true;
@@ -205,6 +229,8 @@ SdkFeed build_sdk_feed(const json::object& team_document, Bucketing team_bucketi
     feed["group_type_mapping"] = mapping ? *mapping : json::object();
     // Dynamic cohorts only: static ones are membership rows the SDK cannot see.
     feed["cohorts"] = cohorts ? *cohorts : json::object();
+    const json::value* matching = member(team_document, "property_matching_version");
+    feed["property_matching_version"] = matching ? *matching : json::value(1);
     json::array& flags = feed.at("flags").as_array();
     flags.reserve(source_flags->size());
     for (const auto& f : *source_flags) {

@@ -1,5 +1,6 @@
 // The body of GET /flags/definitions for one team: the local-evaluation feed PostHog SDKs poll
-// ({flags, group_type_mapping, cohorts}, as posthog-node 5 reads it), and its ETag.
+// ({flags, group_type_mapping, cohorts, property_matching_version}, as posthog-node 5 reads it),
+// and its ETag.
 //
 // The feed must never let an SDK answer differently from this service (docs/reference.md, Decide
 // protocol). PostHog SDKs bucket with SHA-1 only, and skip parts of a definition they do not know;
@@ -7,7 +8,9 @@
 // switch every PostHog SDK honours by asking the server for that flag instead (posthog-node throws
 // InconclusiveMatchError for it and falls back to /flags). Such a flag is one that:
 //   - buckets with anything but sha1 (xxh3, this project's default);
-//   - names `bucketing_identifier: "device_id"` (the service buckets by distinct id);
+//   - has a condition set that aggregates by a group and filters on anything but that group
+//     (posthog-node reads every filter of such a set from the group's properties), or one that
+//     aggregates by the person (null) inside a group flag (posthog-node keeps the group);
 //   - has an early-access gate (`super_groups`, `feature_enrollment`) or legacy `holdout_groups`,
 //     which posthog-node does not evaluate;
 //   - depends on such a flag, or on a flag it cannot resolve (missing, or on a cycle), or uses a
@@ -34,7 +37,8 @@ struct SdkFeed {
     std::vector<std::string> server_only_keys;  // flags handed over as needing the server
 };
 
-// `team_document` is _team_document()'s {flags, group_type_mapping, cohorts, static_cohort_ids};
+// `team_document` is _team_document()'s {flags, group_type_mapping, cohorts, static_cohort_ids,
+// property_matching_version};
 // a flag without "bucketing" has the team's. Throws std::invalid_argument when the document is
 // not of that shape (the definitions cache has compiled it before, so this is a bug guard).
 SdkFeed build_sdk_feed(const boost::json::object& team_document, Bucketing team_bucketing);

@@ -86,12 +86,12 @@ sub literal
 sub json_literal { return literal(JSON::PP->new->canonical->encode($_[0])) . '::jsonb' }
 
 # decide() for a request {distinct_id, person_properties, groups, group_properties,
-# $anon_distinct_id}: the /flags?v=2 body, decoded.
+# $anon_distinct_id, $device_id}: the /flags?v=2 body, decoded.
 sub sql_decide
 {
 	my ($self, $node, $request) = @_;
 	my $sql = sprintf(
-		'SELECT flag_eval.decide(%s, %s, %s, %s, %s, %s)',
+		'SELECT flag_eval.decide(%s, %s, %s, %s, %s, %s, device_id => %s)',
 		literal($request->{token} // $TOKEN),
 		literal($request->{distinct_id}),
 		json_literal($request->{person_properties} // {}),
@@ -99,7 +99,8 @@ sub sql_decide
 		json_literal($request->{group_properties}  // {}),
 		defined $request->{'$anon_distinct_id'}
 		? literal($request->{'$anon_distinct_id'})
-		: 'NULL');
+		: 'NULL',
+		defined $request->{'$device_id'} ? literal($request->{'$device_id'}) : 'NULL');
 	return decode_json($node->safe_psql('postgres', $sql));
 }
 

@@ -1,0 +1,99 @@
+-- PostHog's 2026 targeting rules in SQL (docs/reference.md, Evaluation and Bucketing): mixed user
+-- and group targeting, device bucketing and the team's property matching version, through the
+-- pure functions, decide() and definitions(). Ids are explicit (4000s) where they are shown.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS flag_eval;
+RESET client_min_messages;
+SET search_path = flag_eval, public;
+
+-- ---- mixed targeting: a condition set of its own aggregation ----
+-- Set 0 targets gold organizations by organization, set 1 corp employees by person; 50 % each.
+CREATE TEMP TABLE mixed AS SELECT '{"flags": [{"key": "mixed", "filters": {
+    "aggregation_group_type_index": null,
+    "groups": [
+      {"aggregation_group_type_index": 0, "rollout_percentage": 50, "properties": [
+        {"key": "tier", "type": "group", "group_type_index": 0, "operator": "exact", "value": "gold"}]},
+      {"aggregation_group_type_index": null, "rollout_percentage": 50, "properties": [
+        {"key": "email", "type": "person", "operator": "icontains", "value": "@corp.com"}]}]}}],
+  "group_type_mapping": {"0": "organization"}}'::jsonb AS d;
+
+-- A gold organization's members all get the organization's answer: bucketed by its key.
+SELECT org, count(DISTINCT (flag_evaluate_all(d, jsonb_build_object(
+           'distinct_id', 'user-' || u, 'groups', jsonb_build_object('organization', org),
+           'group_properties', jsonb_build_object('organization', '{"tier": "gold"}'::jsonb)))
+         #>> '{flags,mixed,enabled}')) AS answers_among_members,
+       bool_and((flag_evaluate_all(d, jsonb_build_object(
+           'distinct_id', 'user-' || u, 'groups', jsonb_build_object('organization', org),
+           'group_properties', jsonb_build_object('organization', '{"tier": "gold"}'::jsonb)))
+         #>> '{flags,mixed,enabled}')::boolean = (flag_bucket('mixed', org, '', 'xxh3') <= 0.5)) AS bucketed_by_org_key
+FROM mixed, generate_series(1, 20) u, unnest(ARRAY['org-1', 'org-2', 'org-3', 'org-4']) org
+GROUP BY org ORDER BY org;
+
+-- Without the organization, the group set is skipped and the person set still decides.
+SELECT flag_evaluate_all(d, '{"distinct_id": "user-1", "person_properties": {"email": "a@home.org"}}')
+         -> 'flags' -> 'mixed' -> 'reason' AS reason_without_group,
+       count(*) FILTER (WHERE (flag_evaluate_all(d, jsonb_build_object('distinct_id', 'user-' || u,
+           'person_properties', '{"email": "a@corp.com"}'::jsonb)) #>> '{flags,mixed,enabled}')::boolean
+           = (flag_bucket('mixed', 'user-' || u, '', 'xxh3') <= 0.5)) AS person_set_bucketed_by_distinct_id
+FROM mixed, generate_series(1, 100) u GROUP BY d;
+
+-- ---- device bucketing ----
+CREATE TEMP TABLE device AS SELECT '{"key": "dev", "bucketing_identifier": "device_id",
+  "filters": {"groups": [{"properties": [], "rollout_percentage": 50}]}}'::jsonb AS f;
+
+-- The device id buckets, from the context's device_id, $device_id or the person property.
+SELECT count(*) AS devices,
+       count(*) FILTER (WHERE (flag_evaluate(f, jsonb_build_object('distinct_id', 'alice', 'device_id', 'dev-' || n)) ->> 'enabled')::boolean
+                              = (flag_bucket('dev', 'dev-' || n, '', 'xxh3') <= 0.5)) AS bucketed_by_device_id,
+       count(*) FILTER (WHERE flag_evaluate(f, jsonb_build_object('distinct_id', 'bob', '$device_id', 'dev-' || n))
+                              = flag_evaluate(f, jsonb_build_object('distinct_id', 'alice', 'device_id', 'dev-' || n))) AS same_for_another_person,
+       count(*) FILTER (WHERE flag_evaluate(f, jsonb_build_object('distinct_id', 'bob', 'person_properties', jsonb_build_object('$device_id', 'dev-' || n)))
+                              = flag_evaluate(f, jsonb_build_object('distinct_id', 'alice', 'device_id', 'dev-' || n))) AS same_from_the_property
+FROM device, generate_series(1, 100) n;
+
+-- Without one, person sets do not match (no fallback to the distinct id), even at 100 %.
+SELECT flag_evaluate('{"key": "dev", "bucketing_identifier": "device_id",
+  "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}}', '{"distinct_id": "alice"}');
+
+-- A device id that is not a string is refused like any bad context.
+SELECT flag_evaluate(f, '{"distinct_id": "alice", "device_id": 7}') FROM device;
+
+-- ---- the tables: decide() with a device id, a team's property matching version ----
+INSERT INTO teams (id, name, api_token, secret_token) VALUES
+  (4001, 'targeting', 'phc_targeting', 'phs_targeting');
+INSERT INTO group_type_mappings (team_id, group_type_index, group_type) VALUES (4001, 0, 'organization');
+INSERT INTO groups (team_id, group_type_index, group_key, properties) VALUES
+  (4001, 0, 'org-gold', '{"tier": "gold"}'), (4001, 0, 'org-silver', '{"tier": "silver"}');
+WITH p AS (INSERT INTO persons (team_id, properties) VALUES (4001, '{"beta": "banana", "email": "x@corp.com"}') RETURNING id)
+INSERT INTO person_distinct_ids (team_id, distinct_id, person_id) SELECT 4001, 'user-1', id FROM p;
+INSERT INTO flags (team_id, key, definition) VALUES
+  (4001, 'dev', '{"bucketing_identifier": "device_id", "filters": {"groups": [{"properties": [], "rollout_percentage": 50}]}}'),
+  (4001, 'beta-off', '{"filters": {"groups": [{"properties": [
+      {"key": "beta", "type": "person", "operator": "exact", "value": false}]}]}}'),
+  (4001, 'mixed', '{"filters": {"aggregation_group_type_index": null, "groups": [
+      {"aggregation_group_type_index": 0, "properties": [
+        {"key": "tier", "type": "group", "group_type_index": 0, "operator": "exact", "value": "gold"}]}]}}');
+
+-- decide(): device_id buckets the device flag; the stored group properties decide the mixed one.
+SELECT (decide('phc_targeting', 'user-1', device_id => 'dev-' || n) #>> '{flags,dev,enabled}')::boolean
+         = (flag_bucket('dev', 'dev-' || n, '', 'xxh3') <= 0.5) AS device_bucketed, count(*)
+FROM generate_series(1, 50) n GROUP BY 1;
+SELECT decide('phc_targeting', 'user-1') -> 'flags' -> 'dev' -> 'reason' AS without_device_id;
+SELECT org, decide('phc_targeting', 'user-1', groups => jsonb_build_object('organization', org))
+              #>> '{flags,mixed,enabled}' AS mixed_enabled
+FROM unnest(ARRAY['org-gold', 'org-silver']) org ORDER BY org;
+
+-- Version 1 (the default): false matches the non-truthy "banana"; version 2 compares text.
+SELECT property_matching_version, decide('phc_targeting', 'user-1') #>> '{flags,beta-off,enabled}' AS beta_off
+FROM teams WHERE id = 4001;
+UPDATE teams SET property_matching_version = 2 WHERE id = 4001;
+SELECT property_matching_version, decide('phc_targeting', 'user-1') #>> '{flags,beta-off,enabled}' AS beta_off
+FROM teams WHERE id = 4001;
+-- The feed says it, and flag_evaluate_all over the feed honours it.
+SELECT definitions('phc_targeting') -> 'property_matching_version' AS feed_version,
+       flag_evaluate_all(definitions('phc_targeting'), '{"distinct_id": "u", "person_properties": {"beta": "banana"}}')
+         #>> '{flags,beta-off,enabled}' AS beta_off_from_feed;
+-- Only 1 and 2 exist.
+\set VERBOSITY terse
+UPDATE teams SET property_matching_version = 3 WHERE id = 4001;
+\set VERBOSITY default
