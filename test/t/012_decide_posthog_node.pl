@@ -8,7 +8,9 @@
 # - Local evaluation (personalApiKey = the secret; the SDK polls /flags/definitions): sha1 flags
 #   evaluated by the SDK itself agree with the server; xxh3 flags are not evaluated locally
 #   (undefined with onlyEvaluateLocally) and, without it, the SDK asks the server and gets the
-#   server's value.
+#   server's value. Two more sha1 flags are in the feed as they are: a device-bucketed one (the
+#   SDK decides it for subjects with a $device_id, and asks the server for the others) and a
+#   mixed user-and-group one (the SDK decides it given the group's properties).
 # The scripts send no events (flag-decide has no /batch) and must finish promptly.
 use strict;
 use warnings;
@@ -35,6 +37,26 @@ my $SECRET = $FlagEval::Test::Topology::SECRET;
 
 my $topology = FlagEval::Test::Topology->start(persons => 2000);
 my $standby  = $topology->{standby};
+
+# PostHog's 2026 targeting, in sha1 so that posthog-node can evaluate it.
+my @new_keys = qw(device-sha1 mixed-sha1);
+$topology->{primary}->safe_psql('postgres', <<"SQL");
+INSERT INTO flag_eval.flags (team_id, key, definition)
+SELECT t.id, f.key, f.definition::jsonb FROM flag_eval.teams t, (VALUES
+  ('device-sha1', '{"bucketing": "sha1", "bucketing_identifier": "device_id", "filters": {
+     "groups": [{"properties": [], "rollout_percentage": 50}],
+     "multivariate": {"variants": [{"key": "a", "rollout_percentage": 50}, {"key": "b", "rollout_percentage": 50}]},
+     "payloads": {"a": "{\\"side\\": \\"a\\"}"}}}'),
+  ('mixed-sha1', '{"bucketing": "sha1", "filters": {"aggregation_group_type_index": null, "groups": [
+     {"aggregation_group_type_index": 0, "rollout_percentage": 60, "properties": [
+       {"key": "tier", "type": "group", "group_type_index": 0, "operator": "exact", "value": ["gold", "silver"]}]},
+     {"aggregation_group_type_index": null, "rollout_percentage": 40, "properties": [
+       {"key": "plan", "type": "person", "operator": "exact", "value": ["pro", "enterprise"]}]}],
+     "multivariate": {"variants": [{"key": "control", "rollout_percentage": 50}, {"key": "test", "rollout_percentage": 50}]}}}')
+) AS f(key, definition)
+WHERE t.api_token = '$TOKEN'
+SQL
+$topology->{primary}->wait_for_catchup($standby, 'replay');
 
 my $service = FlagEval::Test::DecideService->new(
 	name   => 'flag_decide',
@@ -150,7 +172,7 @@ for my $subject (
 	{ distinct_id => 'user-7' },
 	{ distinct_id => 'user-15', person_properties => { plan => 'enterprise', app_version => '2.0.1' } },
 	{ distinct_id => 'visitor-5', person_properties => { email => 'v5@gmail.com', country => 'DE', app_version => '2.2.0' } },
-	map { +{ distinct_id => "user-$_" } } 100 .. 139)
+	map { +{ distinct_id => "user-$_", n => $_ } } 100 .. 159)
 {
 	my $properties = decode_json(
 		$standby->safe_psql(
@@ -163,12 +185,28 @@ for my $subject (
 				$TOKEN,
 				FlagEval::Test::Topology::literal($subject->{distinct_id}),
 				FlagEval::Test::Topology::json_literal($subject->{person_properties} // {}))));
-	push @local_subjects,
-	  {
+	my %local = (
 		distinct_id       => $subject->{distinct_id},
 		person_properties => $properties,
-		keys              => [ @sha1_keys, @xxh3_keys ]
-	  };
+		keys              => [ @sha1_keys, @xxh3_keys, @new_keys ]);
+	if (my $n = $subject->{n})
+	{
+		# Two in three have a device; half are in an organization, with its stored properties.
+		$properties->{'$device_id'} = "device-of-$n" if $n % 3;
+		if ($n % 2)
+		{
+			my $org = 'org-' . ($n % 200);
+			$local{groups} = { organization => $org };
+			$local{group_properties} = {
+				organization => decode_json(
+					$standby->safe_psql(
+						'postgres',
+						"SELECT coalesce((SELECT properties FROM flag_eval.groups g JOIN flag_eval.teams t "
+						  . "ON t.id = g.team_id WHERE t.api_token = '$TOKEN' AND g.group_type_index = 0 "
+						  . "AND g.group_key = '$org'), '{}')")) };
+		}
+	}
+	push @local_subjects, \%local;
 }
 
 $started = time;
@@ -187,8 +225,9 @@ is_deeply($local->{errors}, [], 'local: posthog-node reported no error');
 my %server;
 for my $subject (@local_subjects)
 {
-	my $flags = $topology->sql_decide($standby, { token => $TOKEN, %$subject })->{flags};
-	$server{ $subject->{distinct_id} }{$_} = value_of_v2_flag($flags->{$_}) for (@sha1_keys, @xxh3_keys);
+	my $flags = $topology->sql_decide($standby,
+		{ token => $TOKEN, %$subject, '$device_id' => $subject->{person_properties}{'$device_id'} })->{flags};
+	$server{ $subject->{distinct_id} }{$_} = value_of_v2_flag($flags->{$_}) for (@sha1_keys, @xxh3_keys, @new_keys);
 }
 
 sub answers_of
@@ -219,6 +258,44 @@ for my $key (@xxh3_keys)
 	is_deeply(answers_of(mixed => $key), server_answers_of($key),
 		"local: $key (xxh3) without onlyEvaluateLocally: the server's answer");
 }
+# Device-bucketed and mixed flags: posthog-node decides them where it has what it needs (a device
+# id; the person's plan, or a group set that decides first, given the group's properties), and
+# then always as the server does; where it cannot, it asks the server.
+my %needs = (
+	'device-sha1' => sub { defined $_[0]{person_properties}{'$device_id'} },
+	'mixed-sha1'  => sub { defined $_[0]{person_properties}{plan} });
+for my $key (@new_keys)
+{
+	my $local_answers = answers_of(local => $key);
+	my (@wrong, @undecided, $decided);
+	for my $subject (@local_subjects)
+	{
+		my $id = $subject->{distinct_id};
+		if (defined $local_answers->{$id})
+		{
+			++$decided;
+			push @wrong, $id if !is_deeply_quiet($local_answers->{$id}, { value => $server{$id}{$key} });
+		}
+		elsif ($needs{$key}->($subject))
+		{
+			push @undecided, $id;
+		}
+	}
+	is_deeply(\@wrong, [], "local: $key, evaluated by posthog-node itself ($decided subjects), agrees with the server");
+	is_deeply(\@undecided, [], "local: posthog-node decides $key for every subject that has what it needs");
+	is_deeply(answers_of(mixed => $key), server_answers_of($key),
+		"local: $key without onlyEvaluateLocally agrees with the server for every subject");
+	my %values = map { JSON::PP->new->allow_nonref->encode($server{$_}{$key}) => 1 } keys %server;
+	cmp_ok(scalar keys %values, '>=', 3, "local: $key takes several values (" . join(' ', sort keys %values) . ')');
+}
+
+sub is_deeply_quiet
+{
+	my ($a, $b) = @_;
+	my $json = JSON::PP->new->canonical->allow_nonref;
+	return $json->encode($a) eq $json->encode($b);
+}
+
 # The sha1 flags are not all trivially on or off for these subjects.
 my %seen = map { my $k = $_; map { ($k . '=' . JSON::PP->new->allow_nonref->encode($server{$_}{$k})) => 1 } keys %server } @sha1_keys;
 cmp_ok(scalar keys %seen, '>=', 2 * scalar @sha1_keys, 'local: the sha1 flags take several values across the subjects');
