@@ -88,7 +88,7 @@ $carry_privileges$;
 DROP FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[]);
 
 COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) IS
-'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, payload}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; unknown token: SQLSTATE 28000';
+'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; unknown token: SQLSTATE 28000';
 
 -- The outcome of the previewed flag for one subject (src/pg/preview_functions.cpp): its variant,
 -- 'true' or 'false', or NULL when it cannot be computed. definitions is _team_document()'s

@@ -406,7 +406,7 @@ AS 'MODULE_PATHNAME', 'flag_eval_decide'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) IS
-'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, payload}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; unknown token: SQLSTATE 28000';
+'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; unknown token: SQLSTATE 28000';
 
 -- ---- experience continuity: the write (on the primary) ----
 

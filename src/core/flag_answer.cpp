@@ -27,7 +27,9 @@ FlagAnswer flag_answer(const Flag& flag, const FlagResult& result) {
             flag.id,
             flag.version,
             optional_of<std::string>(result.payload),
-            result.failed};
+            result.failed,
+            optional_of<std::string>(flag.description ? &*flag.description : nullptr),
+            flag.has_experiment};
 }
 
 FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
@@ -41,14 +43,24 @@ FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
             flag.id,
             flag.version,
             optional_of<std::string_view>(result.payload),
-            result.failed};
+            result.failed,
+            optional_of<std::string_view>(flag.description ? &*flag.description : nullptr),
+            flag.has_experiment};
 }
 
 FlagAnswerView view_of(const FlagAnswer& a) {
-    return {a.key,         a.enabled,         optional_view(a.variant),
-            a.reason_code, a.condition_index, a.reason_description,
-            a.id,          a.version,         optional_view(a.payload),
-            a.failed};
+    return {a.key,
+            a.enabled,
+            optional_view(a.variant),
+            a.reason_code,
+            a.condition_index,
+            a.reason_description,
+            a.id,
+            a.version,
+            optional_view(a.payload),
+            a.failed,
+            optional_view(a.description),
+            a.has_experiment};
 }
 
 }  // namespace flag_eval

@@ -22,8 +22,10 @@ struct BasicFlagAnswer {
     std::optional<int> condition_index;
     String reason_description;  // e.g. "Matched condition set 1"
     std::int64_t id = 0, version = 0;
-    std::optional<String> payload;  // JSON text, as stored
-    bool failed = false;            // could not be computed
+    std::optional<String> payload;      // JSON text, as stored
+    bool failed = false;                // could not be computed
+    std::optional<String> description;  // the flag's (metadata)
+    bool has_experiment = false;
 };
 
 using FlagAnswer = BasicFlagAnswer<std::string>;

@@ -57,6 +57,8 @@ struct Flag {
     bool active = true;
     bool deleted = false;
     std::int64_t version = 0;
+    std::optional<std::string> description;  // answered in metadata, as PostHog does
+    bool has_experiment = false;             // answered in metadata: SDKs slim their events on it
     bool ensure_experience_continuity = false;
     Bucketing bucketing = Bucketing::Xxh3;
     BucketingIdentifier bucketing_identifier = BucketingIdentifier::DistinctId;

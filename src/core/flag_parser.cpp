@@ -82,6 +82,10 @@ public:
         if (auto active = read_bool(o, "active", path, problems_)) flag->active = *active;
         if (auto deleted = read_bool(o, "deleted", path, problems_)) flag->deleted = *deleted;
         if (auto version = read_integer(o, "version", path, problems_)) flag->version = *version;
+        if (auto description = read_string(o, "description", path, problems_))
+            flag->description = std::string(*description);
+        if (auto has_experiment = read_bool(o, "has_experiment", path, problems_))
+            flag->has_experiment = *has_experiment;
         if (auto eec = read_bool(o, "ensure_experience_continuity", path, problems_))
             flag->ensure_experience_continuity = *eec;
         if (auto name = read_string(o, "bucketing", path, problems_)) {

@@ -16,7 +16,7 @@ int jsonb_key_compare(std::string_view a, std::string_view b) {
 }
 
 // Bytes of a flag beyond its strings' escaped text: keys, punctuation, three integers.
-constexpr std::size_t kFlagOverhead = 256 + 3 * JsonTextWriter::kMaxInteger;
+constexpr std::size_t kFlagOverhead = 320 + 3 * JsonTextWriter::kMaxInteger;
 
 std::size_t optional_size(const std::optional<std::string_view>& s) { return s ? s->size() : 0; }
 
@@ -35,7 +35,7 @@ void condition_index(JsonTextWriter& w, const std::optional<int>& index) {
 }
 
 // One flag's member in jsonb's order: key, failed, reason {code, description, condition_index},
-// enabled, variant, metadata {id, payload, version}.
+// enabled, variant, metadata {id, payload, version, description, has_experiment}.
 void write_jsonb_flag(JsonTextWriter& w, const FlagAnswerView& f) {
     w.string(f.key);
     w.literal(": {\"key\": ");
@@ -58,11 +58,16 @@ void write_jsonb_flag(JsonTextWriter& w, const FlagAnswerView& f) {
     optional_string(w, f.payload);
     w.literal(", \"version\": ");
     w.integer(f.version);
+    w.literal(", \"description\": ");
+    optional_string(w, f.description);
+    w.literal(", \"has_experiment\": ");
+    w.boolean(f.has_experiment);
     w.literal("}}");
 }
 
 // One flag's member in the reference's order: key, enabled, variant, reason {code,
-// condition_index, description}, metadata {id, version, payload}, failed.
+// condition_index, description}, metadata {id, version, description, payload, has_experiment},
+// failed.
 void write_document_flag(JsonTextWriter& w, const FlagAnswerView& f) {
     w.string(f.key);
     w.literal(":{\"key\":");
@@ -81,8 +86,12 @@ void write_document_flag(JsonTextWriter& w, const FlagAnswerView& f) {
     w.integer(f.id);
     w.literal(",\"version\":");
     w.integer(f.version);
+    w.literal(",\"description\":");
+    optional_string(w, f.description);
     w.literal(",\"payload\":");
     optional_string(w, f.payload);
+    w.literal(",\"has_experiment\":");
+    w.boolean(f.has_experiment);
     w.literal("},\"failed\":");
     w.boolean(f.failed);
     w.literal("}");
@@ -143,9 +152,9 @@ void write_document_flags(JsonTextWriter& w, std::span<const FlagAnswerView> fla
 std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags) {
     std::size_t bound = 128;
     for (const FlagAnswerView& f : flags)
-        bound += kFlagOverhead +
-                 6 * (2 * f.key.size() + f.reason_code.size() + f.reason_description.size() +
-                      optional_size(f.variant) + optional_size(f.payload));
+        bound += kFlagOverhead + 6 * (2 * f.key.size() + f.reason_code.size() +
+                                      f.reason_description.size() + optional_size(f.variant) +
+                                      optional_size(f.payload) + optional_size(f.description));
     return bound;
 }
 

@@ -136,11 +136,13 @@ TEST(FlagsV2Body, ExactShape) {
             "on": {"key": "on", "enabled": true, "variant": null,
                    "reason": {"code": "condition_match", "condition_index": 0,
                               "description": "Matched condition set 1"},
-                   "metadata": {"id": 7, "version": 3, "payload": "{\"a\":1}"}, "failed": false},
+                   "metadata": {"id": 7, "version": 3, "description": null, "payload": "{\"a\":1}",
+                                "has_experiment": false}, "failed": false},
             "multi": {"key": "multi", "enabled": true, "variant": "b",
                       "reason": {"code": "condition_match", "condition_index": 1,
                                  "description": "Matched condition set 2"},
-                      "metadata": {"id": 8, "version": 2, "payload": null}, "failed": false}},
+                      "metadata": {"id": 8, "version": 2, "description": null, "payload": null,
+                                   "has_experiment": false}, "failed": false}},
         "errorsWhileComputingFlags": false,
         "requestId": "req-1",
         "evaluatedAt": 1700000000123})"))
@@ -169,6 +171,7 @@ TEST(FlagsV2Body, NoFlags) {
 
 TEST(FailedAnswer, ShapedLikePosthogsErroredFlag) {
     const auto flag = compile_flag(json::parse(R"({"id": 12, "version": 5, "key": "needs-db",
+        "description": "Needs the database", "has_experiment": true,
         "filters": {"groups": [{"properties": []}], "payloads": {"true": "{}"}}})"),
                                    Bucketing::Xxh3);
     Answer answer;
@@ -178,7 +181,8 @@ TEST(FailedAnswer, ShapedLikePosthogsErroredFlag) {
         "flags": {"needs-db": {"key": "needs-db", "enabled": false, "variant": null,
             "reason": {"code": "database_error", "condition_index": null,
                        "description": "Database connection error during evaluation"},
-            "metadata": {"id": 12, "version": 5, "payload": null}, "failed": true}},
+            "metadata": {"id": 12, "version": 5, "description": "Needs the database",
+                         "payload": null, "has_experiment": true}, "failed": true}},
         "errorsWhileComputingFlags": true, "requestId": "r"})"));
     EXPECT_EQ(failed_answer(*flag, "Timeout", "timeout").reason_code, "timeout");
 }

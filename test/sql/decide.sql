@@ -86,7 +86,7 @@ LANGUAGE sql AS $$
   ORDER BY f.key
 $$;
 
--- The /flags?v=2 body: flags by key with reason and metadata{id, version, payload}, and
+-- The /flags?v=2 body: flags by key with reason and metadata{id, version, description, payload, has_experiment}, and
 -- errorsWhileComputingFlags.
 SELECT jsonb_pretty(decide('phc_decide', 'user-1', flag_keys => ARRAY['pro-plan', 'layout'])::jsonb);
 -- It is json: the text as it is sent, in the key order and spacing jsonb prints, so that casting

@@ -97,3 +97,13 @@ SELECT definitions('phc_targeting') -> 'property_matching_version' AS feed_versi
 \set VERBOSITY terse
 UPDATE teams SET property_matching_version = 3 WHERE id = 4001;
 \set VERBOSITY default
+
+-- ---- answer metadata the SDKs read: a flag's description, and whether it has an experiment ----
+INSERT INTO flags (team_id, key, definition) VALUES
+  (4001, 'checkout-test', '{"description": "New checkout, A/B", "has_experiment": true,
+                            "filters": {"groups": [{"properties": []}]}}');
+SELECT key, answer -> 'metadata' -> 'description' AS description, answer -> 'metadata' -> 'has_experiment' AS has_experiment
+FROM jsonb_each(decide('phc_targeting', 'user-1')::jsonb -> 'flags') AS f(key, answer)
+WHERE key IN ('checkout-test', 'dev') ORDER BY key;
+-- A description that is not a string is refused with the others.
+INSERT INTO flags (team_id, key, definition) VALUES (4001, 'bad', '{"description": 5, "filters": {"groups": []}}');

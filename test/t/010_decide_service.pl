@@ -145,7 +145,8 @@ is_deeply(
 	[qw(enabled failed key metadata reason variant)],
 	'v2: a flag has key, enabled, variant, reason, metadata, failed');
 is_deeply([ sort keys %{ $flags->{'paid-plan'}{metadata} } ],
-	[qw(id payload version)], 'v2: metadata has id, version, payload');
+	[qw(description has_experiment id payload version)],
+	'v2: metadata has id, version, description, payload, has_experiment');
 is_deeply([ sort keys %{ $flags->{'paid-plan'}{reason} } ],
 	[qw(code condition_index description)], 'v2: reason has code, condition_index, description');
 like($flags->{'mv-checkout'}{variant} // '', qr/^(control|test-a|test-b)$/,

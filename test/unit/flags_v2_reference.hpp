@@ -24,8 +24,8 @@ inline boost::json::value optional_json(const std::optional<std::string>& s) {
 
 }  // namespace v2_reference
 
-// {flags: {key: {key, enabled, variant, reason, metadata{id, version, payload}, failed}},
-// errorsWhileComputingFlags} from the core's results.
+// {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload,
+// has_experiment}, failed}}, errorsWhileComputingFlags} from the core's results.
 inline boost::json::object flags_v2_json(const EvaluationSummary& summary) {
     namespace json = boost::json;
     json::object flags;
@@ -38,7 +38,9 @@ inline boost::json::object flags_v2_json(const EvaluationSummary& summary) {
         json::object metadata;
         metadata["id"] = flag->id;
         metadata["version"] = flag->version;
+        metadata["description"] = v2_reference::optional_json(flag->description);
         metadata["payload"] = v2_reference::optional_json(result.payload);
+        metadata["has_experiment"] = flag->has_experiment;
         json::object detail;
         detail["key"] = flag->key;
         detail["enabled"] = result.enabled;
@@ -68,7 +70,9 @@ inline boost::json::object flags_v2_json(const std::vector<FlagAnswer>& answers,
         json::object metadata;
         metadata["id"] = flag.id;
         metadata["version"] = flag.version;
+        metadata["description"] = v2_reference::optional_json(flag.description);
         metadata["payload"] = v2_reference::optional_json(flag.payload);
+        metadata["has_experiment"] = flag.has_experiment;
         json::object detail;
         detail["key"] = flag.key;
         detail["enabled"] = flag.enabled;

@@ -60,7 +60,8 @@ TEST(JsonbText, PrintsWhatPostgresPrinted) {
         R"({"flags": {"a \"quoted\" key\\with a backslash, é": {"key": "a \"quoted\" key\\with a backslash, é", )"
         R"("failed": false, "reason": {"code": "condition_match", "description": "Matched condition set 1", )"
         R"("condition_index": 0}, "enabled": true, "variant": null, "metadata": {"id": 1220, "payload": )"
-        R"("{\"text\": \"tab\\t\"} \\ \u0001\u001f\b\f\r\t\n é 😀", "version": 1}}}, "errorsWhileComputingFlags": false})";
+        R"("{\"text\": \"tab\\t\"} \\ \u0001\u001f\b\f\r\t\n é 😀", "version": 1, "description": null, )"
+        R"("has_experiment": false}}}, "errorsWhileComputingFlags": false})";
     const json::value document = json::parse(golden);
     EXPECT_EQ(jsonb_text(document), golden);
 
@@ -121,6 +122,10 @@ TEST(FlagsV2Writer, VariantsPayloadsAndEscapes) {
         {"empty", false, std::nullopt, "no_condition_match", std::nullopt, "", 12, 1, "", false},
         {hostile, true, hostile, "condition_match", 0, hostile, 13, 1, hostile, false},
         {"", true, "", "condition_match", 0, "empty key", 14, 1, "{}", false},
+        {"described", true, std::nullopt, "condition_match", 0, "Matched condition set 1", 15, 1,
+         std::nullopt, false, hostile, true},
+        {"experiment", false, std::nullopt, "no_condition_match", 0, "No matching condition set",
+         16, 1, std::nullopt, false, "", true},
     };
     expect_both_styles(answers, false);
 }

@@ -118,6 +118,11 @@ FlagAnswer flag_from_json(std::string_view map_key, const json::value& value,
             // Stored payloads are JSON text in a string; a bare JSON value is kept as its text.
             flag.payload = payload->is_string() ? std::string(payload->get_string())
                                                 : json::serialize(*payload);
+        flag.description = optional_string_at(m, "description", metadata_path);
+        if (const json::value* experiment = find(m, "has_experiment");
+            experiment && !experiment->is_null())
+            flag.has_experiment =
+                boolean_at(*experiment, member_path(metadata_path, "has_experiment"));
     }
 
     if (const json::value* failed = find(o, "failed"); failed && !failed->is_null())
@@ -136,6 +141,8 @@ FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
     answer.id = flag.id;
     answer.version = flag.version;
     answer.failed = true;
+    answer.description = flag.description;
+    answer.has_experiment = flag.has_experiment;
     return answer;
 }
 

@@ -26,10 +26,10 @@ FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
 std::variant<Answer, std::string> parse_v2_body(std::string_view json_text);
 
 // /flags?v=2 and /decide?v=4: {flags: {key: {key, enabled, variant, reason{code,
-// condition_index, description}, metadata{id, version, payload}, failed}},
-// errorsWhileComputingFlags, requestId[, evaluatedAt]}: the core's writer (flags_v2_writer,
-// V2Style::Document) and the service's own members. "quotaLimited" is left out, as PostHog does
-// unless a quota was hit.
+// condition_index, description}, metadata{id, version, description, payload, has_experiment},
+// failed}}, errorsWhileComputingFlags, requestId[, evaluatedAt]}: the core's writer
+// (flags_v2_writer, V2Style::Document) and the service's own members. "quotaLimited" is left out,
+// as PostHog does unless a quota was hit.
 std::string flags_v2_body(const Answer& answer, std::string_view request_id,
                           std::optional<std::int64_t> evaluated_at_ms = std::nullopt);
 
