@@ -52,6 +52,8 @@ constexpr std::pair<std::string_view, Operator> operator_names[] = {
     {"not_regex", Operator::NotRegex},
     {"gt", Operator::Gt},
     {"gte", Operator::Gte},
+    {"between", Operator::Between},
+    {"not_between", Operator::NotBetween},
     {"lt", Operator::Lt},
     {"lte", Operator::Lte},
     {"semver_gt", Operator::SemverGt},
@@ -445,6 +447,7 @@ bool matches_when_missing(Operator op) {
         case Operator::NotStartsWith:
         case Operator::NotEndsWith:
         case Operator::NotRegex:
+        case Operator::NotBetween:
         case Operator::IsNotSet: return true;
         default: return false;
     }
@@ -483,8 +486,9 @@ struct ValueMatcher::Compiled {
     // regex, not_regex
     std::unique_ptr<RE2> regex;  // null when RE2 rejected the pattern
 
-    // gt, gte, lt, lte
+    // gt, gte, lt, lte; between and not_between: [number, number_max]
     double number = 0;
+    double number_max = 0;
 
     // semver_*
     std::string version_text;
@@ -595,6 +599,28 @@ bool compile_number(Compiled& c, const json::value& value, const std::string& pa
     return true;
 }
 
+// [min, max]: two numbers (or strings holding them), min <= max.
+bool compile_range(Compiled& c, const json::value& value, const std::string& path,
+                   Problems& problems) {
+    const json::array* range = value.is_array() ? &value.get_array() : nullptr;
+    std::optional<double> low, high;
+    if (range && range->size() == 2) {
+        low = filter_number((*range)[0]);
+        high = filter_number((*range)[1]);
+    }
+    if (!low || !high || std::isnan(*low) || std::isnan(*high)) {
+        problems.invalid(path, "expected [min, max], two numbers, got " + describe(value));
+        return false;
+    }
+    if (*low > *high) {
+        problems.invalid(path, "the range's min is greater than its max");
+        return false;
+    }
+    c.number = *low;
+    c.number_max = *high;
+    return true;
+}
+
 bool compile_version(Compiled& c, const json::value& value, const std::string& path,
                      Problems& problems) {
     if (value.is_string() || value.is_number()) {
@@ -664,6 +690,8 @@ bool compile_for(Compiled& c, Operator op, const json::value& value, const std::
         case Operator::Gte:
         case Operator::Lt:
         case Operator::Lte: return compile_number(c, value, path, problems);
+        case Operator::Between:
+        case Operator::NotBetween: return compile_range(c, value, path, problems);
         case Operator::SemverGt:
         case Operator::SemverGte:
         case Operator::SemverLt:
@@ -725,8 +753,10 @@ std::optional<double> property_number(const PropertyValue& value) {
 
 bool number_matches(const Compiled& c, Operator op, const PropertyValue& value) {
     const std::optional<double> number = property_number(value);
-    if (!number) return false;
+    if (!number || std::isnan(*number)) return false;  // for not_between too, as the reference
     switch (op) {
+        case Operator::Between: return *number >= c.number && *number <= c.number_max;
+        case Operator::NotBetween: return *number < c.number || *number > c.number_max;
         case Operator::Gt: return *number > c.number;
         case Operator::Gte: return *number >= c.number;
         case Operator::Lt: return *number < c.number;
@@ -798,7 +828,9 @@ bool present_value_matches(const Compiled& c, Operator op, const PropertyValue& 
         case Operator::Gt:
         case Operator::Gte:
         case Operator::Lt:
-        case Operator::Lte: return number_matches(c, op, value);
+        case Operator::Lte:
+        case Operator::Between:
+        case Operator::NotBetween: return number_matches(c, op, value);
         case Operator::SemverGt:
         case Operator::SemverGte:
         case Operator::SemverLt:

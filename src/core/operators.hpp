@@ -32,6 +32,8 @@ enum class Operator {
     Gte,
     Lt,
     Lte,
+    Between,  // [min, max], inclusive
+    NotBetween,
     SemverGt,
     SemverGte,
     SemverLt,

@@ -60,6 +60,7 @@ const GROUP = {
 const MAPPING = { 0: 'organization', 1: 'company' }
 
 // ---- filters: every operator, with values drawn from the domains above ----
+const operatorTurns = new Map()  // property key -> the last operator generated for it
 function valueFilter(key, domain, type, groupIndex) {
   const base = { key, type }
   if (type === 'group') base.group_type_index = groupIndex
@@ -70,11 +71,14 @@ function valueFilter(key, domain, type, groupIndex) {
   const dates = key === 'signed_up_at'
   const operators = ['exact', 'is_not', 'exact', 'icontains', 'not_icontains', 'regex', 'not_regex',
     'is_set', 'is_not_set', 'starts_with', 'not_starts_with', 'ends_with', 'not_ends_with', 'icontains_multi']
-  if (numeric) operators.push('gt', 'gte', 'lt', 'lte', 'gt', 'lte')
+  if (numeric) operators.push('gt', 'gte', 'lt', 'lte', 'gt', 'lte', 'between', 'not_between')
   if (versions) operators.push('semver_gt', 'semver_gte', 'semver_lt', 'semver_lte', 'semver_eq', 'semver_neq',
     'semver_tilde', 'semver_caret', 'semver_wildcard', 'semver_gte', 'semver_lt')
   if (dates) operators.push('is_date_before', 'is_date_after', 'is_date_before', 'is_date_after', 'is_date_exact')
-  const operator = pick(operators)
+  // In turn rather than at random, so that every operator of a property is generated.
+  const turn = (operatorTurns.get(key) ?? Math.floor(random() * operators.length)) + 1
+  operatorTurns.set(key, turn)
+  const operator = operators[turn % operators.length]
   let value
   switch (operator) {
     case 'exact':
@@ -109,6 +113,10 @@ function valueFilter(key, domain, type, groupIndex) {
       break
     case 'is_date_exact':
       value = pick(domain)
+      break
+    case 'between':
+    case 'not_between':
+      value = pick([[10, 30], [0, 20], ['12', '100'], [45.5, 45.5]])
       break
     default:
       value = versions ? pick(['1.2.0', '1.10.0', '2.0.0']) : numeric ? pick([10, 20, 50, 100, '30']) : sample

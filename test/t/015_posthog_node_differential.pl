@@ -93,8 +93,10 @@ for my $what (
 # condition sets up to the one flag_eval matched (all of them when it matched none).
 #  - posthog-node cannot decide a condition set locally (a property the subject lacks, which the
 #    server reads as absent; an operator posthog-node lacks: icontains_multi, not_icontains_multi,
-#    is_date_exact; a cohort reading a missing property; a flag it depends on that it could not
-#    decide), yet it does not stop there: it answers from a later set;
+#    is_date_exact, between, not_between; a cohort reading a missing property; a flag it depends
+#    on that it could not decide), yet it does not stop there: it answers from a later set; and
+#    so a flag depending on a flag posthog-node answered otherwise for one of these reasons;
+#    (an integral number under exact is one posthog-node declines to decide);
 #  - posthog-node drops a semver pre-release tag (2.0.0-beta.1 reads as 2.0.0); the server orders
 #    it before the release.
 $node->safe_psql('postgres', q{
@@ -106,7 +108,8 @@ RETURNS text LANGUAGE sql AS $$
        OR g.n - 1 <= (ours -> 'reason' ->> 'condition_index')::int),
   filters AS (SELECT p FROM sets, jsonb_array_elements(sets.set -> 'properties') p)
   SELECT CASE
-    WHEN EXISTS (SELECT FROM filters WHERE p ->> 'operator' IN ('icontains_multi', 'not_icontains_multi', 'is_date_exact'))
+    WHEN EXISTS (SELECT FROM filters WHERE p ->> 'operator' IN ('icontains_multi', 'not_icontains_multi', 'is_date_exact',
+                                                                 'between', 'not_between'))
       THEN 'an operator posthog-node lacks, in a condition set it then skips'
     WHEN EXISTS (SELECT FROM filters WHERE p ->> 'type' = 'person' AND NOT (context -> 'person_properties') ? (p ->> 'key'))
       OR EXISTS (SELECT FROM filters WHERE p ->> 'type' = 'group'
@@ -117,8 +120,17 @@ RETURNS text LANGUAGE sql AS $$
                  AND EXISTS (SELECT FROM jsonb_path_query(definitions -> 'cohorts', '$.** ? (@.type == "person").key') k
                              WHERE NOT (context -> 'person_properties') ? (k #>> '{}')))
       THEN 'a cohort reading a property the subject lacks, in a condition set posthog-node then skips'
+    WHEN EXISTS (SELECT FROM filters WHERE p ->> 'operator' IN ('exact', 'is_not')
+                 AND (jsonb_path_exists(p -> 'value', 'lax $[*] ? (@.type() == "number")')
+                      OR jsonb_typeof(context -> 'person_properties' -> (p ->> 'key')) = 'number'
+                      OR jsonb_path_exists(context -> 'group_properties', 'lax $.*.* ? (@.type() == "number")')))
+      THEN 'an integral number under exact, which posthog-node does not decide (it cannot tell 1 from 1.0), in a condition set it then skips'
     WHEN EXISTS (SELECT FROM filters WHERE p ->> 'type' = 'flag' AND NOT node_flags ? (p ->> 'key'))
       THEN 'a flag dependency posthog-node could not decide, in a condition set it then skips'
+    WHEN EXISTS (SELECT FROM filters WHERE p ->> 'type' = 'flag'
+                 AND node_flags -> (p ->> 'key') IS DISTINCT FROM
+                     coalesce(flag_eval.flag_evaluate_all(definitions, context) -> 'flags' -> (p ->> 'key') -> 'value', 'false'))
+      THEN 'a flag dependency posthog-node answered otherwise (for one of these reasons)'
     WHEN context -> 'person_properties' ->> 'app_version' LIKE '%-%'
      AND (jsonb_path_exists(definition, '$.** ? (@.operator starts with "semver")')
           OR jsonb_path_exists(definitions -> 'cohorts', '$.** ? (@.operator starts with "semver")'))

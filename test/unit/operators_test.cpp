@@ -92,6 +92,8 @@ TEST(OperatorNames, RoundTripAndUnknown) {
                            "gte",
                            "lt",
                            "lte",
+                           "between",
+                           "not_between",
                            "semver_gt",
                            "semver_gte",
                            "semver_lt",
@@ -115,7 +117,7 @@ TEST(OperatorNames, RoundTripAndUnknown) {
         EXPECT_EQ(operator_name(*op), name);
     }
     EXPECT_EQ(operator_from_name("Exact"), std::nullopt);
-    EXPECT_EQ(operator_from_name("between"), std::nullopt);
+    EXPECT_EQ(operator_from_name("is_between"), std::nullopt);
     EXPECT_EQ(operator_from_name(""), std::nullopt);
     EXPECT_EQ(operator_from_name("exact "), std::nullopt);
 }
@@ -583,6 +585,28 @@ TEST(Semver, NormalisationOfSdkVersions) {
     EXPECT_TRUE(match(Operator::SemverGt, "\"3.9\"", str("3.10")));
     EXPECT_TRUE(match(Operator::SemverEq, "2", num(2, "2")));
     EXPECT_TRUE(match(Operator::SemverEq, "1.5", num(1.5, "1.5")));
+}
+
+// between / not_between: [min, max] inclusive over numbers or strings holding them; a property
+// that is no number matches neither; a missing one only not_between.
+TEST(Numbers, BetweenAndNotBetween) {
+    EXPECT_TRUE(match(Operator::Between, "[10, 20]", num(10, "10")));
+    EXPECT_TRUE(match(Operator::Between, "[10, 20]", num(20, "20")));
+    EXPECT_TRUE(match(Operator::Between, "[10, \"20.5\"]", str("20.5")));
+    EXPECT_FALSE(match(Operator::Between, "[10, 20]", num(20.01, "20.01")));
+    EXPECT_FALSE(match(Operator::Between, "[10, 20]", str("fifteen")));
+    EXPECT_TRUE(match(Operator::NotBetween, "[10, 20]", num(9, "9")));
+    EXPECT_FALSE(match(Operator::NotBetween, "[10, 20]", num(15, "15")));
+    EXPECT_FALSE(match(Operator::NotBetween, "[10, 20]", str("fifteen")));
+    EXPECT_FALSE(match(Operator::NotBetween, "[10, 20]", boolean(true)));
+    EXPECT_FALSE(match(Operator::Between, "[10, 20]", missing()));
+    EXPECT_TRUE(match(Operator::NotBetween, "[10, 20]", missing()));
+    EXPECT_TRUE(match(Operator::Between, "[5, 5]", num(5, "5")));
+    for (const char* bad : {"[20, 10]", "[1]", "[1, 2, 3]", "5", "[\"a\", 2]", "null"}) {
+        const Compiled c = compile(Operator::Between, bad);
+        ASSERT_FALSE(c.problems.items().empty()) << bad;
+        EXPECT_EQ(c.problems.items().front().severity, Problem::Severity::Invalid) << bad;
+    }
 }
 
 TEST(Semver, PreReleaseAndBuild) {
