@@ -363,5 +363,29 @@ for my $change ([ 0 => '0 v2' ], [ 100 => '1 v3' ])
 	note sprintf('the change reached the answers after %.2f s', Time::HiRes::time() - $started);
 }
 
+# ---- the team's property matching version reaches the service's own evaluation and its feed ----
+{
+	$primary->safe_psql('postgres',
+		"INSERT INTO flag_eval.flags (team_id, key, definition) SELECT id, 'beta-false', "
+		  . "'{\"filters\": {\"groups\": [{\"properties\": [{\"key\": \"beta\", \"type\": \"person\", "
+		  . "\"operator\": \"exact\", \"value\": false}]}]}}' FROM flag_eval.teams WHERE api_token = '$TOKEN'");
+	# Someone stored nowhere: every property is in the request, the service answers it itself.
+	my $banana = { token => $TOKEN, distinct_id => 'nobody-stored', person_properties => { beta => 'banana' } };
+	my $answer = sub {
+		my $flag = $service->post_json('/flags?v=2', $banana)->{json}{flags}{'beta-false'};
+		return defined $flag ? ($flag->{enabled} ? 'on' : 'off') : 'absent';
+	};
+	ok(poll_until(10, sub { $answer->() eq 'on' }),
+		'matching version 1 (the default): exact false matches "banana" (legacy truthiness)');
+	$primary->safe_psql('postgres',
+		"UPDATE flag_eval.teams SET property_matching_version = 2 WHERE api_token = '$TOKEN'");
+	ok(poll_until(10, sub { $answer->() eq 'off' }),
+		'matching version 2 on the primary: the service compares plain text within 10 s');
+	is($service->get($feed_path, authorization => "Bearer $SECRET")->{json}{property_matching_version},
+		2, 'the feed says the version to SDKs');
+	is_deeply($service->post_json('/flags?v=2', $banana)->{json}{flags}{'beta-false'},
+		$topology->sql_decide($standby, $banana)->{flags}{'beta-false'}, 'the same as decide() on the standby');
+}
+
 ok($service->stop, 'flag-decide exits on SIGTERM');
 done_testing();
