@@ -7,6 +7,11 @@
 #include "pg/jsonb_properties.hpp"
 #include "pg/pg_guard.hpp"
 
+extern "C" {
+#include "nodes/pg_list.h"
+#include "nodes/primnodes.h"
+}
+
 namespace flag_eval::pg {
 namespace {
 
@@ -20,9 +25,10 @@ struct CacheEntry {
     std::size_t key_size = 0;
     Compiled* compiled = nullptr;
     int kind = 0;  // guards against another user of fn_extra
-    // A constant (or parameter) argument cannot change during the query: once compiled, the
-    // per-row byte comparison is skipped (it cost 2 % of a scan).
-    bool argument_is_stable = false;
+    // A constant argument cannot change while this call site lives: once compiled, the per-row
+    // byte comparison is skipped (it cost 2 % of a scan). Not a parameter: a plpgsql simple
+    // expression keeps its call site (fn_extra) across evaluations with other parameter values.
+    bool argument_is_constant = false;
 
     static void release(void* arg) noexcept {
         auto* entry = static_cast<CacheEntry*>(arg);
@@ -44,6 +50,14 @@ void* context_alloc_or_throw(MemoryContext context, std::size_t size) {
     return p;
 }
 
+// Whether the call's first argument is a Const node (get_fn_expr_arg_stable would also accept
+// an external Param).
+bool first_argument_is_constant(FmgrInfo* flinfo) {
+    if (flinfo->fn_expr == nullptr || !IsA(flinfo->fn_expr, FuncExpr)) return false;
+    const List* args = reinterpret_cast<FuncExpr*>(flinfo->fn_expr)->args;
+    return args != nullptr && list_length(args) > 0 && IsA(linitial(args), Const);
+}
+
 // The entry in fn_extra, created (with its reset callback registered) on first use.
 template <class Compiled>
 CacheEntry<Compiled>* entry_of(FmgrInfo* flinfo, int kind) {
@@ -57,7 +71,7 @@ CacheEntry<Compiled>* entry_of(FmgrInfo* flinfo, int kind) {
         new (memory) CacheEntry<Compiled>();  // trivially destructible: freed with the context
     entry->context = flinfo->fn_mcxt;
     entry->kind = kind;
-    entry->argument_is_stable = get_fn_expr_arg_stable(flinfo, 0);
+    entry->argument_is_constant = first_argument_is_constant(flinfo);
     entry->callback.func = &CacheEntry<Compiled>::release;
     entry->callback.arg = entry;
     MemoryContextRegisterResetCallback(flinfo->fn_mcxt, &entry->callback);
@@ -74,7 +88,7 @@ const Compiled& cached(FunctionCallInfo fcinfo, Jsonb* jsonb, std::unique_ptr<Co
     }
     CacheEntry<Compiled>* entry = entry_of<Compiled>(fcinfo->flinfo, kind);
     const std::size_t size = VARSIZE(jsonb);
-    if (entry->compiled && (entry->argument_is_stable ||
+    if (entry->compiled && (entry->argument_is_constant ||
                             (entry->key_size == size && std::memcmp(entry->key, jsonb, size) == 0)))
         return *entry->compiled;
 

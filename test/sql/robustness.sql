@@ -87,3 +87,21 @@ SELECT jsonb_array_length(flag_validate(jsonb_build_object('key', 'wide', 'filte
 
 -- The backend never restarted.
 SELECT pg_postmaster_start_time() = started AS no_crash FROM server_start;
+
+-- A plpgsql simple expression keeps its call site (and the compiled flag cached there) across
+-- evaluations with other values of its variables: each flag must still be its own.
+DO $$
+DECLARE
+    f jsonb;
+    answers text := '';
+BEGIN
+    FOREACH f IN ARRAY ARRAY['{"key": "on", "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}}'::jsonb,
+                             '{"key": "off", "filters": {"groups": [{"properties": [], "rollout_percentage": 0}]}}'::jsonb,
+                             '{"key": "on-again", "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}}'::jsonb] LOOP
+        answers := answers || (f ->> 'key') || '=' || flag_eval.flag_eval(f, 'user-1', '{}')
+                   || '/' || (flag_eval.flag_evaluate_all(jsonb_build_array(f), '{"distinct_id": "user-1"}')
+                              #>> ARRAY['flags', f ->> 'key', 'enabled']) || ' ';
+    END LOOP;
+    RAISE NOTICE 'each flag its own answer: %', answers;
+END
+$$;
