@@ -510,6 +510,14 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'flag_eval_preview_failure'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
+-- Which stored rows can change the answers of the previewed flag (the first of definitions):
+-- 'static_cohorts' when it or a flag it depends on names a static cohort, directly or through
+-- dynamic cohorts; 'continuity_keys' when one of them asks for experience continuity.
+CREATE FUNCTION flag_eval._preview_stored_reads(definitions jsonb)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'flag_eval_preview_stored_reads'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- preview(token, flag): one row per outcome the flag can give (its variants in declared order,
 -- any other variant seen, such as a holdout's, then 'true' for a flag without variants, then
 -- 'false'), with how many subjects get it (count), out of how many (total), and the share
@@ -534,7 +542,7 @@ DECLARE
     candidate jsonb;
     document jsonb;
     group_index integer;
-    reads_flags boolean;
+    stored_reads text[];
     has_static_cohorts boolean;
     has_continuity_flags boolean;
     counts jsonb;
@@ -575,20 +583,10 @@ BEGIN
             SELECT pg_catalog.jsonb_agg(f.def ORDER BY f.n)
             FROM pg_catalog.jsonb_array_elements(document -> 'flags') WITH ORDINALITY AS f(def, n)
             WHERE f.def ->> 'key' IS DISTINCT FROM flag_key), '[]'::jsonb));
-    -- Stored rows are read only when they can change an answer: static cohort memberships when
-    -- a static cohort is named by the flag or a dynamic cohort (or by a stored flag, when this
-    -- one reads flags); continuity keys when the flag asks for continuity, or reads another flag
-    -- and the team has continuity flags.
-    reads_flags := pg_catalog.jsonb_path_exists(candidate, 'lax $.**?(@.type == "flag")');
-    has_static_cohorts := EXISTS (
-        SELECT FROM pg_catalog.jsonb_path_query(
-                 pg_catalog.jsonb_build_array(candidate, document -> 'cohorts',
-                     CASE WHEN reads_flags THEN document -> 'flags' END),
-                 'lax $.**?(@.type == "cohort").value') AS v(id)
-        WHERE (v.id #>> '{}') IN (SELECT pg_catalog.jsonb_array_elements_text(document -> 'static_cohort_ids')));
-    has_continuity_flags := (candidate -> 'ensure_experience_continuity') = 'true'::jsonb
-        OR (reads_flags AND pg_catalog.jsonb_path_exists(
-                document, '$.flags[*] ? (@.ensure_experience_continuity == true)'));
+    -- Stored rows are read only when they can change an answer.
+    stored_reads := flag_eval._preview_stored_reads(document);
+    has_static_cohorts := 'static_cohorts' = ANY (stored_reads);
+    has_continuity_flags := 'continuity_keys' = ANY (stored_reads);
 
     group_index := (candidate -> 'filters' ->> 'aggregation_group_type_index')::integer;
     IF group_index IS NOT NULL AND document -> 'group_type_mapping' ->> group_index::text IS NULL THEN

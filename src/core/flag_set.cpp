@@ -164,15 +164,11 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
     return summary;
 }
 
-std::optional<FlagResult> FlagSet::evaluate_one(std::string_view key,
-                                                const EvaluationContext& context) const {
-    const auto target = live_by_key_.find(key);
-    if (target == live_by_key_.end()) return std::nullopt;
-
-    // The flags `key` needs: itself and its dependencies, directly or not.
+// The flags flags_[index] needs: itself and its live dependencies, directly or not.
+std::vector<bool> FlagSet::needed_by(std::size_t index) const {
     std::vector<bool> needed(flags_.size(), false);
-    std::vector<std::size_t> pending{target->second};
-    needed[target->second] = true;
+    std::vector<std::size_t> pending{index};
+    needed[index] = true;
     while (!pending.empty()) {
         const std::size_t i = pending.back();
         pending.pop_back();
@@ -182,6 +178,24 @@ std::optional<FlagResult> FlagSet::evaluate_one(std::string_view key,
                 pending.push_back(it->second);
             }
     }
+    return needed;
+}
+
+std::vector<const Flag*> FlagSet::with_dependencies(std::string_view key) const {
+    std::vector<const Flag*> out;
+    const auto target = live_by_key_.find(key);
+    if (target == live_by_key_.end()) return out;
+    const std::vector<bool> needed = needed_by(target->second);
+    for (std::size_t i = 0; i < flags_.size(); ++i)
+        if (needed[i]) out.push_back(flags_[i].get());
+    return out;
+}
+
+std::optional<FlagResult> FlagSet::evaluate_one(std::string_view key,
+                                                const EvaluationContext& context) const {
+    const auto target = live_by_key_.find(key);
+    if (target == live_by_key_.end()) return std::nullopt;
+    const std::vector<bool> needed = needed_by(target->second);
 
     ResultsByKey results;
     const EvaluationContext ctx = with_group_type_mapping(context);

@@ -50,12 +50,17 @@ public:
     std::optional<FlagResult> evaluate_one(std::string_view key,
                                            const EvaluationContext& context) const;
 
+    // The live flag `key` and the live flags it depends on, directly or not (empty when no live
+    // flag has that key).
+    std::vector<const Flag*> with_dependencies(std::string_view key) const;
+
     const std::vector<std::unique_ptr<Flag>>& flags() const { return flags_; }
     const GroupTypeMapping& group_type_mapping() const { return group_type_mapping_; }
     const CohortSet& cohorts() const { return cohorts_; }
 
 private:
     void order_by_dependencies();
+    std::vector<bool> needed_by(std::size_t index) const;
     EvaluationContext with_group_type_mapping(const EvaluationContext& context) const;
     FlagResult evaluate_in_order(std::size_t index, const EvaluationContext& context,
                                  const DependencyResults& results) const;

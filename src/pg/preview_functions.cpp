@@ -10,6 +10,10 @@
 //       the subject's outcome: its variant, 'true' or 'false'; NULL when it cannot be computed
 //   _preview_failure(...) returns text
 //       why it cannot be computed; NULL when it can (called only to explain a failure)
+//   _preview_stored_reads(definitions) returns text[]
+//       which stored rows can change the flag's answers: 'static_cohorts' when it or a flag it
+//       depends on names a static cohort (directly or through dynamic cohorts),
+//       'continuity_keys' when one of them asks for experience continuity
 //
 // subject_key is the distinct id that buckets a person, or the group key of a group flag's
 // group; properties the person's or group's stored properties; member_of the person's static
@@ -20,6 +24,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +131,25 @@ FlagResult evaluate_subject(FunctionCallInfo fcinfo, const Subject& subject,
     return *team.flags.evaluate_one(flag.key, ctx);  // the first flag is live: SQL saw to it
 }
 
+// Whether the cohort `id`, or a cohort its definition names (at any depth), is static.
+bool reaches_static_cohort(const TeamDefinitions& team, std::int64_t id,
+                           std::set<std::int64_t>& visited) {
+    if (!visited.insert(id).second) return false;
+    if (team.static_cohort_ids.count(id)) return true;
+    const CohortNode* root = team.flags.cohorts().find(id);
+    std::vector<const CohortNode*> pending;
+    if (root) pending.push_back(root);
+    while (!pending.empty()) {
+        const CohortNode* node = pending.back();
+        pending.pop_back();
+        for (const CohortNode& child : node->children) pending.push_back(&child);
+        if (node->filter && node->filter->type == FilterType::Cohort &&
+            reaches_static_cohort(team, node->filter->cohort_id, visited))
+            return true;
+    }
+    return false;
+}
+
 // The text `pick` makes of the subject's result (palloc'd, inside the C++ frame), or SQL NULL
 // when it makes none.
 template <class Pick>
@@ -150,6 +174,8 @@ PGDLLEXPORT Datum flag_eval_preview_value(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(flag_eval_preview_value);
 PGDLLEXPORT Datum flag_eval_preview_failure(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(flag_eval_preview_failure);
+PGDLLEXPORT Datum flag_eval_preview_stored_reads(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(flag_eval_preview_stored_reads);
 
 Datum flag_eval_preview_value(PG_FUNCTION_ARGS) {
     return preview_text(fcinfo, [](const FlagResult& r) -> text* {
@@ -163,6 +189,29 @@ Datum flag_eval_preview_failure(PG_FUNCTION_ARGS) {
     return preview_text(fcinfo, [](const FlagResult& r) -> text* {
         return r.failed ? text_or_throw(reason_description(r)) : nullptr;
     });
+}
+
+Datum flag_eval_preview_stored_reads(PG_FUNCTION_ARGS) {
+    Jsonb* definitions = PG_GETARG_JSONB_P(0);
+    bool static_cohorts = false, continuity_keys = false;
+    ErrorReport error;
+    if (!run_cpp(error, "preview definitions", [&] {
+            std::unique_ptr<TeamDefinitions> uncached;
+            const TeamDefinitions& team = compiled_team_document(fcinfo, definitions, uncached);
+            if (team.flags.flags().empty()) return;
+            std::set<std::int64_t> visited;
+            for (const Flag* flag : team.flags.with_dependencies(team.flags.flags().front()->key)) {
+                continuity_keys |= flag->ensure_experience_continuity;
+                for (std::int64_t id : flag->cohort_ids)
+                    static_cohorts |= reaches_static_cohort(team, id, visited);
+            }
+        }))
+        raise_error(error);
+    Datum names[2];
+    int count = 0;
+    if (static_cohorts) names[count++] = CStringGetTextDatum("static_cohorts");
+    if (continuity_keys) names[count++] = CStringGetTextDatum("continuity_keys");
+    PG_RETURN_ARRAYTYPE_P(construct_array(names, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 }  // extern "C"
