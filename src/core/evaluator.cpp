@@ -60,6 +60,13 @@ private:
     // device id for a device-bucketed flag (none without one: it never falls back), else the
     // recorded experience-continuity key when there is one, else the distinct id.
     std::optional<std::string_view> identifier_for(std::optional<int> aggregation) const {
+        if (!aggregation && flag_.bucketing_identifier == BucketingIdentifier::DistinctId &&
+            !flag_.ensure_experience_continuity)
+            return env_.context.distinct_id;  // the usual case, kept short enough to inline
+        return other_identifier_for(aggregation);
+    }
+
+    std::optional<std::string_view> other_identifier_for(std::optional<int> aggregation) const {
         const EvaluationContext& ctx = env_.context;
         if (aggregation) {
             const GroupContext* group = ctx.group_by_type_index(*aggregation);
@@ -161,7 +168,9 @@ private:
             const Condition& condition = flag_.conditions[i];
             const int index = static_cast<int>(i);
             const std::optional<int> aggregation = flag_.aggregation_of(condition);
-            const std::optional<std::string_view> identifier = identifier_for(aggregation);
+            const std::optional<std::string_view> identifier =
+                aggregation == flag_.aggregation_group_type_index ? flag_identifier_
+                                                                  : identifier_for(aggregation);
             if (!identifier && aggregation) {
                 last_skipped_group = index;
                 continue;
