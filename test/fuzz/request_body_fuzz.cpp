@@ -87,8 +87,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const DecideRequest* request = std::get_if<DecideRequest>(&parsed);
     if (!request) return 0;
 
-    const Subject subject{request->distinct_id, &request->person_properties, &request->groups,
-                          &request->group_properties};
+    const Subject subject{
+        request->distinct_id,
+        request->device_id ? std::string_view(*request->device_id) : std::string_view(),
+        &request->person_properties, &request->groups, &request->group_properties};
     const LocalEvaluation local = evaluate_locally(flags(), subject);
     if (local.needs_database.size() != local.summary.flags.size()) __builtin_trap();
     return 0;
