@@ -37,8 +37,6 @@ namespace {
 using namespace flag_eval;
 using namespace flag_eval::pg;
 
-std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
-
 // Experience continuity as PostHog reads it, once either person is known: every continuity flag
 // is bucketed with anon_distinct_id (the key record_hash_key_overrides() writes for it, so the
 // answer does not depend on whether that write has reached this server yet) unless a stored row

@@ -1,4 +1,5 @@
-// The only way src/pg includes PostgreSQL: every header inside extern "C", postgres.h first.
+// The only way src/pg includes PostgreSQL: every header inside extern "C", postgres.h first;
+// and the one helper every entry point shares to read a text argument.
 // Include it after every src/core header: the core refuses to compile once postgres.h is in
 // (core/no_postgres.hpp).
 #pragma once
@@ -21,3 +22,12 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 }
+
+#include <string_view>
+
+namespace flag_eval::pg {
+
+// A text datum's bytes, in place (the datum as PG_GETARG_TEXT_PP gave it).
+inline std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
+
+}  // namespace flag_eval::pg

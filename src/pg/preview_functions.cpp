@@ -85,8 +85,6 @@ private:
     JsonbPropertySource keys_;
 };
 
-std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
-
 // The previewed flag's result for one subject.
 FlagResult evaluate_subject(FunctionCallInfo fcinfo, const Subject& subject,
                             std::unique_ptr<TeamDefinitions>& uncached) {

@@ -28,8 +28,6 @@ namespace {
 using namespace flag_eval;
 using namespace flag_eval::pg;
 
-std::string_view view_of(text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
-
 // Evaluates one flag for the subject of flag_eval / flag_variant: distinct_id plus person
 // properties, no groups. Throws InvalidInput when the result could not be computed.
 FlagResult evaluate_for_person(FunctionCallInfo fcinfo, Jsonb* flag_jsonb, text* distinct_id,
