@@ -55,7 +55,7 @@ GRANT SELECT ON flag_eval.teams, flag_eval.flags, flag_eval.persons, flag_eval.p
 -- default, granted by name as well, so the service keeps working where an administrator
 -- revoked that default.
 GRANT EXECUTE ON FUNCTION
-    flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text),
+    flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]),
     flag_eval.record_hash_key_overrides(text, text, text),
     flag_eval.definitions_version(),
     flag_eval.service_definitions(),

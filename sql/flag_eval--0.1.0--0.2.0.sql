@@ -48,15 +48,18 @@ $function$;
 COMMENT ON FUNCTION flag_eval._team_document(bigint) IS
 'internal: {flags, group_type_mapping, cohorts, static_cohort_ids, property_matching_version} of a team, what decide() compiles and caches';
 
--- decide() takes the request's device id: a new signature. Whoever could execute the old one
--- (explicit grants, or PUBLIC's default revoked) keeps exactly that on the new one.
+-- decide() takes the request's device id, runtime and evaluation contexts: a new signature.
+-- Whoever could execute the old one (explicit grants, or PUBLIC's default revoked) keeps exactly
+-- that on the new one.
 CREATE FUNCTION flag_eval.decide(token text, distinct_id text,
                                  person_properties jsonb DEFAULT '{}',
                                  groups jsonb DEFAULT '{}',
                                  group_properties jsonb DEFAULT '{}',
                                  anon_distinct_id text DEFAULT NULL,
                                  flag_keys text[] DEFAULT NULL,
-                                 device_id text DEFAULT NULL)
+                                 device_id text DEFAULT NULL,
+                                 evaluation_runtime text DEFAULT NULL,
+                                 evaluation_contexts text[] DEFAULT NULL)
 RETURNS json
 AS 'MODULE_PATHNAME', 'flag_eval_decide'
 LANGUAGE C STABLE PARALLEL SAFE;
@@ -72,14 +75,14 @@ BEGIN
         RETURN;  -- the default privileges, which the new function has too
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.aclexplode(old_acl) a WHERE a.grantee = 0) THEN
-        REVOKE EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) FROM PUBLIC;
+        REVOKE EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) FROM PUBLIC;
     END IF;
     FOR grantee_name IN
         SELECT r.rolname FROM pg_catalog.aclexplode(old_acl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
         WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> a.grantor
     LOOP
         EXECUTE pg_catalog.format(
-            'GRANT EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) TO %I',
+            'GRANT EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) TO %I',
             grantee_name);
     END LOOP;
 END
@@ -87,8 +90,8 @@ $carry_privileges$;
 
 DROP FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[]);
 
-COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) IS
-'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; unknown token: SQLSTATE 28000';
+COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) IS
+'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; evaluation_runtime (all, client, server, unknown; NULL: all) and evaluation_contexts narrow the flags answered as PostHog''s /flags does; unknown token: SQLSTATE 28000';
 
 -- The outcome of the previewed flag for one subject (src/pg/preview_functions.cpp): its variant,
 -- 'true' or 'false', or NULL when it cannot be computed. definitions is _team_document()'s

@@ -400,13 +400,15 @@ CREATE FUNCTION flag_eval.decide(token text, distinct_id text,
                                  group_properties jsonb DEFAULT '{}',
                                  anon_distinct_id text DEFAULT NULL,
                                  flag_keys text[] DEFAULT NULL,
-                                 device_id text DEFAULT NULL)
+                                 device_id text DEFAULT NULL,
+                                 evaluation_runtime text DEFAULT NULL,
+                                 evaluation_contexts text[] DEFAULT NULL)
 RETURNS json
 AS 'MODULE_PATHNAME', 'flag_eval_decide'
 LANGUAGE C STABLE PARALLEL SAFE;
 
-COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text) IS
-'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; unknown token: SQLSTATE 28000';
+COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) IS
+'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; evaluation_runtime (all, client, server, unknown; NULL: all) and evaluation_contexts narrow the flags answered as PostHog''s /flags does; unknown token: SQLSTATE 28000';
 
 -- ---- experience continuity: the write (on the primary) ----
 

@@ -3,6 +3,7 @@
 #pragma once
 #include "no_postgres.hpp"
 #include "property_value.hpp"
+#include "request_scope.hpp"
 
 #include <array>
 #include <cstdint>
@@ -47,6 +48,7 @@ struct EvaluationContext {
     GroupTypeMapping group_type_mapping;
     const StaticCohortMembership* static_cohorts = nullptr;
     const HashKeyOverrides* hash_key_overrides = nullptr;
+    const RequestScope* scope = nullptr;  // null: every flag is answered
 
     const GroupContext* group_by_type_index(int index) const {
         if (index < 0 || index >= static_cast<int>(group_type_mapping.size()) ||

@@ -3,6 +3,7 @@
 #include "no_postgres.hpp"
 #include "bucketing.hpp"
 #include "operators.hpp"
+#include "request_scope.hpp"
 
 #include <cstdint>
 #include <map>
@@ -62,6 +63,8 @@ struct Flag {
     bool ensure_experience_continuity = false;
     Bucketing bucketing = Bucketing::Xxh3;
     BucketingIdentifier bucketing_identifier = BucketingIdentifier::DistinctId;
+    EvaluationRuntime evaluation_runtime = EvaluationRuntime::All;
+    std::vector<std::string> evaluation_contexts;  // empty: every context
     std::vector<Condition> conditions;
     std::vector<Variant> variants;
     std::optional<int> aggregation_group_type_index;

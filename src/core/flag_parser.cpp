@@ -100,12 +100,31 @@ public:
         if (auto identifier = read_string(o, "bucketing_identifier", path, problems_))
             if (*identifier == "device_id")
                 flag->bucketing_identifier = BucketingIdentifier::DeviceId;
+        if (auto runtime = read_string(o, "evaluation_runtime", path, problems_))
+            flag->evaluation_runtime = evaluation_runtime_from_name(*runtime);
+        compile_evaluation_contexts(o, path, *flag);
         if (const auto* filters = read_object(o, "filters", path, problems_))
             compile_filters(*filters, field_path(path, "filters"), *flag);
         return flag;
     }
 
 private:
+    // PostHog renamed evaluation_tags to evaluation_contexts; the SDKs read either.
+    void compile_evaluation_contexts(const json::object& o, const std::string& path, Flag& flag) {
+        const char* name =
+            member(o, "evaluation_contexts") ? "evaluation_contexts" : "evaluation_tags";
+        const auto* contexts = read_array(o, name, path, problems_);
+        if (!contexts) return;
+        const std::string contexts_path = field_path(path, name);
+        for (std::size_t i = 0; i < contexts->size(); ++i) {
+            const json::value& c = (*contexts)[i];
+            if (c.is_string())
+                flag.evaluation_contexts.emplace_back(c.get_string());
+            else
+                problems_.invalid(index_path(contexts_path, i), "expected a context name");
+        }
+    }
+
     void compile_filters(const json::object& f, const std::string& path, Flag& flag) {
         // Variants first: condition overrides refer to them.
         if (const auto* mv = read_object(f, "multivariate", path, problems_))

@@ -145,8 +145,15 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
     std::vector<FlagResult> by_index(flags_.size());
     const EvaluationContext ctx = with_group_type_mapping(context);
 
+    std::vector<bool> out_of_scope(flags_.size(), false);
     for (std::size_t i : evaluation_order_) {
         const Flag& flag = *flags_[i];
+        if (ctx.scope && !ctx.scope->admits(flag)) {
+            // Not evaluated, as PostHog does: off for the flags that depend on it.
+            out_of_scope[i] = true;
+            results.put(flag.key, FlagResult{});
+            continue;
+        }
         if (observer) observer->before_flag(flag);
         FlagResult r = evaluate_in_order(i, ctx, results);
         if (observer) observer->after_flag(flag, r);
@@ -157,7 +164,7 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
     EvaluationSummary summary;
     for (std::size_t i = 0; i < flags_.size(); ++i) {
         const Flag& flag = *flags_[i];
-        if (!flag.active || flag.deleted) continue;
+        if (!flag.active || flag.deleted || out_of_scope[i]) continue;
         summary.errors_while_computing |= by_index[i].failed;
         summary.flags.push_back({&flag, std::move(by_index[i])});
     }

@@ -50,6 +50,32 @@ void parse_group_type_mapping(const json::value& v, const std::string& path,
     }
 }
 
+// The request's runtime and evaluation contexts, named as in PostHog's /flags body.
+void JsonContext::read_scope(const json::object& o) {
+    Problems problems;
+    const auto runtime = read_string(o, "evaluation_runtime", "$", problems);
+    const char* contexts_name =
+        member(o, "evaluation_contexts") ? "evaluation_contexts" : "evaluation_environments";
+    const auto* contexts = read_array(o, contexts_name, "$", problems);
+    if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);
+    if (!runtime && !contexts) return;
+    if (runtime) {
+        const auto parsed = request_runtime_from_name(*runtime);
+        if (!parsed)
+            throw InvalidDefinition("$.evaluation_runtime",
+                                    "expected \"all\", \"client\", \"server\" or \"unknown\"");
+        scope_.runtime = *parsed;
+    }
+    if (contexts)
+        for (std::size_t i = 0; i < contexts->size(); ++i) {
+            if (!(*contexts)[i].is_string())
+                throw InvalidDefinition(index_path(field_path("$", contexts_name), i),
+                                        "expected a context name");
+            scope_.contexts.emplace_back((*contexts)[i].get_string());
+        }
+    context_.scope = &scope_;
+}
+
 JsonContext::JsonContext(const json::value& context_json) : json_(context_json) {
     context_.person_properties = &empty_;
     if (!json_.is_object()) throw InvalidDefinition("$", "expected a context object");
@@ -61,6 +87,7 @@ JsonContext::JsonContext(const json::value& context_json) : json_(context_json) 
         if (auto id = read_string(o, key, "$", problems)) context_.device_id = *id;
     if (const auto* person = read_object(o, "person_properties", "$", problems))
         context_.person_properties = &sources_.emplace_back(person);
+    read_scope(o);
     const auto* groups = read_object(o, "groups", "$", problems);
     const auto* group_properties = read_object(o, "group_properties", "$", problems);
     if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);

@@ -1,5 +1,6 @@
 // PropertySource over a Boost.JSON object, and an EvaluationContext built from the context JSON
-// {distinct_id, person_properties, groups, group_properties, group_type_mapping}
+// {distinct_id, device_id, person_properties, groups, group_properties, group_type_mapping,
+// evaluation_runtime, evaluation_contexts}
 // (docs/reference.md, SQL interface). Used by the service and the tests; PostgreSQL reads jsonb in
 // place.
 #pragma once
@@ -36,9 +37,12 @@ public:
     const EvaluationContext& context() const { return context_; }
 
 private:
+    void read_scope(const boost::json::object& o);
+
     boost::json::value json_;
     std::deque<JsonPropertySource> sources_;
     EmptyPropertySource empty_;
+    RequestScope scope_;
     EvaluationContext context_;
 };
 

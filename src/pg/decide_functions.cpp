@@ -196,6 +196,7 @@ struct Request {
     text* device_id;  // nullptr: none
     bool all_flags;
     Elements flag_keys;
+    RequestScope scope;  // every flag unless the caller narrowed it
 };
 
 // The answer: every flag, or those of flag_keys. The stored rows are read under the guard, with
@@ -222,6 +223,7 @@ text* answer(const Request& request) {
     if (request.device_id != nullptr) ctx.device_id = view_of(request.device_id);
     ctx.static_cohorts = &static_cohorts;
     ctx.hash_key_overrides = hash_keys ? &*hash_keys : nullptr;
+    ctx.scope = &request.scope;
     EvaluationSummary summary = team->flags.evaluate_all(ctx);
 
     if (!request.all_flags) {
@@ -248,10 +250,11 @@ PGDLLEXPORT Datum flag_eval_definitions_changed(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
 
 // decide(token text, distinct_id text, person_properties jsonb, groups jsonb,
-//        group_properties jsonb, anon_distinct_id text, flag_keys text[], device_id text)
+//        group_properties jsonb, anon_distinct_id text, flag_keys text[], device_id text,
+//        evaluation_runtime text, evaluation_contexts text[])
 // returns json: the /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every
-// flag. 0.1.0's decide() has no device_id: the same symbol serves it until the extension is
-// updated.
+// flag; NULL evaluation_runtime means all. 0.1.0's decide() has only the first seven: the same
+// symbol serves it until the extension is updated.
 Datum flag_eval_decide(PG_FUNCTION_ARGS) {
     if (PG_ARGISNULL(1))
         ereport(ERROR,
@@ -276,6 +279,21 @@ Datum flag_eval_decide(PG_FUNCTION_ARGS) {
                         errhint("Pass the project's public token (teams.api_token, phc_...).")));
     request.flag_keys = array_elements(request.all_flags ? nullptr : PG_GETARG_ARRAYTYPE_P(6),
                                        TEXTOID, -1, false, TYPALIGN_INT);
+    if (PG_NARGS() > 8 && !PG_ARGISNULL(8)) {
+        const auto runtime = request_runtime_from_name(view_of(PG_GETARG_TEXT_PP(8)));
+        if (!runtime)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("evaluation_runtime must be 'all', 'client', 'server' or "
+                                   "'unknown'")));
+        request.scope.runtime = *runtime;
+    }
+    if (PG_NARGS() > 9 && !PG_ARGISNULL(9)) {
+        const Elements contexts =
+            array_elements(PG_GETARG_ARRAYTYPE_P(9), TEXTOID, -1, false, TYPALIGN_INT);
+        for (int i = 0; i < contexts.count; ++i)
+            if (!contexts.nulls[i])
+                request.scope.contexts.emplace_back(view_of(DatumGetTextPP(contexts.values[i])));
+    }
 
     text* body = nullptr;
     ErrorReport error;

@@ -115,6 +115,23 @@ Member* object_members(JsonbContainer* object, int& count) {
     return members;
 }
 
+// The elements of an array container, in a palloc'd array (strings point into the container).
+JsonbValue* array_elements(JsonbContainer* array, int& count) {
+    JsonbValue* elements = nullptr;
+    int n = 0;
+    guarded([&] {
+        const int size = JsonContainerSize(array);
+        elements = static_cast<JsonbValue*>(palloc0(sizeof(JsonbValue) * (size > 0 ? size : 1)));
+        JsonbIterator* it = JsonbIteratorInit(array);
+        JsonbValue v;
+        JsonbIteratorToken token;
+        while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+            if (token == WJB_ELEM && n < size) elements[n++] = v;
+    });
+    count = n;
+    return elements;
+}
+
 // An integer group key as its decimal string, the way the engine's JSON context reads it: an
 // int64, or a number with an integral value inside int64's range.
 bool integer_group_key(Numeric n, std::string& out) {
@@ -163,6 +180,42 @@ JsonbContainer* properties_object(Jsonb* properties) {
     return &properties->root;
 }
 
+// The request's runtime and evaluation contexts, named as in PostHog's /flags body.
+void JsonbContext::read_scope(JsonbContainer* root) {
+    JsonbValue runtime, contexts;
+    const bool has_runtime = lookup(root, "evaluation_runtime", runtime) && runtime.type != jbvNull;
+    std::string contexts_path = "$.evaluation_contexts";
+    bool has_contexts = lookup(root, "evaluation_contexts", contexts) && contexts.type != jbvNull;
+    if (!has_contexts) {
+        contexts_path = "$.evaluation_environments";
+        has_contexts =
+            lookup(root, "evaluation_environments", contexts) && contexts.type != jbvNull;
+    }
+    if (!has_runtime && !has_contexts) return;
+    if (has_runtime) {
+        const auto parsed = runtime.type == jbvString
+                                ? request_runtime_from_name(string_of(runtime))
+                                : std::nullopt;
+        if (!parsed)
+            invalid_context("$.evaluation_runtime",
+                            "expected \"all\", \"client\", \"server\" or \"unknown\"");
+        scope_.runtime = *parsed;
+    }
+    if (has_contexts) {
+        if (contexts.type != jbvBinary || !JsonContainerIsArray(contexts.val.binary.data))
+            invalid_context(contexts_path, "expected an array");
+        int count = 0;
+        const JsonbValue* elements = array_elements(contexts.val.binary.data, count);
+        for (int i = 0; i < count; ++i) {
+            if (elements[i].type != jbvString)
+                invalid_context(contexts_path + "[" + std::to_string(i) + "]",
+                                "expected a context name");
+            scope_.contexts.emplace_back(string_of(elements[i]));
+        }
+    }
+    context_.scope = &scope_;
+}
+
 JsonbContext::JsonbContext(Jsonb* jsonb) {
     context_.person_properties = &empty_;
     if (!JB_ROOT_IS_OBJECT(jsonb)) invalid_context("$", "expected a context object");
@@ -192,6 +245,7 @@ JsonbContext::JsonbContext(Jsonb* jsonb) {
         }
     if (JsonbContainer* person = object_member("person_properties"))
         context_.person_properties = &sources_.emplace_back(person);
+    read_scope(root);
     JsonbContainer* groups = object_member("groups");
     JsonbContainer* group_properties = object_member("group_properties");
 

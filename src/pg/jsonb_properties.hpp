@@ -32,8 +32,9 @@ private:
 JsonbContainer* properties_object(Jsonb* properties);
 
 // An EvaluationContext read from the context jsonb (docs/reference.md, SQL interface):
-// {distinct_id, person_properties, groups, group_properties, group_type_mapping}.
-// Its properties are JsonbPropertySources over the datum, which must outlive this object.
+// {distinct_id, device_id, person_properties, groups, group_properties, group_type_mapping,
+// evaluation_runtime, evaluation_contexts}. Its properties are JsonbPropertySources over the
+// datum, which must outlive this object.
 // Throws InvalidInput ("invalid context at $.person_properties: expected an object").
 class JsonbContext {
 public:
@@ -44,8 +45,11 @@ public:
     const EvaluationContext& context() const { return context_; }
 
 private:
+    void read_scope(JsonbContainer* root);
+
     std::deque<JsonbPropertySource> sources_;
     EmptyPropertySource empty_;
+    RequestScope scope_;
     EvaluationContext context_;
 };
 

@@ -197,3 +197,39 @@ TEST(DecideRequest, AbsurdNestingIsA400NotACrash) {
 }
 
 }  // namespace
+
+TEST(DecideRequest, RuntimeAndContextsAsPostHogReadsThem) {
+    const DecideRequest none = parsed(R"({"token": "t", "distinct_id": "u"})");
+    EXPECT_FALSE(none.runtime_declared);
+    EXPECT_TRUE(none.scope.contexts.empty());
+
+    // posthog-node 5.70 sends evaluation_runtime "server" and its evaluationContexts option.
+    const DecideRequest node = parsed(
+        R"({"token": "t", "distinct_id": "u", "evaluation_runtime": "server",
+            "evaluation_contexts": ["checkout", "cart"]})");
+    EXPECT_TRUE(node.runtime_declared);
+    EXPECT_EQ(node.scope.runtime, flag_eval::RequestRuntime::Server);
+    EXPECT_EQ(node.scope.contexts, (std::vector<std::string>{"checkout", "cart"}));
+
+    EXPECT_EQ(parsed(R"({"token": "t", "distinct_id": "u", "evaluation_runtime": "Client"})")
+                  .scope.runtime,
+              flag_eval::RequestRuntime::Client);
+    // Any other value means all, "unknown" included: only the headers can make a request unknown.
+    for (const char* value : {"all", "edge", "unknown", ""}) {
+        const DecideRequest r = parsed(std::string(R"({"token": "t", "distinct_id": "u",
+            "evaluation_runtime": ")") +
+                                       value + "\"}");
+        EXPECT_TRUE(r.runtime_declared) << value;
+        EXPECT_EQ(r.scope.runtime, flag_eval::RequestRuntime::All) << value;
+    }
+    EXPECT_EQ(parsed(R"({"token": "t", "distinct_id": "u", "evaluation_environments": ["web"]})")
+                  .scope.contexts,
+              (std::vector<std::string>{"web"}));
+
+    expect_error(R"({"token": "t", "distinct_id": "u", "evaluation_runtime": 1})", 400,
+                 "evaluation_runtime must be a string");
+    expect_error(R"({"token": "t", "distinct_id": "u", "evaluation_contexts": "web"})", 400,
+                 "evaluation_contexts must be an array of context names");
+    expect_error(R"({"token": "t", "distinct_id": "u", "evaluation_contexts": ["web", 2]})", 400,
+                 "evaluation_contexts[1] must be a string");
+}

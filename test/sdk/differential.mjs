@@ -6,8 +6,8 @@
 // Every generated flag buckets with sha1 (PostHog's hash) and uses what PostHog's server and
 // posthog-node both evaluate: person, group, cohort and flag filters with every operator,
 // variants, payloads, holdouts, early_exit, group flags, mixed user-and-group targeting, device
-// bucketing, dynamic cohorts (nested, negated), dependencies with PostHog's dependency_chain, and
-// property matching versions 1 and 2. A flag posthog-node cannot decide for a subject (an
+// bucketing, dynamic cohorts (nested, negated), dependencies with PostHog's dependency_chain,
+// property matching versions 1 and 2, and evaluation contexts and runtimes. A flag posthog-node cannot decide for a subject (an
 // operator it lacks, a missing property, an integer under version-2 exact, a device-bucketed flag
 // without $device_id, ...) is left out of its answer: only conclusive answers are compared.
 //
@@ -41,6 +41,13 @@ const some = (list, max) => {
   const n = 1 + Math.floor(random() * Math.min(max, list.length))
   return [...new Set(Array.from({ length: n }, () => pick(list)))]
 }
+
+// Evaluation contexts and runtimes come from a PRNG of their own: adding them left every other
+// generated case as it was.
+const scopeRandom = prng(SEED ^ 0x5c09e)
+const scopeChance = (p) => scopeRandom() < p
+const scopePick = (list) => list[Math.floor(scopeRandom() * list.length)]
+const CONTEXTS = ['web', 'billing', 'checkout']
 
 // ---- what subjects look like ----
 const PERSON = {
@@ -195,6 +202,10 @@ function makeSet(setIndex) {
     if (chance(0.15)) filters.early_exit = true
     const flag = { id: setIndex * 100 + i, key, active: chance(0.93), bucketing: 'sha1', filters }
     if (shape !== 'group' && chance(0.2)) flag.bucketing_identifier = 'device_id'
+    // PostHog's older feeds name the contexts evaluation_tags.
+    if (scopeChance(0.25))
+      flag[scopeChance(0.3) ? 'evaluation_tags' : 'evaluation_contexts'] = [...new Set([scopePick(CONTEXTS), scopePick(CONTEXTS)])]
+    if (scopeChance(0.15)) flag.evaluation_runtime = scopePick(['client', 'server', 'all', 'Client'])
     flags.push(flag)
   }
   addDependencyChains(flags)
@@ -256,9 +267,12 @@ async function main() {
   const out = []
   try {
     for (let i = 0; i < sets.length; i++) {
+      // The SDK's contexts narrow the flags it evaluates; its runtime (server) narrows nothing
+      // locally: posthog-node keeps client flags for bootstrapping.
+      const evaluationContexts = scopePick([undefined, undefined, ['web'], ['billing', 'checkout']])
       const client = new PostHog(`phc_diff_${i}`, {
         host, personalApiKey: 'phs_diff', featureFlagsPollingInterval: 600000, sendFeatureFlagEvent: false,
-        flushAt: 1000, flushInterval: 0, disableGeoip: true, fetchRetryCount: 0,
+        flushAt: 1000, flushInterval: 0, disableGeoip: true, fetchRetryCount: 0, evaluationContexts,
       })
       client.on('error', (error) => errors.push(String(error?.message ?? error)))
       try {
@@ -266,6 +280,7 @@ async function main() {
         const subjects = []
         for (let n = 0; n < SUBJECTS; n++) {
           const context = makeSubject(i, n)
+          if (evaluationContexts) context.evaluation_contexts = evaluationContexts
           const answer = await client.getAllFlagsAndPayloads(context.distinct_id, {
             personProperties: context.person_properties, groups: context.groups,
             groupProperties: context.group_properties, onlyEvaluateLocally: true,

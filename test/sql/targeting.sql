@@ -107,3 +107,35 @@ FROM jsonb_each(decide('phc_targeting', 'user-1')::jsonb -> 'flags') AS f(key, a
 WHERE key IN ('checkout-test', 'dev') ORDER BY key;
 -- A description that is not a string is refused with the others.
 INSERT INTO flags (team_id, key, definition) VALUES (4001, 'bad', '{"description": 5, "filters": {"groups": []}}');
+
+-- ---- evaluation runtime and contexts: which flags a request is answered ----
+INSERT INTO flags (team_id, key, definition) VALUES
+  (4001, 'web-only', '{"evaluation_runtime": "client", "filters": {"groups": [{"properties": []}]}}'),
+  (4001, 'backend-only', '{"evaluation_runtime": "server", "evaluation_contexts": ["billing"],
+                           "filters": {"groups": [{"properties": []}]}}'),
+  (4001, 'unless-web', '{"filters": {"groups": [{"properties": [
+      {"key": "web-only", "type": "flag", "operator": "flag_evaluates_to", "value": false}]}]}}');
+-- Without a runtime every flag is answered; a flag left out is absent and off for its dependents.
+SELECT coalesce(runtime, 'NULL') AS runtime, coalesce(contexts::text, 'NULL') AS contexts,
+       (SELECT string_agg(key || CASE WHEN (answer ->> 'enabled')::boolean THEN '' ELSE '(off)' END, ' ' ORDER BY key)
+        FROM jsonb_each(decide('phc_targeting', 'user-1', evaluation_runtime => runtime, evaluation_contexts => contexts)::jsonb -> 'flags') AS f(key, answer)
+        WHERE key IN ('web-only', 'backend-only', 'unless-web')) AS answered
+FROM (VALUES (NULL, NULL), ('client', NULL), ('SERVER', NULL), ('unknown', NULL),
+             ('server', ARRAY['billing']), ('server', ARRAY['checkout']), ('all', ARRAY['Billing'])) AS r(runtime, contexts);
+-- The pure functions take the same fields in the context.
+SELECT flag_evaluate_all(definitions('phc_targeting'),
+         '{"distinct_id": "user-1", "evaluation_runtime": "server", "evaluation_contexts": ["billing"]}')
+         -> 'flags' ?| ARRAY['web-only'] AS web_only_answered,
+       flag_evaluate_all(definitions('phc_targeting'),
+         '{"distinct_id": "user-1", "evaluation_runtime": "server", "evaluation_contexts": ["billing"]}')
+         #>> '{flags,unless-web,enabled}' AS unless_web;
+-- The feed carries the fields for SDKs to apply.
+SELECT f -> 'key' AS key, f -> 'evaluation_runtime' AS runtime, f -> 'evaluation_contexts' AS contexts
+FROM jsonb_array_elements(definitions('phc_targeting') -> 'flags') f
+WHERE f ->> 'key' IN ('web-only', 'backend-only') ORDER BY 1;
+-- Bad values are refused clearly.
+\set VERBOSITY terse
+SELECT decide('phc_targeting', 'user-1', evaluation_runtime => 'edge');
+SELECT flag_evaluate_all(definitions('phc_targeting'), '{"distinct_id": "u", "evaluation_contexts": [1]}');
+INSERT INTO flags (team_id, key, definition) VALUES (4001, 'bad-contexts', '{"evaluation_contexts": "web", "filters": {"groups": []}}');
+\set VERBOSITY default

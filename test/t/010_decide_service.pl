@@ -387,5 +387,60 @@ for my $change ([ 0 => '0 v2' ], [ 100 => '1 v3' ])
 		$topology->sql_decide($standby, $banana)->{flags}{'beta-false'}, 'the same as decide() on the standby');
 }
 
+# ---- evaluation runtime and contexts: which flags a request is answered ----
+{
+	my $team = "(SELECT id FROM flag_eval.teams WHERE api_token = '$TOKEN')";
+	$primary->safe_psql('postgres', qq{
+INSERT INTO flag_eval.flags (team_id, key, definition) VALUES
+  ($team, 'rt-client', '{"evaluation_runtime": "client", "filters": {"groups": [{"properties": []}]}}'),
+  ($team, 'rt-server-billing', '{"evaluation_runtime": "server", "evaluation_contexts": ["billing"],
+                                 "filters": {"groups": [{"properties": []}]}}'),
+  -- Stored data (a static cohort) and a flag outside some scopes: answered by decide(), which must
+  -- count rt-client as off where the request's scope leaves it out.
+  ($team, 'rt-beta-unless-client', '{"filters": {"groups": [{"properties": [
+      {"key": "cohort-beta-testers", "type": "flag", "operator": "flag_evaluates_to", "value": true},
+      {"key": "rt-client", "type": "flag", "operator": "flag_evaluates_to", "value": false}]}]}}')});
+	my @keys = qw(rt-client rt-server-billing rt-beta-unless-client);
+	my $answered = sub {
+		my ($flags) = @_;
+		return join ' ', map { $_ . ($flags->{$_}{enabled} ? '' : '(off)') } grep { exists $flags->{$_} } @keys;
+	};
+	ok(poll_until(10, sub {
+		exists $service->post_json('/flags?v=2', { %$user7, evaluation_runtime => 'all' })->{json}{flags}{'rt-beta-unless-client'} }),
+		'the runtime flags reach the service');
+
+	my $browser_ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+	my @cases = (
+		[ 'declared all', { evaluation_runtime => 'all' }, {}, 'all',
+			'rt-client rt-server-billing rt-beta-unless-client(off)' ],
+		[ 'a browser User-Agent', {}, { 'user-agent' => $browser_ua }, 'client',
+			'rt-client rt-beta-unless-client(off)' ],
+		[ 'an unknown User-Agent with an Origin header', {},
+			{ 'user-agent' => 'my-app/1.0', origin => 'https://app.example' }, 'client',
+			'rt-client rt-beta-unless-client(off)' ],
+		[ 'posthog-node (declares server)', { evaluation_runtime => 'server' },
+			{ 'user-agent' => 'posthog-node/5.70.0' }, 'server', 'rt-server-billing rt-beta-unless-client' ],
+		[ 'curl', {}, { 'user-agent' => 'curl/7.88.1' }, 'server', 'rt-server-billing rt-beta-unless-client' ],
+		[ 'an unknown client', {}, { 'user-agent' => 'my-app/1.0' }, 'unknown', 'rt-beta-unless-client' ],
+		[ 'a server in the checkout context', { evaluation_runtime => 'server', evaluation_contexts => ['checkout'] },
+			{}, 'server', 'rt-beta-unless-client' ],
+		[ 'a server in the billing context', { evaluation_runtime => 'server', evaluation_environments => ['billing'] },
+			{}, 'server', 'rt-server-billing rt-beta-unless-client' ],);
+	for my $case (@cases)
+	{
+		my ($name, $fields, $headers, $runtime, $expected) = @$case;
+		my $response = $service->post_json('/flags?v=2', { %$user7, %$fields }, %$headers);
+		is($answered->($response->{json}{flags}), $expected, "runtime and contexts, $name: $expected");
+		my $contexts = $fields->{evaluation_contexts} // $fields->{evaluation_environments};
+		my $sql = $topology->sql_decide($standby,
+			{ %$user7, evaluation_runtime => $runtime, (evaluation_contexts => $contexts) x !!$contexts });
+		is_deeply($response->{json}{flags}, $sql->{flags}, "runtime and contexts, $name: equal to decide() as $runtime");
+	}
+	my $feed = $service->get($feed_path, authorization => "Bearer $SECRET")->{json};
+	my ($billing) = grep { $_->{key} eq 'rt-server-billing' } @{ $feed->{flags} };
+	is_deeply([ $billing->{evaluation_runtime}, $billing->{evaluation_contexts} ], [ 'server', ['billing'] ],
+		'the feed carries evaluation_runtime and evaluation_contexts');
+}
+
 ok($service->stop, 'flag-decide exits on SIGTERM');
 done_testing();

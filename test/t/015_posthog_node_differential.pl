@@ -1,8 +1,9 @@
 # flag_eval against the real posthog-node SDK on generated cases (test/sdk/differential.mjs):
 # from a fixed seed, flag sets covering every operator, cohorts, groups, mixed targeting, device
-# bucketing, dependencies, variants, payloads, holdouts and both property matching versions, and
-# subjects for each. posthog-node evaluates them locally from each set's feed, served over HTTP;
-# flag_eval.flag_evaluate_all evaluates the same (definitions, context) here. Every answer
+# bucketing, dependencies, variants, payloads, holdouts, both property matching versions and
+# evaluation contexts, and subjects for each. posthog-node evaluates them locally from each set's
+# feed, served over HTTP; flag_eval.flag_evaluate_all evaluates the same (definitions, context)
+# here. Every answer
 # posthog-node gives conclusively must be flag_eval's, value and payload; what posthog-node cannot
 # decide is counted, not compared. FLAG_EVAL_DIFF_SEED=<n> replays another run.
 use strict;
@@ -73,6 +74,13 @@ my %covered = split /[|\n]/, $node->safe_psql('postgres', q{
 	  UNION ALL SELECT 'holdout' FROM answers WHERE definition -> 'filters' ? 'holdout'
 	  UNION ALL SELECT 'early_exit' FROM answers WHERE definition -> 'filters' ? 'early_exit'
 	  UNION ALL SELECT 'inactive' FROM answers WHERE definition ->> 'active' = 'false'
+	  UNION ALL SELECT 'evaluation runtime' FROM answers WHERE definition ? 'evaluation_runtime'
+	  UNION ALL SELECT 'evaluation contexts' FROM answers a JOIN cases c USING (set_no, subject_no)
+	  WHERE c.context ? 'evaluation_contexts' AND definition ?| ARRAY['evaluation_contexts', 'evaluation_tags']
+	  UNION ALL SELECT 'a dependency outside the contexts' FROM answers a JOIN cases c USING (set_no, subject_no),
+	    jsonb_array_elements(definition -> 'filters' -> 'groups') g, jsonb_array_elements(g -> 'properties') p
+	  WHERE p ->> 'type' = 'flag' AND (SELECT NOT coalesce(d -> 'evaluation_contexts', d -> 'evaluation_tags') ?| ARRAY(SELECT jsonb_array_elements_text(c.context -> 'evaluation_contexts'))
+	                                    FROM jsonb_array_elements(c.definitions -> 'flags') d WHERE d ->> 'key' = p ->> 'key')
 	  UNION ALL SELECT 'matching version ' || (c.definitions ->> 'property_matching_version')
 	  FROM answers a JOIN cases c USING (set_no, subject_no)) w
 	GROUP BY what ORDER BY what});
@@ -83,10 +91,19 @@ for my $what (
 		semver_lte semver_eq semver_neq semver_tilde semver_caret semver_wildcard is_date_before
 		is_date_after in not_in flag_evaluates_to)),
 	'mixed targeting', 'group flag', 'device bucketing', 'variant', 'payload', 'holdout', 'early_exit',
-	'inactive', 'matching version 1', 'matching version 2')
+	'inactive', 'matching version 1', 'matching version 2', 'evaluation runtime', 'evaluation contexts',
+	'a dependency outside the contexts')
 {
 	cmp_ok($covered{$what} // 0, '>', 0, "compared answers include $what");
 }
+
+# A flag outside the SDK's evaluation contexts is in neither answer.
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM cases c, jsonb_array_elements(c.definitions -> 'flags') d
+	WHERE c.context ? 'evaluation_contexts'
+	  AND NOT coalesce(d -> 'evaluation_contexts', d -> 'evaluation_tags') ?| ARRAY(SELECT jsonb_array_elements_text(c.context -> 'evaluation_contexts'))
+	  AND (c.node_flags ? (d ->> 'key') OR flag_eval.flag_evaluate_all(c.definitions, c.context) -> 'flags' ? (d ->> 'key'))}),
+	0, 'a flag outside the evaluation contexts is answered by neither posthog-node nor flag_eval');
 
 # Where posthog-node is known to answer otherwise than PostHog's server, whose rules flag_eval
 # follows (docs/reference.md): a difference is explained by one of these, checked on the

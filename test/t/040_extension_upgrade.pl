@@ -193,7 +193,7 @@ is($updated, $fresh, "the updated database has exactly the objects of a fresh $c
 # 0.2.0's decide() takes a device id: the function is replaced, and the update carries its
 # privileges over (here PUBLIC's EXECUTE revoked, one role granted it).
 my $OLD_DECIDE = 'flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[])';
-my $NEW_DECIDE = 'flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text)';
+my $NEW_DECIDE = 'flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[])';
 $primary->safe_psql('postgres', 'CREATE DATABASE granted');
 $primary->safe_psql('granted', "CREATE EXTENSION flag_eval VERSION '$OLDEST'");
 $primary->safe_psql('granted',

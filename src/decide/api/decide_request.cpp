@@ -59,6 +59,23 @@ std::optional<std::string> string_or_number(const json::value& v) {
     return std::nullopt;
 }
 
+// The strings of a JSON array into `out`; an error naming the field otherwise.
+std::optional<RequestError> read_strings(const json::value& v, std::string_view name,
+                                         std::string_view what, std::vector<std::string>& out) {
+    if (!v.is_array())
+        return bad(std::string(name) + " must be an array of " + std::string(what) + ", not " +
+                   kind(v));
+    const json::array& array = v.get_array();
+    out.reserve(array.size());
+    for (std::size_t i = 0; i < array.size(); ++i) {
+        if (!array[i].is_string())
+            return bad(std::string(name) + "[" + std::to_string(i) + "] must be a string, not " +
+                       kind(array[i]));
+        out.emplace_back(array[i].get_string());
+    }
+    return std::nullopt;
+}
+
 std::string quoted(std::string_view key) {
     std::string out = "\"";
     out.append(key);
@@ -124,18 +141,22 @@ std::variant<DecideRequest, RequestError> parse_decide_request(std::string_view 
             if (!text->empty()) request.device_id = std::move(*text);
         }
         if (json::value* v = field(body, {"flag_keys_to_evaluate", "flag_keys"}, name)) {
-            if (!v->is_array())
-                return bad(std::string(name) + " must be an array of flag keys, not " + kind(*v));
-            std::vector<std::string> keys;
-            const json::array& array = v->get_array();
-            keys.reserve(array.size());
-            for (std::size_t i = 0; i < array.size(); ++i) {
-                if (!array[i].is_string())
-                    return bad(std::string(name) + "[" + std::to_string(i) +
-                               "] must be a string, not " + kind(array[i]));
-                keys.emplace_back(array[i].get_string());
-            }
-            request.flag_keys = std::move(keys);
+            request.flag_keys.emplace();
+            if (auto error = read_strings(*v, name, "flag keys", *request.flag_keys)) return *error;
+        }
+        if (json::value* v = field(body, {"evaluation_runtime"}, name)) {
+            if (!v->is_string())
+                return bad(std::string(name) + " must be a string, not " + kind(*v));
+            // As PostHog reads it: a value other than client or server means all.
+            const auto runtime = request_runtime_from_name(v->get_string());
+            request.scope.runtime =
+                runtime && *runtime != RequestRuntime::Unknown ? *runtime : RequestRuntime::All;
+            request.runtime_declared = true;
+        }
+        if (json::value* v =
+                field(body, {"evaluation_contexts", "evaluation_environments"}, name)) {
+            if (auto error = read_strings(*v, name, "context names", request.scope.contexts))
+                return *error;
         }
         if (json::value* v = field(body, {"disable_flags"}, name)) {
             if (!v->is_bool())

@@ -1,7 +1,9 @@
 // The JSON body of POST /flags and /decide, as PostHog SDKs send it, read into one struct.
 // Field names and aliases follow PostHog's flags service; unknown fields (geoip_disable,
-// evaluation_contexts, ...) are ignored.
+// timezone, ...) are ignored.
 #pragma once
+
+#include "core/request_scope.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -23,6 +25,10 @@ struct DecideRequest {
     std::optional<std::string> device_id;         // "device_id" (or "$device_id"); never empty
     std::optional<std::vector<std::string>> flag_keys;  // "flag_keys_to_evaluate" (or "flag_keys")
     bool disable_flags = false;  // "disable_flags": true asks for no flags at all
+    // "evaluation_runtime" and "evaluation_contexts" (or "evaluation_environments"). Without a
+    // declared runtime the HTTP layer infers one from the headers (request_runtime.hpp).
+    RequestScope scope;
+    bool runtime_declared = false;
 };
 
 // 400: not a JSON object, a field of the wrong type, distinct_id missing or empty;

@@ -20,7 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 // Unnamed statements with text parameters: PgBouncer in transaction pooling keeps no state for us.
 constexpr const char* kDecideSql =
-    "SELECT flag_eval.decide($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[], $8)::text";
+    "SELECT flag_eval.decide($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[], $8, $9, "
+    "$10::text[])::text";
 constexpr const char* kRecordOverridesSql =
     "SELECT flag_eval.record_hash_key_overrides($1, $2, $3)";
 constexpr const char* kInvalidToken = "28000";
@@ -73,7 +74,7 @@ std::string text_array_literal(const std::vector<std::string>& values) {
 std::vector<std::optional<std::string>> decide_parameters(
     const DecideRequest& request, const std::optional<std::vector<std::string>>& flag_keys) {
     std::vector<std::optional<std::string>> params;
-    params.reserve(8);
+    params.reserve(10);
     params.emplace_back(request.token);
     params.emplace_back(request.distinct_id);
     params.emplace_back(boost::json::serialize(request.person_properties));
@@ -85,6 +86,12 @@ std::vector<std::optional<std::string>> decide_parameters(
     else
         params.emplace_back(std::nullopt);
     params.emplace_back(request.device_id);
+    // The flags outside the request's scope count as off for the stored flags depending on them.
+    params.emplace_back(std::string(request_runtime_name(request.scope.runtime)));
+    if (request.scope.contexts.empty())
+        params.emplace_back(std::nullopt);
+    else
+        params.emplace_back(text_array_literal(request.scope.contexts));
     return params;
 }
 
@@ -102,7 +109,10 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     const Subject subject{
         request.distinct_id,
         request.device_id ? std::string_view(*request.device_id) : std::string_view(),
-        &request.person_properties, &request.groups, &request.group_properties};
+        &request.person_properties,
+        &request.groups,
+        &request.group_properties,
+        &request.scope};
     const LocalEvaluation local = evaluate_locally(team->flags, subject);
     const std::vector<bool> asked = asked_for(request, local.summary);
 

@@ -80,6 +80,7 @@ LocalEvaluation evaluate_locally(const FlagSet& flags, const Subject& subject) {
     context.person_properties = &sources.emplace_back(subject.person_properties, read_missing);
     context.static_cohorts = &stored_only;
     context.hash_key_overrides = &stored_only;
+    context.scope = subject.scope;
     if (subject.groups) {
         for (const auto& [type_name, key] : *subject.groups) {
             if (!key.is_string()) continue;  // the request parser turns numeric keys into digits

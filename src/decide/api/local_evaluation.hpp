@@ -21,10 +21,11 @@ struct Subject {
     const boost::json::object* person_properties = nullptr;  // null: none
     const boost::json::object* groups = nullptr;             // {group type: key as a string}
     const boost::json::object* group_properties = nullptr;   // {group type: {properties}}
+    const RequestScope* scope = nullptr;                     // null: every flag
 };
 
 struct LocalEvaluation {
-    EvaluationSummary summary;         // every active flag, stored order
+    EvaluationSummary summary;         // every active flag in scope, stored order
     std::vector<bool> needs_database;  // parallel to summary.flags
 };
 

@@ -2,6 +2,7 @@
 
 #include "decide/api/answer_shapes.hpp"
 #include "decide/api/decide_request.hpp"
+#include "decide/api/request_runtime.hpp"
 #include "decide/http/request_body.hpp"
 #include "decide/definitions/sdk_feed.hpp"
 
@@ -70,6 +71,15 @@ std::string_view header(const Request& request, http::field field) {
     auto it = request.find(field);
     return it == request.end() ? std::string_view{}
                                : std::string_view(it->value().data(), it->value().size());
+}
+
+RuntimeHints runtime_hints(const Request& request) {
+    RuntimeHints hints;
+    hints.user_agent = header(request, http::field::user_agent);
+    hints.has_browser_headers = request.count(http::field::origin) ||
+                                request.count(http::field::referer) ||
+                                request.count("Sec-Fetch-Mode") || request.count("Sec-Fetch-Site");
+    return hints;
 }
 
 std::string_view strip_trailing_slash(std::string_view path) {
@@ -144,8 +154,11 @@ boost::asio::awaitable<Response> Service::flags(const Request& request,
     auto parsed = parse_decide_request(std::get<std::string>(body));
     if (auto* error = std::get_if<RequestError>(&parsed))
         co_return error_response(request, error->status, error->message);
+    DecideRequest& decide_request = std::get<DecideRequest>(parsed);
+    if (!decide_request.runtime_declared)
+        decide_request.scope.runtime = runtime_from_headers(runtime_hints(request));
 
-    auto result = co_await flags_.answer(std::get<DecideRequest>(parsed));
+    auto result = co_await flags_.answer(decide_request);
     if (auto* failure = std::get_if<FlagsFailure>(&result))
         co_return error_response(request, failure->status, failure->message);
     const Answer& answer = std::get<Answer>(result);

@@ -90,8 +90,10 @@ sub json_literal { return literal(JSON::PP->new->canonical->encode($_[0])) . '::
 sub sql_decide
 {
 	my ($self, $node, $request) = @_;
-	my $sql = sprintf(
-		'SELECT flag_eval.decide(%s, %s, %s, %s, %s, %s, device_id => %s)',
+	my $contexts = $request->{evaluation_contexts};
+	my $sql      = sprintf(
+		'SELECT flag_eval.decide(%s, %s, %s, %s, %s, %s, device_id => %s, evaluation_runtime => %s, '
+		  . 'evaluation_contexts => %s)',
 		literal($request->{token} // $TOKEN),
 		literal($request->{distinct_id}),
 		json_literal($request->{person_properties} // {}),
@@ -100,7 +102,9 @@ sub sql_decide
 		defined $request->{'$anon_distinct_id'}
 		? literal($request->{'$anon_distinct_id'})
 		: 'NULL',
-		defined $request->{'$device_id'} ? literal($request->{'$device_id'}) : 'NULL');
+		defined $request->{'$device_id'} ? literal($request->{'$device_id'}) : 'NULL',
+		defined $request->{evaluation_runtime} ? literal($request->{evaluation_runtime}) : 'NULL',
+		defined $contexts ? 'ARRAY[' . join(', ', map { literal($_) } @$contexts) . ']::text[]' : 'NULL');
 	return decode_json($node->safe_psql('postgres', $sql));
 }
 
