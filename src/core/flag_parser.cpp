@@ -126,6 +126,14 @@ private:
     }
 
     void compile_filters(const json::object& f, const std::string& path, Flag& flag) {
+        // PostHog's second format (typed rules) is a different document under the same name;
+        // PostHog's own local-evaluation feed leaves such flags out too.
+        if (const auto* version = member(f, "version"); version && integer(*version) != 1) {
+            problems_.invalid(field_path(path, "version"),
+                              "PostHog's version-2 flag format is not supported (expected 1 or "
+                              "no version)");
+            return;
+        }
         // Variants first: condition overrides refer to them.
         if (const auto* mv = read_object(f, "multivariate", path, problems_))
             compile_variants(*mv, field_path(path, "multivariate"), flag);

@@ -42,6 +42,19 @@ TEST(FlagParser, RejectsStructuralProblemsByPath) {
               "$.filters.groups[0].properties[0].value");
 }
 
+// PostHog features its SDKs do not share are refused, not read as a flag that is always off.
+TEST(FlagParser, RefusesPostHogsServerOnlyFormats) {
+    EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"version": 2, "rules": []}})"),
+              "$.filters.version");
+    EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"version": "2"}})"), "$.filters.version");
+    EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"version": 1, "groups": []}})"),
+              "(accepted)");
+    EXPECT_EQ(rejection_path(R"({"key": "f", "filters": {"groups": [{"properties": [
+        {"key": "created_at", "type": "person_metadata", "operator": "is_date_before",
+         "value": "-7d"}]}]}})"),
+              "$.filters.groups[0].properties[0].type");
+}
+
 TEST(FlagParser, AcceptsNullsWhereTheReferenceDoes) {
     EXPECT_EQ(rejection_path(R"({"key": "f", "id": null, "version": null, "filters": {"groups": [
         {"properties": null, "rollout_percentage": null, "variant": null}], "payloads": {"true": null},
