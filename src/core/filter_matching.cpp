@@ -60,13 +60,16 @@ bool filter_matches_at(const PropertyFilter& filter, const MatchEnvironment& env
         }
         case FilterType::Flag: result = flag_dependency_matches(filter, env); break;
     }
-    return result != filter.negation;
+    return result;
 }
 
 bool cohort_node_matches(const CohortNode& node, const MatchEnvironment& env, int depth) {
     switch (node.kind) {
         case CohortNode::Kind::Filter:
-            return node.filter && filter_matches_at(*node.filter, env, depth);
+            // Only a cohort's filters are negated: PostHog's server reads `negation` nowhere else
+            // (a flag's condition sets say not_icontains, is_not, not_in instead).
+            return node.filter &&
+                   filter_matches_at(*node.filter, env, depth) != node.filter->negation;
         case CohortNode::Kind::And:
             for (const auto& child : node.children)
                 if (!cohort_node_matches(child, env, depth)) return false;

@@ -19,7 +19,7 @@ struct PropertyFilter {
     std::string key;
     FilterType type = FilterType::Person;
     Operator op = Operator::Exact;
-    bool negation = false;                // inverts the filter's result
+    bool negation = false;                // inverts the filter's result, inside a cohort only
     int group_type_index = -1;            // Group filters
     std::optional<ValueMatcher> matcher;  // Person and Group filters
     std::int64_t cohort_id = 0;           // Cohort filters

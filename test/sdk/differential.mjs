@@ -42,8 +42,8 @@ const some = (list, max) => {
   return [...new Set(Array.from({ length: n }, () => pick(list)))]
 }
 
-// Evaluation contexts and runtimes come from a PRNG of their own: adding them left every other
-// generated case as it was.
+// Evaluation contexts, runtimes and negations outside cohorts come from a PRNG of their own:
+// adding them left every other generated case as it was.
 const scopeRandom = prng(SEED ^ 0x5c09e)
 const scopeChance = (p) => scopeRandom() < p
 const scopePick = (list) => list[Math.floor(scopeRandom() * list.length)]
@@ -186,7 +186,12 @@ function makeSet(setIndex) {
             key: target.key, type: 'flag', operator: 'flag_evaluates_to',
             value: targetVariants.length && chance(0.5) ? pick(targetVariants).key : chance(0.7),
           })
-        } else properties.push(personFilter())
+        } else {
+          // PostHog's server and posthog-node read negation only inside cohorts.
+          const filter = personFilter()
+          if (scopeChance(0.1)) filter.negation = true
+          properties.push(filter)
+        }
       }
       const group = { properties, rollout_percentage: pick([0, 10, 33.3, 50, 75, 100, null]) }
       if (shape === 'mixed') group.aggregation_group_type_index = aggregation

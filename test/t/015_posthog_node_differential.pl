@@ -75,6 +75,7 @@ my %covered = split /[|\n]/, $node->safe_psql('postgres', q{
 	  UNION ALL SELECT 'early_exit' FROM answers WHERE definition -> 'filters' ? 'early_exit'
 	  UNION ALL SELECT 'inactive' FROM answers WHERE definition ->> 'active' = 'false'
 	  UNION ALL SELECT 'evaluation runtime' FROM answers WHERE definition ? 'evaluation_runtime'
+	  UNION ALL SELECT 'negation outside a cohort' FROM answers WHERE jsonb_path_exists(definition, '$.filters.groups[*].properties[*] ? (@.negation == true)')
 	  UNION ALL SELECT 'evaluation contexts' FROM answers a JOIN cases c USING (set_no, subject_no)
 	  WHERE c.context ? 'evaluation_contexts' AND definition ?| ARRAY['evaluation_contexts', 'evaluation_tags']
 	  UNION ALL SELECT 'a dependency outside the contexts' FROM answers a JOIN cases c USING (set_no, subject_no),
@@ -91,7 +92,8 @@ for my $what (
 		semver_lte semver_eq semver_neq semver_tilde semver_caret semver_wildcard is_date_before
 		is_date_after in not_in flag_evaluates_to)),
 	'mixed targeting', 'group flag', 'device bucketing', 'variant', 'payload', 'holdout', 'early_exit',
-	'inactive', 'matching version 1', 'matching version 2', 'evaluation runtime', 'evaluation contexts',
+	'inactive', 'matching version 1', 'matching version 2', 'evaluation runtime', 'negation outside a cohort',
+	'evaluation contexts',
 	'a dependency outside the contexts')
 {
 	cmp_ok($covered{$what} // 0, '>', 0, "compared answers include $what");

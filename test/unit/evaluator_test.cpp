@@ -93,6 +93,22 @@ TEST(Cohorts, NestedGroupsNegationAndReferences) {
     EXPECT_TRUE(cohort_flag_on(R"({"country": "DE"})", "not-in-cohort"));
 }
 
+// PostHog's server negates a cohort's filters only; a flag's condition sets say not_icontains,
+// is_not or not_in instead, and a `negation` there changes nothing (posthog-node agrees).
+TEST(Cohorts, NegationCountsInsideCohortsOnly) {
+    auto out = evaluate_all(R"({"flags": [
+        {"key": "pro", "filters": {"groups": [{"properties": [
+            {"key": "plan", "type": "person", "operator": "exact", "value": "pro", "negation": true}]}]}},
+        {"key": "in-cohort", "filters": {"groups": [{"properties": [
+            {"key": "id", "type": "cohort", "value": 10, "negation": true}]}]}}],
+      "cohorts": {"10": {"type": "AND", "values": [
+            {"key": "plan", "type": "person", "operator": "exact", "value": "pro", "negation": true}]}}})",
+                            R"({"distinct_id": "u", "person_properties": {"plan": "pro"}})");
+    EXPECT_TRUE(out.at("flags").at("pro").at("enabled").as_bool());
+    // The cohort's own filter is negated (a pro is not in it); the flag's negation is ignored.
+    EXPECT_FALSE(out.at("flags").at("in-cohort").at("enabled").as_bool());
+}
+
 TEST(Cohorts, UnknownCohortFailsOnlyThatFlag) {
     auto out = evaluate_all(R"({"flags": [
         {"key": "needs-cohort", "filters": {"groups": [{"properties": [{"key": "id", "type": "cohort", "value": 99}]}]}},
