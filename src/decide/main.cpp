@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
                                     config.listen_port),
             HttpLimits(config), [&service](Request& request) { return service.handle(request); },
             &metrics);
+        server.set_response_decorator([&service](const Request& request, Response& response) {
+            service.add_cors_headers(request, response);
+        });
         metrics.set_gauge_source([&routes, &cache, &server] {
             ServiceGauges out = gauges(routes, cache);
             out.open_connections = server.open_connections();

@@ -2,6 +2,8 @@
 // address, the routes) is read from the file and from a flag and checked.
 #include "decide/settings.hpp"
 
+#include "decide/api/cors_policy.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/value.hpp>
 #include <libpq-fe.h>
@@ -281,6 +283,53 @@ Setting routes() {
     return s;
 }
 
+// The origins whose pages may read the public endpoints. In the file a list of origins or "*";
+// as a flag one comma-separated value ("" for none).
+Setting cors_origins() {
+    Setting s;
+    s.keys = {"cors_allowed_origins"};
+    s.flag = "--cors-origins";
+    s.value_name = "ORIGINS";
+    s.help =
+        "origins whose web pages may call /flags, /decide and remote config\n"
+        "(posthog-js): * for any, or scheme://host[:port],... ; \"\" for none.\n"
+        "The feed and /metrics are never readable cross-origin";
+    s.default_text = "*";
+    s.set_default = [](Config& c) { c.cors_allowed_origins = {"*"}; };
+    s.read_json = [](Config& c, std::string_view k, const boost::json::value& v,
+                     std::string_view origin) {
+        c.cors_allowed_origins.clear();
+        if (v.is_string()) {
+            c.cors_allowed_origins.push_back(std::string(v.get_string()));
+            return;
+        }
+        if (!v.is_array()) file_error(origin, k, "must be \"*\" or an array of origins");
+        for (const auto& entry : v.get_array())
+            c.cors_allowed_origins.push_back(file_string(entry, k, origin));
+    };
+    s.read_flags = [](Config& c, const std::vector<std::string_view>& values) {
+        for (std::string_view value : values) {
+            c.cors_allowed_origins.clear();
+            while (!value.empty()) {
+                const auto comma = value.find(',');
+                std::string_view item = value.substr(0, comma);
+                while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+                while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+                if (!item.empty()) c.cors_allowed_origins.emplace_back(item);
+                value =
+                    comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+            }
+        }
+    };
+    s.validate = [](const Config& c) {
+        for (const std::string& origin : c.cors_allowed_origins)
+            if (const std::string problem = origin_problem(origin); !problem.empty())
+                throw ConfigError("CORS origin (cors_allowed_origins / --cors-origins) " +
+                                  quoted(origin) + " " + problem);
+    };
+    return s;
+}
+
 }  // namespace
 
 // number<M> is milliseconds, number<N> a count; their columns: file key, flag, Config field,
@@ -307,6 +356,7 @@ const std::vector<Setting>& settings() {
                   "probe interval", "probe period of failed routes"),
         number<N>("pool_size", "--pool-size", &Config::pool_size, 4, 1, "pool size",
                   "connections per route"),
+        cors_origins(),
     };
     return table;
 }

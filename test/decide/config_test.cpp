@@ -243,6 +243,22 @@ TEST_F(ConfigTest, TheExampleFileLoads) {
     EXPECT_GE(c.routes.size(), 1u);
 }
 
+TEST_F(ConfigTest, CorsOriginsAreAnyByDefaultAndCheckedWhenListed) {
+    EXPECT_EQ(load({kRoute}).cors_allowed_origins, std::vector<std::string>{"*"});
+    EXPECT_TRUE(load({kRoute, "--cors-origins="}).cors_allowed_origins.empty());
+    EXPECT_EQ(
+        load({"--config", write_file("star.json", R"({"cors_allowed_origins": "*"})"), kRoute})
+            .cors_allowed_origins,
+        std::vector<std::string>{"*"});
+    EXPECT_CONTAINS(error_of({kRoute, "--cors-origins=https://app.example/"}),
+                    "\"https://app.example/\" must be scheme://host[:port] alone");
+    EXPECT_CONTAINS(error_of({kRoute, "--cors-origins=app.example"}),
+                    "must be \"*\" or start with http:// or https://");
+    EXPECT_CONTAINS(
+        error_of({"--config", write_file("bad.json", R"({"cors_allowed_origins": 3})"), kRoute}),
+        "\"cors_allowed_origins\" must be \"*\" or an array of origins");
+}
+
 // ---- each setting is declared once, in the table of settings.cpp ----
 
 TEST_F(ConfigTest, HelpListsEverySettingWithItsFlagKeysAndDefault) {
@@ -285,6 +301,9 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
         {"--max-connections", {R"({"max_connections": 7})", "7"}},
         {"--probe-ms", {R"({"probe_interval_ms": 7})", "7"}},
         {"--pool-size", {R"({"pool_size": 7})", "7"}},
+        {"--cors-origins",
+         {R"({"cors_allowed_origins": ["https://a.example", "http://localhost:3000"]})",
+          "https://a.example, http://localhost:3000"}},
     };
     const Config defaults = load({kRoute});
     for (const Setting& s : settings()) {

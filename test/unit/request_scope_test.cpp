@@ -29,8 +29,8 @@ const std::string kFlags = R"({"flags": [
 
 // The keys answered for a context carrying the given scope fields.
 std::string answered(const std::string& scope_fields) {
-    const std::string context = R"({"distinct_id": "u1")" +
-                                (scope_fields.empty() ? "" : ", " + scope_fields) + "}";
+    const std::string context =
+        R"({"distinct_id": "u1")" + (scope_fields.empty() ? "" : ", " + scope_fields) + "}";
     const json::object result = evaluate_all(kFlags, context);
     std::string keys;
     for (const auto& [key, detail] : result.at("flags").as_object()) {
@@ -105,7 +105,8 @@ TEST(RequestScope, AdmitsFollowsPostHogsTable) {
 
 TEST(RequestScope, ContextsMustBeStringsAndRuntimeKnownInAContext) {
     EXPECT_THROW(evaluate_all(R"({"flags": [{"key": "f", "evaluation_contexts": [1],
-        "filters": {"groups": []}}]})", R"({"distinct_id": "u"})"),
+        "filters": {"groups": []}}]})",
+                              R"({"distinct_id": "u"})"),
                  InvalidDefinition);
     EXPECT_THROW(evaluate_all(kFlags, R"({"distinct_id": "u", "evaluation_runtime": "edge"})"),
                  InvalidDefinition);

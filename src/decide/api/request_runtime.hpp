@@ -11,7 +11,7 @@ namespace flag_eval::decide {
 
 // What of a request's headers the inference reads.
 struct RuntimeHints {
-    std::string_view user_agent;   // empty: none
+    std::string_view user_agent;       // empty: none
     bool has_browser_headers = false;  // any of Origin, Referer, Sec-Fetch-Mode, Sec-Fetch-Site
 };
 

@@ -2,6 +2,7 @@
 
 #include "decide/api/answer_shapes.hpp"
 #include "decide/api/decide_request.hpp"
+#include "decide/api/remote_config.hpp"
 #include "decide/api/request_runtime.hpp"
 #include "decide/http/request_body.hpp"
 #include "decide/definitions/sdk_feed.hpp"
@@ -35,6 +36,7 @@ Response json_response(const Request& request, http::status status, std::string 
 Response error_response(const Request& request, unsigned status, std::string_view detail) {
     std::string_view type = "validation_error", code = "invalid_input";
     if (status == 401) type = "authentication_error", code = "invalid_api_key";
+    if (status == 403) type = "authentication_error", code = "origin_not_allowed";
     if (status == 404) code = "not_found";
     if (status == 405) code = "method_not_allowed";
     if (status == 413) code = "payload_too_large";
@@ -82,10 +84,10 @@ RuntimeHints runtime_hints(const Request& request) {
     return hints;
 }
 
-std::string_view strip_trailing_slash(std::string_view path) {
-    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-    return path;
-}
+constexpr std::string_view kNotAnEventSink =
+    "flag-decide answers feature flags only and keeps no events: send events to PostHog "
+    "(posthog-js: api_host) and flags here (flags_api_host), or turn capturing off "
+    "(opt_out_capturing_by_default); see docs/web.md";
 
 // The value of query parameter `name` ("" when absent), percent-decoded.
 std::string query_param(const boost::urls::url_view& url, std::string_view name) {
@@ -108,40 +110,78 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
         co_return error_response(request, 400, "malformed request target");
     }
     const boost::urls::url_view url = *parsed;
-    const std::string path(strip_trailing_slash(url.encoded_path()));
+    const EndpointRoute target = endpoint_of(url.encoded_path());
+    endpoint = std::string(endpoint_label(target.endpoint));
     const bool get = request.method() == http::verb::get,
                post = request.method() == http::verb::post;
 
-    if (path == "/flags" || path == "/decide") {
-        endpoint = path.substr(1);
-        if (!post) co_return error_response(request, 405, "use POST");
-        const std::string version = query_param(url, "v");
-        // /flags: v=2 is the flags shape, anything else v1. /decide: v=4 and up the flags shape.
-        const bool v2 = path == "/flags" ? version == "2"
-                                         : (!version.empty() && std::atoi(version.c_str()) >= 4);
-        const std::string compression =
-            query_param(url, "compression");  // a named local: see flags_endpoint.cpp
-        co_return co_await flags(request, compression, v2);
+    if (readable_cross_origin(target.endpoint)) {
+        // A browser asks before a request it may not send simply; a page of an origin not
+        // allowed is refused before anything is evaluated or written.
+        if (request.method() == http::verb::options) co_return cors_.preflight(request);
+        if (!cors_.allows(header(request, http::field::origin)))
+            co_return error_response(request, 403,
+                                     "this origin may not call flag-decide (cors_allowed_origins)");
     }
-    if (path == "/flags/definitions" || path == "/api/feature_flag/local_evaluation") {
-        endpoint = "definitions";
-        if (!get) co_return error_response(request, 405, "use GET");
-        co_return definitions(request, query_param(url, "token"));
-    }
-    if (path == "/healthz") {
-        endpoint = "healthz";
-        co_return json_response(request, http::status::ok, R"({"status":"ok"})");
-    }
-    if (path == "/readyz") {
-        endpoint = "readyz";
-        co_return readiness(request);
-    }
-    if (path == "/metrics") {
-        endpoint = "metrics";
-        co_return text_response(request, http::status::ok, metrics_.render(),
-                                Metrics::kContentType);
+
+    switch (target.endpoint) {
+        case Endpoint::Flags:
+        case Endpoint::Decide: {
+            if (!post) co_return error_response(request, 405, "use POST");
+            const std::string version = query_param(url, "v");
+            // /flags: v=2 is the flags shape, anything else v1. /decide: v=4 and up the flags
+            // shape.
+            const bool v2 = target.endpoint == Endpoint::Flags
+                                ? version == "2"
+                                : (!version.empty() && std::atoi(version.c_str()) >= 4);
+            const std::string compression =
+                query_param(url, "compression");  // a named local: see flags_endpoint.cpp
+            co_return co_await flags(request, compression, v2);
+        }
+        case Endpoint::RemoteConfig:
+        case Endpoint::RemoteConfigScript:
+            if (!get) co_return error_response(request, 405, "use GET");
+            co_return remote_config(request, target);
+        case Endpoint::Events: co_return error_response(request, 404, kNotAnEventSink);
+        case Endpoint::Definitions:
+            if (!get) co_return error_response(request, 405, "use GET");
+            co_return definitions(request, query_param(url, "token"));
+        case Endpoint::Healthz:
+        case Endpoint::Readyz:
+        case Endpoint::Metrics:
+            if (!get && request.method() != http::verb::head)
+                co_return error_response(request, 405, "use GET");
+            if (target.endpoint == Endpoint::Healthz)
+                co_return json_response(request, http::status::ok, R"({"status":"ok"})");
+            if (target.endpoint == Endpoint::Readyz) co_return readiness(request);
+            co_return text_response(request, http::status::ok, metrics_.render(),
+                                    Metrics::kContentType);
+        case Endpoint::Unknown: break;
     }
     co_return error_response(request, 404, "no such endpoint");
+}
+
+void Service::add_cors_headers(const Request& request, Response& response) const {
+    auto parsed = boost::urls::parse_origin_form(request.target());
+    if (parsed && readable_cross_origin(endpoint_of(parsed->encoded_path()).endpoint))
+        cors_.decorate(request, response);
+}
+
+Response Service::remote_config(const Request& request, const EndpointRoute& target) const {
+    if (!is_public_token(target.token))
+        return error_response(request, 400, "invalid token in the remote config path");
+    const auto team = cache_.by_api_token(target.token);
+    if (!team && cache_.loaded()) return error_response(request, 404, "invalid API token");
+    // Without definitions yet, flags may still come from the database: say there are some.
+    const bool has_flags = !team || has_active_flags(team->flags);
+    const std::string config = remote_config_json(target.token, has_flags);
+    Response response =
+        target.endpoint == Endpoint::RemoteConfigScript
+            ? text_response(request, http::status::ok, remote_config_script(target.token, config),
+                            "application/javascript")
+            : json_response(request, http::status::ok, config);
+    response.set(http::field::cache_control, "public, max-age=60");
+    return response;
 }
 
 boost::asio::awaitable<Response> Service::flags(const Request& request,

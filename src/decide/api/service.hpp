@@ -1,8 +1,11 @@
-// The decide service's HTTP surface: which path and method reach which endpoint, and the
-// responses of the small endpoints (health, readiness, metrics, the definitions feed).
+// The decide service's HTTP surface: which path and method reach which endpoint, who may read
+// them from a web page (CORS), and the responses of the small endpoints (health, readiness,
+// metrics, the definitions feed, remote config).
 #pragma once
 #include "decide/config.hpp"
 #include "decide/definitions/definitions_cache.hpp"
+#include "decide/api/cors_policy.hpp"
+#include "decide/api/endpoints.hpp"
 #include "decide/api/flags_endpoint.hpp"
 #include "decide/http/http_server.hpp"
 #include "decide/metrics.hpp"
@@ -21,15 +24,21 @@ public:
           cache_(cache),
           routes_(routes),
           metrics_(metrics),
-          flags_(cache, routes, metrics, config.request_deadline) {}
+          flags_(cache, routes, metrics, config.request_deadline),
+          cors_(config.cors_allowed_origins) {}
 
     // Answers one request, labelled (kEndpointLabelField) with the endpoint metrics count it under.
     boost::asio::awaitable<Response> handle(const Request& request);
+
+    // The CORS headers of a response to `request` (the handler's, or the HTTP server's own
+    // error answer): on every endpoint web pages may read, none on the others.
+    void add_cors_headers(const Request& request, Response& response) const;
 
 private:
     boost::asio::awaitable<Response> route(const Request& request, std::string& endpoint);
     boost::asio::awaitable<Response> flags(const Request& request, std::string_view compression,
                                            bool v2);
+    Response remote_config(const Request& request, const EndpointRoute& target) const;
     Response definitions(const Request& request, std::string_view token);
     Response readiness(const Request& request) const;
 
@@ -38,6 +47,7 @@ private:
     RouteSet& routes_;
     Metrics& metrics_;
     FlagsEndpoint flags_;
+    CorsPolicy cors_;
 };
 
 }  // namespace flag_eval::decide

@@ -123,6 +123,7 @@ public:
     Handler handler;
     Metrics* metrics;
     EndpointLabeler labeler;
+    ResponseDecorator decorator;
     ErrorLog error_log;
 
     std::atomic<std::size_t> open{0};
@@ -165,6 +166,9 @@ private:
     asio::awaitable<void> linger_close();
 
     Response payload_too_large(unsigned version) const;
+    void decorate(const Request& request, Response& response) const {
+        if (state_->decorator) state_->decorator(request, response);
+    }
     std::string label_for(const Request& request) const;
     void record(std::string_view label, unsigned status, Clock::time_point started) const;
     // Server, Content-Type, Content-Length, version and keep-alive; returns keep-alive.
@@ -196,6 +200,7 @@ asio::awaitable<void> Connection::run() {
         // of a conditional expression inside one.
         std::optional<Rejection> rejection = header_rejection(header_ec, parser.get());
         if (rejection) {
+            decorate(parser.get(), rejection->response);
             co_await reject(*rejection, started);
             co_return;
         }
@@ -215,6 +220,7 @@ asio::awaitable<void> Connection::run() {
                 co_await http::async_read(stream_, buffer_, parser, use_tuple);
             rejection = body_rejection(body_ec, parser.get());
             if (rejection) {
+                decorate(parser.get(), rejection->response);
                 co_await reject(*rejection, started);
                 co_return;
             }
@@ -230,6 +236,7 @@ asio::awaitable<void> Connection::run() {
             label = std::string(field->value());
             response.erase(field);
         }
+        decorate(request, response);
         const bool keep_alive = finalize(response, request.version(), request.keep_alive(),
                                          request.method() == http::verb::head);
         record(label, response.result_int(), started);
@@ -452,6 +459,10 @@ void HttpServer::set_endpoint_labeler(EndpointLabeler labeler) {
 }
 
 void HttpServer::set_error_log(ErrorLog log) { state_->error_log = std::move(log); }
+
+void HttpServer::set_response_decorator(ResponseDecorator decorator) {
+    state_->decorator = std::move(decorator);
+}
 
 void HttpServer::start() {
     if (state_->started) return;

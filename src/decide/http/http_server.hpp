@@ -71,6 +71,10 @@ inline constexpr std::string_view kEndpointLabelField = "X-Flag-Decide-Endpoint"
 // default counts them all under "other". Requests too malformed to parse count as "invalid".
 using EndpointLabeler = std::function<std::string(const Request&)>;
 
+// Adds headers to every response to a request whose headers were read, the handler's and the
+// server's own error answers alike (CORS headers, so a page can read a 413 too).
+using ResponseDecorator = std::function<void(const Request& request, Response& response)>;
+
 // Where the server reports handler exceptions and accept failures; default: standard error.
 using ErrorLog = std::function<void(std::string_view)>;
 
@@ -87,6 +91,7 @@ public:
 
     // Set these before start().
     void set_endpoint_labeler(EndpointLabeler labeler);
+    void set_response_decorator(ResponseDecorator decorator);
     void set_error_log(ErrorLog log);
 
     void start();
