@@ -49,6 +49,8 @@ PACKAGES=(
     # make lint: the C++ layout of .clang-format, and the shell scripts
     clang-format-14
     shellcheck
+    # the browser that runs posthog-js in the TAP tests (driven by puppeteer-core from npm)
+    chromium
     # Debian's python3 (/usr/bin/python3): the drills, the fuzz seed generator, the SQL-literal
     # check; standard library only
     python3

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # install-npm-deps.sh [DIR ...]
 #
-# Installs the npm packages of each DIR (default test/sdk, the posthog-node client the TAP tests
-# drive; bench/field/node and bench/field/unleash hold what `make bench` measures against), pinned
+# Installs the npm packages of each DIR (default test/sdk, the posthog-node client and the browser
+# driver the TAP tests use; examples/web, the page they open; bench/field/node and
+# bench/field/unleash hold what `make bench` measures against), pinned
 # by its committed package-lock.json, with `npm ci`. scripts/run-tap.sh and bench/run.sh call it.
 #
 # Fast when nothing changed: after a successful install the SHA-256 of package-lock.json is

@@ -8,8 +8,9 @@
 # - prove's working area (TESTDIR, whose tmp_check/ holds the nodes, and TMPDIR, where the
 #   framework puts the nodes' unix sockets) is a fresh /tmp/flag_eval_tap.XXXXXX owned by
 #   postgres, removed afterwards; the test and server logs are copied to the log directory (below) first.
-# - test/sdk's npm packages are installed first (scripts/install-npm-deps.sh: npm ci, skipped
-#   while package-lock.json is unchanged).
+# - the npm packages of test/sdk (posthog-node, puppeteer-core) and examples/web (posthog-js, the
+#   page 017 drives) are installed first (scripts/install-npm-deps.sh: npm ci, skipped while
+#   package-lock.json is unchanged).
 # - Every node a test starts, the framework stops in its END block, failures included; PgBouncer
 #   and flag-decide, FlagEval::Test::Process's END block. If prove itself is killed (or overruns
 #   FLAG_EVAL_TAP_TIMEOUT), whatever still runs is stopped here: postmasters by the data
@@ -45,7 +46,8 @@ command -v prove >/dev/null || die "prove not found (Debian package perl)"
 id -u "$PG_OS_USER" >/dev/null 2>&1 || die "no '$PG_OS_USER' account (run scripts/install-deps.sh)"
 
 # The npm packages some tests drive (test/sdk: posthog-node); quick when already installed.
-scripts/install-npm-deps.sh || die "could not install the npm packages of test/sdk"
+scripts/install-npm-deps.sh test/sdk examples/web \
+    || die "could not install the npm packages of test/sdk and examples/web"
 
 if [[ $# -gt 0 ]]; then
     tests=("$@")
