@@ -400,6 +400,11 @@ Ask the decide service, as a PostHog SDK does:
 
   curl -s -H 'Authorization: Bearer $DEMO_SECRET' 'http://$decide_addr/flags/definitions?token=$DEMO_TOKEN'
 
+Read the flags in a browser with posthog-js (docs/web.md), from a page bootstrapped by its server:
+
+  (cd examples/web && npm ci && FLAG_DECIDE_URL=http://$decide_addr POSTHOG_TOKEN=$DEMO_TOKEN node server.mjs)
+  then open http://127.0.0.1:3000/?user=user-42
+
 Ask a standby in SQL:
 
   psql -h 127.0.0.1 -p $STANDBY1_PORT -U postgres $DB_NAME -c \\
