@@ -196,7 +196,8 @@ struct Request {
     text* device_id;  // nullptr: none
     bool all_flags;
     Elements flag_keys;
-    RequestScope scope;  // every flag unless the caller narrowed it
+    RequestRuntime runtime;        // All unless the caller narrowed it
+    Elements evaluation_contexts;  // none: no narrowing
 };
 
 // The answer: every flag, or those of flag_keys. The stored rows are read under the guard, with
@@ -223,7 +224,13 @@ text* answer(const Request& request) {
     if (request.device_id != nullptr) ctx.device_id = view_of(request.device_id);
     ctx.static_cohorts = &static_cohorts;
     ctx.hash_key_overrides = hash_keys ? &*hash_keys : nullptr;
-    ctx.scope = &request.scope;
+    RequestScope scope;
+    scope.runtime = request.runtime;
+    for (int i = 0; i < request.evaluation_contexts.count; ++i)
+        if (!request.evaluation_contexts.nulls[i])
+            scope.contexts.emplace_back(
+                view_of(DatumGetTextPP(request.evaluation_contexts.values[i])));
+    ctx.scope = &scope;
     EvaluationSummary summary = team->flags.evaluate_all(ctx);
 
     if (!request.all_flags) {
@@ -279,21 +286,18 @@ Datum flag_eval_decide(PG_FUNCTION_ARGS) {
                         errhint("Pass the project's public token (teams.api_token, phc_...).")));
     request.flag_keys = array_elements(request.all_flags ? nullptr : PG_GETARG_ARRAYTYPE_P(6),
                                        TEXTOID, -1, false, TYPALIGN_INT);
+    request.runtime = RequestRuntime::All;
     if (PG_NARGS() > 8 && !PG_ARGISNULL(8)) {
         const auto runtime = request_runtime_from_name(view_of(PG_GETARG_TEXT_PP(8)));
         if (!runtime)
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                             errmsg("evaluation_runtime must be 'all', 'client', 'server' or "
                                    "'unknown'")));
-        request.scope.runtime = *runtime;
+        request.runtime = *runtime;
     }
-    if (PG_NARGS() > 9 && !PG_ARGISNULL(9)) {
-        const Elements contexts =
-            array_elements(PG_GETARG_ARRAYTYPE_P(9), TEXTOID, -1, false, TYPALIGN_INT);
-        for (int i = 0; i < contexts.count; ++i)
-            if (!contexts.nulls[i])
-                request.scope.contexts.emplace_back(view_of(DatumGetTextPP(contexts.values[i])));
-    }
+    request.evaluation_contexts =
+        array_elements(PG_NARGS() > 9 && !PG_ARGISNULL(9) ? PG_GETARG_ARRAYTYPE_P(9) : nullptr,
+                       TEXTOID, -1, false, TYPALIGN_INT);
 
     text* body = nullptr;
     ErrorReport error;
