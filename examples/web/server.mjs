@@ -55,13 +55,14 @@ async function bootstrapFor(distinctId, identified) {
     if (!response.ok) return bootstrap
     const { flags, errorsWhileComputingFlags } = await response.json()
     if (errorsWhileComputingFlags) return bootstrap
-    bootstrap.featureFlags = {}
-    bootstrap.featureFlagPayloads = {}
+    const featureFlags = {}
+    const featureFlagPayloads = {}
     for (const [key, flag] of Object.entries(flags ?? {})) {
-      bootstrap.featureFlags[key] = flag.variant ?? flag.enabled
+      featureFlags[key] = flag.variant ?? flag.enabled
       const payload = flag.metadata?.payload
-      if (flag.enabled && payload != null) bootstrap.featureFlagPayloads[key] = JSON.parse(payload)
+      if (flag.enabled && payload != null) featureFlagPayloads[key] = JSON.parse(payload)
     }
+    Object.assign(bootstrap, { featureFlags, featureFlagPayloads })  // all of them, or none
   } catch (error) {
     console.error(`bootstrap for ${distinctId}: ${error.message}`)
   }

@@ -196,8 +196,6 @@ TEST(DecideRequest, AbsurdNestingIsA400NotACrash) {
                  "JSON");
 }
 
-}  // namespace
-
 TEST(DecideRequest, RuntimeAndContextsAsPostHogReadsThem) {
     const DecideRequest none = parsed(R"({"token": "t", "distinct_id": "u"})");
     EXPECT_FALSE(none.runtime_declared);
@@ -233,3 +231,5 @@ TEST(DecideRequest, RuntimeAndContextsAsPostHogReadsThem) {
     expect_error(R"({"token": "t", "distinct_id": "u", "evaluation_contexts": ["web", 2]})", 400,
                  "evaluation_contexts[1] must be a string");
 }
+
+}  // namespace

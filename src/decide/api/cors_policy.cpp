@@ -19,12 +19,6 @@ std::string lowercase(std::string_view text) {
     return out;
 }
 
-std::string_view header(const Request& request, http::field field) {
-    const auto it = request.find(field);
-    return it == request.end() ? std::string_view{}
-                               : std::string_view(it->value().data(), it->value().size());
-}
-
 // A comma-separated list of header names (RFC 9110 tokens), as a preflight asks for them.
 bool is_header_name_list(std::string_view list) {
     for (char c : list) {
@@ -78,28 +72,32 @@ void CorsPolicy::decorate(const Request& request, Response& response) const {
     }
     response.set(http::field::vary,
                  "Origin");  // a cache must not hand one origin's answer to another
-    const std::string_view origin = header(request, http::field::origin);
+    const std::string_view origin = header_value(request, http::field::origin);
     if (!origin.empty() && allows(origin))
         response.set(http::field::access_control_allow_origin, origin);
 }
 
 Response CorsPolicy::preflight(const Request& request) const {
-    const std::string_view origin = header(request, http::field::origin);
+    const std::string_view origin = header_value(request, http::field::origin);
     const std::string_view asked_headers =
-        header(request, http::field::access_control_request_headers);
-    if (!allows(origin) || !is_header_name_list(asked_headers)) {
-        Response refused = json_error_response(
-            403, "authentication_error", "origin_not_allowed",
-            "this origin may not call flag-decide (cors_allowed_origins)", request.version());
-        refused.prepare_payload();
-        return refused;
-    }
+        header_value(request, http::field::access_control_request_headers);
     Response response{http::status::no_content, request.version()};
-    response.set(http::field::access_control_allow_methods, kAllowedMethods);
-    if (!asked_headers.empty())
-        response.set(http::field::access_control_allow_headers, asked_headers);
-    response.set(http::field::access_control_max_age, kPreflightMaxAge);
+    if (!allows(origin)) {
+        response = json_error_response(403, "authentication_error", "origin_not_allowed",
+                                       kOriginNotAllowed, request.version());
+    } else if (!is_header_name_list(asked_headers)) {
+        response = json_error_response(400, "validation_error", "invalid_input",
+                                       "Access-Control-Request-Headers is not a list of header "
+                                       "names",
+                                       request.version());
+    } else {
+        response.set(http::field::access_control_allow_methods, kAllowedMethods);
+        if (!asked_headers.empty())
+            response.set(http::field::access_control_allow_headers, asked_headers);
+        response.set(http::field::access_control_max_age, kPreflightMaxAge);
+    }
     response.keep_alive(request.keep_alive());
+    response.prepare_payload();
     return response;
 }
 

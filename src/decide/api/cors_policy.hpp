@@ -12,14 +12,18 @@
 
 namespace flag_eval::decide {
 
+inline constexpr std::string_view kOriginNotAllowed =
+    "this origin may not call flag-decide (cors_allowed_origins)";
+
 class CorsPolicy {
 public:
     // `allowed_origins`: "*" for any origin (the default, as PostHog's public endpoints), else
     // exact origins ("https://app.example.com"); empty: no cross-origin reader at all.
     explicit CorsPolicy(std::vector<std::string> allowed_origins);
 
-    // Whether a request carrying this Origin header (empty: none, a same-origin or server
-    // request) may be answered.
+    // Whether a request carrying this Origin header may be answered. Without one (a server, or
+    // a browser's same-origin GET) always; browsers send Origin with every POST, same-origin
+    // ones included, so a list must name the origin of any page that calls the service.
     bool allows(std::string_view origin) const;
 
     // Adds Access-Control-Allow-Origin (and Vary: Origin when the answer depends on it) to the
@@ -27,7 +31,8 @@ public:
     void decorate(const Request& request, Response& response) const;
 
     // The answer to a preflight (OPTIONS) of a public endpoint: 204 with the methods and headers
-    // allowed, cached by the browser for two hours; 403 for an origin not allowed.
+    // allowed, cached by the browser for two hours; 403 for an origin not allowed, 400 for
+    // requested headers that are not header names.
     Response preflight(const Request& request) const;
 
 private:

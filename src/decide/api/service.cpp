@@ -69,15 +69,9 @@ bool same_secret(std::string_view given, std::string_view expected) {
     return diff == 0;
 }
 
-std::string_view header(const Request& request, http::field field) {
-    auto it = request.find(field);
-    return it == request.end() ? std::string_view{}
-                               : std::string_view(it->value().data(), it->value().size());
-}
-
 RuntimeHints runtime_hints(const Request& request) {
     RuntimeHints hints;
-    hints.user_agent = header(request, http::field::user_agent);
+    hints.user_agent = header_value(request, http::field::user_agent);
     hints.has_browser_headers = request.count(http::field::origin) ||
                                 request.count(http::field::referer) ||
                                 request.count("Sec-Fetch-Mode") || request.count("Sec-Fetch-Site");
@@ -119,9 +113,8 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
         // A browser asks before a request it may not send simply; a page of an origin not
         // allowed is refused before anything is evaluated or written.
         if (request.method() == http::verb::options) co_return cors_.preflight(request);
-        if (!cors_.allows(header(request, http::field::origin)))
-            co_return error_response(request, 403,
-                                     "this origin may not call flag-decide (cors_allowed_origins)");
+        if (!cors_.allows(header_value(request, http::field::origin)))
+            co_return error_response(request, 403, kOriginNotAllowed);
     }
 
     switch (target.endpoint) {
@@ -162,8 +155,9 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
 }
 
 void Service::add_cors_headers(const Request& request, Response& response) const {
+    // A target too long or too malformed to read names no secret endpoint: its error is public.
     auto parsed = boost::urls::parse_origin_form(request.target());
-    if (parsed && readable_cross_origin(endpoint_of(parsed->encoded_path()).endpoint))
+    if (!parsed || readable_cross_origin(endpoint_of(parsed->encoded_path()).endpoint))
         cors_.decorate(request, response);
 }
 
@@ -186,8 +180,8 @@ Response Service::remote_config(const Request& request, const EndpointRoute& tar
 
 boost::asio::awaitable<Response> Service::flags(const Request& request,
                                                 std::string_view compression, bool v2) {
-    auto body = decode_body(request.body(), header(request, http::field::content_encoding),
-                            header(request, http::field::content_type), compression,
+    auto body = decode_body(request.body(), header_value(request, http::field::content_encoding),
+                            header_value(request, http::field::content_type), compression,
                             config_.max_body_bytes);
     if (auto* error = std::get_if<BodyError>(&body))
         co_return error_response(request, error->status, error->message);
@@ -215,7 +209,7 @@ boost::asio::awaitable<Response> Service::flags(const Request& request,
 Response Service::definitions(const Request& request, std::string_view token) {
     if (!cache_.loaded())
         return error_response(request, 503, "flag definitions are not loaded yet");
-    std::string_view authorization = header(request, http::field::authorization);
+    std::string_view authorization = header_value(request, http::field::authorization);
     constexpr std::string_view kBearer = "Bearer ";
     const std::string_view secret = authorization.starts_with(kBearer)
                                         ? authorization.substr(kBearer.size())
@@ -225,7 +219,7 @@ Response Service::definitions(const Request& request, std::string_view token) {
         return error_response(request, 401,
                               "the definitions feed needs ?token=<public token> and Authorization: "
                               "Bearer <secret token>");
-    if (etag_matches(header(request, http::field::if_none_match), team->sdk_feed_etag)) {
+    if (etag_matches(header_value(request, http::field::if_none_match), team->sdk_feed_etag)) {
         Response response{http::status::not_modified, request.version()};
         response.set(http::field::etag, team->sdk_feed_etag);
         response.keep_alive(request.keep_alive());

@@ -58,6 +58,12 @@ bool answer_without_body(unsigned status) {
 
 }  // namespace
 
+std::string_view header_value(const Request& request, http::field field) {
+    const auto it = request.find(field);
+    return it == request.end() ? std::string_view{}
+                               : std::string_view(it->value().data(), it->value().size());
+}
+
 Response json_error_response(unsigned status, std::string_view type, std::string_view code,
                              std::string_view detail, unsigned version) {
     Response response{static_cast<http::status>(status), version};

@@ -107,6 +107,9 @@ private:
     std::shared_ptr<HttpServerState> state_;
 };
 
+// The value of a request header field; empty when absent.
+std::string_view header_value(const Request& request, boost::beast::http::field field);
+
 // A JSON error answer in PostHog's shape: {"type", "code", "detail", "attr": null}.
 Response json_error_response(unsigned status, std::string_view type, std::string_view code,
                              std::string_view detail, unsigned version = 11);
