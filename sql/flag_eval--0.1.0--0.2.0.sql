@@ -5,6 +5,30 @@
 -- upgrade script like this one; test/t/040_extension_upgrade.pl checks that an updated database
 -- has exactly the objects of a fresh install, every row, and the same answers.
 
+-- 0.2.0 refuses what 0.1.0 let through in a stored flag: PostHog's second flag format
+-- (filters.version other than 1), and evaluation_runtime, evaluation_contexts, description or
+-- has_experiment of the wrong type. The installed library reads stored flags as 0.2.0 does, so
+-- such a flag already fails its team's decide(): the update stops here and names each one.
+DO $check_flags$
+DECLARE
+    refused text;
+BEGIN
+    SELECT pg_catalog.string_agg(pg_catalog.format('team %s, flag %s: %s', f.team_id, f.key, f.problems),
+                                 E'\n' ORDER BY f.team_id, f.key)
+      INTO refused
+      FROM (SELECT team_id, key,
+                   flag_eval.flag_validate(definition || pg_catalog.jsonb_build_object(
+                       'id', id, 'key', key, 'version', version, 'active', active, 'deleted', false)) AS problems
+              FROM flag_eval.flags WHERE NOT deleted) f
+     WHERE f.problems <> '[]'::jsonb;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION 'flag_eval 0.2.0 refuses some stored flags'
+            USING DETAIL = refused,
+                  HINT = 'Correct or delete these flags, then update again (docs/deployment.md, Updating the extension).';
+    END IF;
+END
+$check_flags$;
+
 -- preview() evaluates each subject through the engine decide() uses (_preview_value) instead of
 -- rewriting static cohort filters into person properties in plpgsql.
 DROP FUNCTION flag_eval._inline_static_cohorts(jsonb, bigint[]);

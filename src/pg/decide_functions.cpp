@@ -226,10 +226,8 @@ text* answer(const Request& request) {
     ctx.hash_key_overrides = hash_keys ? &*hash_keys : nullptr;
     RequestScope scope;
     scope.runtime = request.runtime;
-    for (int i = 0; i < request.evaluation_contexts.count; ++i)
-        if (!request.evaluation_contexts.nulls[i])
-            scope.contexts.emplace_back(
-                view_of(DatumGetTextPP(request.evaluation_contexts.values[i])));
+    for (int i = 0; i < request.evaluation_contexts.count; ++i)  // no NULL: checked on entry
+        scope.contexts.emplace_back(view_of(DatumGetTextPP(request.evaluation_contexts.values[i])));
     ctx.scope = &scope;
     EvaluationSummary summary = team->flags.evaluate_all(ctx);
 
@@ -298,6 +296,10 @@ Datum flag_eval_decide(PG_FUNCTION_ARGS) {
     request.evaluation_contexts =
         array_elements(PG_NARGS() > 9 && !PG_ARGISNULL(9) ? PG_GETARG_ARRAYTYPE_P(9) : nullptr,
                        TEXTOID, -1, false, TYPALIGN_INT);
+    for (int i = 0; i < request.evaluation_contexts.count; ++i)
+        if (request.evaluation_contexts.nulls[i])
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                            errmsg("evaluation_contexts must not contain NULL")));
 
     text* body = nullptr;
     ErrorReport error;

@@ -12,8 +12,9 @@
 //   CHROMIUM              the browser binary (default Debian's /usr/lib/chromium/chromium)
 //
 // Prints [{subject, at_load: {flags_requests, values, payloads}, served: {values, payloads,
-// errors_loading}, distinct_id, device_id, lib_version, identified: {...}}], values and payloads
-// by key (null for undefined).
+// errors_loading, answer}, distinct_id, device_id, lib_version, identified: {...}}], values and
+// payloads by key (null for undefined); `answer` is what flag-decide's last flags response said
+// ({status, errors_while_computing_flags, failed: the number of failed flags}).
 import path from 'node:path'
 import puppeteer from 'puppeteer-core'
 import { print, setting, subjects } from './common.mjs'
@@ -57,8 +58,20 @@ function identifyAndWait(id) {
 async function visit(browser, subject, page_url, flags_host) {
   const page = await browser.newPage()
   const flagsRequests = []
+  const flagsAnswers = []  // promises of what each flags response said
   page.on('request', (request) => {
     if (request.url().startsWith(`${flags_host}/flags`)) flagsRequests.push(request.method())
+  })
+  page.on('response', (response) => {
+    if (!response.url().startsWith(`${flags_host}/flags`) || response.request().method() !== 'POST')
+      return
+    flagsAnswers.push(response.json().then(
+      (body) => ({
+        status: response.status(),
+        errors_while_computing_flags: body.errorsWhileComputingFlags,
+        failed: Object.values(body.flags ?? {}).filter((flag) => flag.failed).length,
+      }),
+      () => ({ status: response.status() })))
   })
   const url = new URL(page_url)
   if (subject.distinct_id) url.searchParams.set('user', subject.distinct_id)
@@ -67,6 +80,7 @@ async function visit(browser, subject, page_url, flags_host) {
   const at_load = { flags_requests: flagsRequests.length, ...(await page.evaluate(readFlags, subject.keys)) }
   const served = await page.evaluate(reloadAndWait)
   Object.assign(served, await page.evaluate(readFlags, subject.keys))
+  served.answer = (await Promise.all(flagsAnswers)).at(-1) ?? null
   const out = {
     subject,
     at_load,

@@ -136,6 +136,7 @@ WHERE f ->> 'key' IN ('web-only', 'backend-only') ORDER BY 1;
 -- Bad values are refused clearly.
 \set VERBOSITY terse
 SELECT decide('phc_targeting', 'user-1', evaluation_runtime => 'edge');
+SELECT decide('phc_targeting', 'user-1', evaluation_contexts => ARRAY['web', NULL]);
 SELECT flag_evaluate_all(definitions('phc_targeting'), '{"distinct_id": "u", "evaluation_contexts": [1]}');
 INSERT INTO flags (team_id, key, definition) VALUES (4001, 'bad-contexts', '{"evaluation_contexts": "web", "filters": {"groups": []}}');
 \set VERBOSITY default

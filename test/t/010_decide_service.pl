@@ -405,9 +405,11 @@ INSERT INTO flag_eval.flags (team_id, key, definition) VALUES
 		my ($flags) = @_;
 		return join ' ', map { $_ . ($flags->{$_}{enabled} ? '' : '(off)') } grep { exists $flags->{$_} } @keys;
 	};
+	# Answered, and not failed: the standby decide() reads has replayed the new flags too.
 	ok(poll_until(10, sub {
-		exists $service->post_json('/flags?v=2', { %$user7, evaluation_runtime => 'all' })->{json}{flags}{'rt-beta-unless-client'} }),
-		'the runtime flags reach the service');
+		my $flag = $service->post_json('/flags?v=2', { %$user7, evaluation_runtime => 'all' })->{json}{flags}{'rt-beta-unless-client'};
+		$flag && !$flag->{failed} }),
+		'the runtime flags reach the service and the standby');
 
 	my $browser_ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
 	my @cases = (

@@ -206,6 +206,28 @@ is( $primary->safe_psql('granted',
 	'true false',
 	'the updated decide() keeps the old one\'s privileges: granted to one role, revoked from PUBLIC');
 
+# ---- a stored flag 0.2.0 refuses stops the update, named ----
+# What 0.1.0's library let through (PostHog's typed-rules format); the current library refuses it,
+# so the table's own checks are set aside to store it.
+$primary->safe_psql('postgres', 'CREATE DATABASE refused');
+$primary->safe_psql('refused', "CREATE EXTENSION flag_eval VERSION '$OLDEST'");
+$primary->safe_psql('refused', q{
+	INSERT INTO flag_eval.teams (name, api_token, secret_token) VALUES ('old', 'phc_old', 'phs_old');
+	ALTER TABLE flag_eval.flags DROP CONSTRAINT flags_definition_valid;
+	SET session_replication_role = replica;
+	INSERT INTO flag_eval.flags (team_id, key, definition)
+	SELECT id, 'typed-rules', '{"filters": {"version": 2, "rules": []}}' FROM flag_eval.teams});
+my ($refused_rc, $refused_out, $refused_err) = $primary->psql('refused', 'ALTER EXTENSION flag_eval UPDATE');
+isnt($refused_rc, 0, 'a stored flag 0.2.0 refuses: the update stops');
+like($refused_err, qr/refuses some stored flags.*flag typed-rules: .*filters\.version/s,
+	'and names the flag and its problem');
+is($primary->safe_psql('refused', "SELECT extversion FROM pg_extension WHERE extname = 'flag_eval'"),
+	$OLDEST, 'nothing was updated');
+$primary->safe_psql('refused', q{DELETE FROM flag_eval.flags WHERE key = 'typed-rules'});
+$primary->safe_psql('refused', 'ALTER EXTENSION flag_eval UPDATE');
+is($primary->safe_psql('refused', "SELECT extversion FROM pg_extension WHERE extname = 'flag_eval'"),
+	$current, 'once it is gone, the update goes through');
+
 # ---- the updated extension keeps working, on the standby too ----
 my $new_flag = encode_json({ key => 'after-upgrade', filters => { groups => [ { rollout_percentage => 100 } ] } });
 $primary->safe_psql('postgres',
