@@ -70,8 +70,8 @@ void CorsPolicy::decorate(const Request& request, Response& response) const {
         response.set(http::field::access_control_allow_origin, "*");
         return;
     }
-    response.set(http::field::vary,
-                 "Origin");  // a cache must not hand one origin's answer to another
+    // A cache must not hand one origin's answer to another.
+    response.set(http::field::vary, "Origin");
     const std::string_view origin = header_value(request, http::field::origin);
     if (!origin.empty() && allows(origin))
         response.set(http::field::access_control_allow_origin, origin);
