@@ -13,6 +13,7 @@
 // included: it needs a version to compare).
 #include "operators.hpp"
 
+#include "ascii_case.hpp"
 #include "dates.hpp"
 #include "semver.hpp"
 
@@ -77,21 +78,6 @@ constexpr std::pair<std::string_view, Operator> operator_names[] = {
 
 // ---------------------------------------------------------------------------------------------
 // Case folding
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string ascii_lowered(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = ascii_lower(c);
-    return out;
-}
-
-bool ascii_iequals(std::string_view a, std::string_view lowered_b) {
-    if (a.size() != lowered_b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != lowered_b[i]) return false;
-    return true;
-}
 
 // Unicode simple lower-case mapping, for exact / is_not (the reference lower-cases those with
 // Rust's Unicode-aware to_lowercase). glibc's C.UTF-8 locale supplies the table through a locale

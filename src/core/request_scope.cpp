@@ -1,33 +1,23 @@
 #include "request_scope.hpp"
 
+#include "ascii_case.hpp"
 #include "flag_model.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace flag_eval {
-namespace {
-
-bool iequals(std::string_view a, std::string_view lowered) {
-    return a.size() == lowered.size() &&
-           std::equal(a.begin(), a.end(), lowered.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == y;
-           });
-}
-
-}  // namespace
 
 EvaluationRuntime evaluation_runtime_from_name(std::string_view name) {
-    if (iequals(name, "client")) return EvaluationRuntime::Client;
-    if (iequals(name, "server")) return EvaluationRuntime::Server;
+    if (ascii_iequals(name, "client")) return EvaluationRuntime::Client;
+    if (ascii_iequals(name, "server")) return EvaluationRuntime::Server;
     return EvaluationRuntime::All;
 }
 
 std::optional<RequestRuntime> request_runtime_from_name(std::string_view name) {
-    if (iequals(name, "all")) return RequestRuntime::All;
-    if (iequals(name, "client")) return RequestRuntime::Client;
-    if (iequals(name, "server")) return RequestRuntime::Server;
-    if (iequals(name, "unknown")) return RequestRuntime::Unknown;
+    if (ascii_iequals(name, "all")) return RequestRuntime::All;
+    if (ascii_iequals(name, "client")) return RequestRuntime::Client;
+    if (ascii_iequals(name, "server")) return RequestRuntime::Server;
+    if (ascii_iequals(name, "unknown")) return RequestRuntime::Unknown;
     return std::nullopt;
 }
 

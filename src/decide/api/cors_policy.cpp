@@ -1,5 +1,7 @@
 #include "decide/api/cors_policy.hpp"
 
+#include "core/ascii_case.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -11,13 +13,6 @@ namespace http = boost::beast::http;
 // Chromium caps a preflight's cache at two hours; longer would only look like a promise.
 constexpr std::string_view kPreflightMaxAge = "7200";
 constexpr std::string_view kAllowedMethods = "GET, POST, OPTIONS";
-
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 // A comma-separated list of header names (RFC 9110 tokens), as a preflight asks for them.
 bool is_header_name_list(std::string_view list) {
@@ -55,13 +50,13 @@ CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins) {
         if (origin == "*")
             any_origin_ = true;
         else
-            origins_.push_back(lowercase(origin));
+            origins_.push_back(ascii_lowered(origin));
     }
 }
 
 bool CorsPolicy::allows(std::string_view origin) const {
     if (origin.empty() || any_origin_) return true;
-    const std::string wanted = lowercase(origin);
+    const std::string wanted = ascii_lowered(origin);
     return std::find(origins_.begin(), origins_.end(), wanted) != origins_.end();
 }
 
