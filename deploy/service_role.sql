@@ -13,8 +13,8 @@
 --   SELECT flag_eval.service_definitions()            reads teams (secret tokens included: the
 --                                                     service checks them for the feed), flags,
 --                                                     group_type_mappings, cohorts
---   SELECT flag_eval.decide(...)                      reads every table above plus persons,
---                                                     person_distinct_ids, groups, cohort_members,
+--   SELECT flag_eval.decide_outcomes(...)             read every table above plus persons,
+--   (flag_eval.decide(...) until definitions load)    person_distinct_ids, groups, cohort_members,
 --                                                     hash_key_overrides
 --   SELECT flag_eval.record_hash_key_overrides(...)   on the primary only: EXECUTE, nothing
 --                                                     on the table (the function is SECURITY
@@ -56,6 +56,7 @@ GRANT SELECT ON flag_eval.teams, flag_eval.flags, flag_eval.persons, flag_eval.p
 -- revoked that default.
 GRANT EXECUTE ON FUNCTION
     flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]),
+    flag_eval.decide_outcomes(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]),
     flag_eval.record_hash_key_overrides(text, text, text),
     flag_eval.definitions_version(),
     flag_eval.service_definitions(),

@@ -74,7 +74,7 @@ COMMENT ON FUNCTION flag_eval._team_document(bigint) IS
 
 -- decide() takes the request's device id, runtime and evaluation contexts: a new signature.
 -- Whoever could execute the old one (explicit grants, or PUBLIC's default revoked) keeps exactly
--- that on the new one.
+-- that on the new one, and on decide_outcomes(), its form for the decide service.
 CREATE FUNCTION flag_eval.decide(token text, distinct_id text,
                                  person_properties jsonb DEFAULT '{}',
                                  groups jsonb DEFAULT '{}',
@@ -86,6 +86,24 @@ CREATE FUNCTION flag_eval.decide(token text, distinct_id text,
                                  evaluation_contexts text[] DEFAULT NULL)
 RETURNS json
 AS 'MODULE_PATHNAME', 'flag_eval_decide'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+-- decide()'s evaluation for the decide service (src/pg/decide_functions.cpp): the same
+-- arguments, the same stored rows and flags, but only what each flag's evaluation decided, one
+-- line per flag (key, version, state, reason code, condition index, variant, description; the
+-- format of src/core/outcome_lines.hpp), about a tenth of decide()'s JSON. The service holds the
+-- rest of each answer (ids, payloads, descriptions) in its own definitions.
+CREATE FUNCTION flag_eval.decide_outcomes(token text, distinct_id text,
+                                          person_properties jsonb DEFAULT '{}',
+                                          groups jsonb DEFAULT '{}',
+                                          group_properties jsonb DEFAULT '{}',
+                                          anon_distinct_id text DEFAULT NULL,
+                                          flag_keys text[] DEFAULT NULL,
+                                          device_id text DEFAULT NULL,
+                                          evaluation_runtime text DEFAULT NULL,
+                                          evaluation_contexts text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'flag_eval_decide_outcomes'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 DO $carry_privileges$
@@ -100,6 +118,7 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.aclexplode(old_acl) a WHERE a.grantee = 0) THEN
         REVOKE EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) FROM PUBLIC;
+        REVOKE EXECUTE ON FUNCTION flag_eval.decide_outcomes(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) FROM PUBLIC;
     END IF;
     FOR grantee_name IN
         SELECT r.rolname FROM pg_catalog.aclexplode(old_acl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
@@ -107,6 +126,9 @@ BEGIN
     LOOP
         EXECUTE pg_catalog.format(
             'GRANT EXECUTE ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) TO %I',
+            grantee_name);
+        EXECUTE pg_catalog.format(
+            'GRANT EXECUTE ON FUNCTION flag_eval.decide_outcomes(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) TO %I',
             grantee_name);
     END LOOP;
 END
@@ -116,6 +138,9 @@ DROP FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[]);
 
 COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) IS
 'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; evaluation_runtime (all, client, server, unknown; NULL: all) and evaluation_contexts narrow the flags answered as PostHog''s /flags does; unknown token: SQLSTATE 28000';
+
+COMMENT ON FUNCTION flag_eval.decide_outcomes(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) IS
+'decide()''s flags for the decide service as compact text: one line per flag, key TAB version TAB state (t enabled, f disabled, e failed) TAB reason code TAB condition index TAB variant (\N: none) TAB description, backslash escapes; unknown token: SQLSTATE 28000';
 
 -- The outcome of the previewed flag for one subject (src/pg/preview_functions.cpp): its variant,
 -- 'true' or 'false', or NULL when it cannot be computed. definitions is _team_document()'s

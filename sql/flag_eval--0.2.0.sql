@@ -410,6 +410,27 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION flag_eval.decide(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) IS
 'the /flags?v=2 body {flags: {key: {key, enabled, variant, reason, metadata{id, version, description, payload, has_experiment}, failed}}, errorsWhileComputingFlags} (json) of the token''s team''s active flags for one subject; stored person and group properties merged under the request''s; device_id buckets device-bucketed flags; evaluation_runtime (all, client, server, unknown; NULL: all) and evaluation_contexts narrow the flags answered as PostHog''s /flags does; unknown token: SQLSTATE 28000';
 
+-- decide()'s evaluation for the decide service (src/pg/decide_functions.cpp): the same
+-- arguments, the same stored rows and flags, but only what each flag's evaluation decided, one
+-- line per flag (key, version, state, reason code, condition index, variant, description; the
+-- format of src/core/outcome_lines.hpp), about a tenth of decide()'s JSON. The service holds the
+-- rest of each answer (ids, payloads, descriptions) in its own definitions.
+CREATE FUNCTION flag_eval.decide_outcomes(token text, distinct_id text,
+                                          person_properties jsonb DEFAULT '{}',
+                                          groups jsonb DEFAULT '{}',
+                                          group_properties jsonb DEFAULT '{}',
+                                          anon_distinct_id text DEFAULT NULL,
+                                          flag_keys text[] DEFAULT NULL,
+                                          device_id text DEFAULT NULL,
+                                          evaluation_runtime text DEFAULT NULL,
+                                          evaluation_contexts text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'flag_eval_decide_outcomes'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION flag_eval.decide_outcomes(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[]) IS
+'decide()''s flags for the decide service as compact text: one line per flag, key TAB version TAB state (t enabled, f disabled, e failed) TAB reason code TAB condition index TAB variant (\N: none) TAB description, backslash escapes; unknown token: SQLSTATE 28000';
+
 -- ---- experience continuity: the write (on the primary) ----
 
 -- For each active continuity flag of the team (not a group flag) that neither the person of

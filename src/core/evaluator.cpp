@@ -118,8 +118,8 @@ private:
     }
 
     const std::string* payload_for(const std::string* variant) const {
-        auto it = flag_.payloads.find(variant ? *variant : kTrueKey);
-        return it == flag_.payloads.end() ? nullptr : &it->second;
+        return payload_of(flag_,
+                          variant ? std::optional<std::string_view>(*variant) : std::nullopt);
     }
 
     // The variant is bucketed with the identifier of the condition set that matched.
@@ -215,6 +215,20 @@ std::string_view reason_code(Reason r) {
         case Reason::MissingDependency: return "missing_dependency";
     }
     return "unknown";
+}
+
+const std::string* payload_of(const Flag& flag, std::optional<std::string_view> variant) {
+    auto it = flag.payloads.find(variant.value_or(kTrueKey));
+    return it == flag.payloads.end() ? nullptr : &it->second;
+}
+
+std::optional<Reason> reason_from_code(std::string_view code) {
+    for (const Reason r :
+         {Reason::SuperConditionValue, Reason::HoldoutConditionValue, Reason::ConditionMatch,
+          Reason::NoGroupType, Reason::OutOfRolloutBound, Reason::NoConditionMatch,
+          Reason::FlagDisabled, Reason::MissingDependency})
+        if (reason_code(r) == code) return r;
+    return std::nullopt;
 }
 
 FlagResult evaluate_flag(const Flag& flag, const EvaluationContext& context,

@@ -25,6 +25,8 @@ enum class Reason {
 };
 
 std::string_view reason_code(Reason r);
+// The Reason whose reason_code() is `code`; nullopt for any other text.
+std::optional<Reason> reason_from_code(std::string_view code);
 
 struct FlagResult {
     bool enabled = false;
@@ -35,6 +37,10 @@ struct FlagResult {
     std::string description;               // for errors and missing dependencies
     bool failed = false;                   // could not be computed (errorsWhileComputingFlags)
 };
+
+// The payload an enabled flag answers with (JSON text, in the Flag), for its variant or, without
+// one, for "true"; null when there is none.
+const std::string* payload_of(const Flag& flag, std::optional<std::string_view> variant);
 
 // Results of flags already evaluated, for flag dependencies.
 class DependencyResults {

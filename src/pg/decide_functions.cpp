@@ -1,12 +1,15 @@
-// The table-backed side of the SQL interface (docs/reference.md, SQL interface): flag_eval.decide()
-// and the trigger that drops cached team definitions when the definitions tables change.
+// The table-backed side of the SQL interface (docs/reference.md, SQL interface):
+// flag_eval.decide(), decide_outcomes() (the same evaluation, for the decide service) and the
+// trigger that drops cached team definitions when the definitions tables change.
 //
 // decide() is one C function: it reads the subject's stored rows by index lookups
 // (stored_subject.cpp), evaluates the team's cached flags (team_cache.cpp) and writes the answer
-// as JSON text (flags_v2_text.cpp). No SQL statement is planned and no jsonb is built per call:
+// as JSON text (flags_v2_text.cpp); decide_outcomes() writes only the outcomes
+// (core/outcome_lines.hpp). No SQL statement is planned and no jsonb is built per call:
 // a statement's set-up, a jsonb context and a jsonb answer cost 3x the bare person lookup, where
 // this stays within 2x (bench/RESULTS.md, section 2).
 #include "core/evaluator.hpp"
+#include "core/outcome_lines.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -200,9 +203,11 @@ struct Request {
     Elements evaluation_contexts;  // none: no narrowing
 };
 
-// The answer: every flag, or those of flag_keys. The stored rows are read under the guard, with
-// the team's definitions in hand, so that only the rows its flags can use are read.
-text* answer(const Request& request) {
+// Evaluates the request's flags, every flag or those of flag_keys, and returns what `write`
+// makes of them while the team's definitions are in hand. The stored rows are read under the
+// guard, with those definitions, so that only the rows its flags can use are read.
+template <class Write>
+text* evaluate_request(const Request& request, Write&& write) {
     const auto team = team_definitions(request.team_id);
     const TeamShape shape = shape_of(*team);
     StoredSubject stored;
@@ -242,25 +247,21 @@ text* answer(const Request& request) {
             std::any_of(summary.flags.begin(), summary.flags.end(),
                         [](const FlagOutcome& o) { return o.result.failed; });
     }
-    return flags_v2_text(summary);
+    return write(summary);
 }
 
-}  // namespace
+text* outcome_lines_text(const EvaluationSummary& summary) {
+    std::string lines;
+    lines.reserve(48 * summary.flags.size());
+    for (const FlagOutcome& o : summary.flags) append_outcome_line(lines, *o.flag, o.result);
+    auto* body = static_cast<text*>(palloc_or_throw(VARHDRSZ + lines.size()));
+    std::memcpy(VARDATA(body), lines.data(), lines.size());
+    SET_VARSIZE(body, VARHDRSZ + lines.size());
+    return body;
+}
 
-extern "C" {
-
-PGDLLEXPORT Datum flag_eval_decide(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_decide);
-PGDLLEXPORT Datum flag_eval_definitions_changed(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
-
-// decide(token text, distinct_id text, person_properties jsonb, groups jsonb,
-//        group_properties jsonb, anon_distinct_id text, flag_keys text[], device_id text,
-//        evaluation_runtime text, evaluation_contexts text[])
-// returns json: the /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every
-// flag; NULL evaluation_runtime means all. 0.1.0's decide() has only the first seven: the same
-// symbol serves it until the extension is updated.
-Datum flag_eval_decide(PG_FUNCTION_ARGS) {
+// The arguments of decide() and decide_outcomes(), checked. Raises on bad input.
+Request read_request(FunctionCallInfo fcinfo) {
     if (PG_ARGISNULL(1))
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("distinct_id must not be null")));
@@ -300,10 +301,44 @@ Datum flag_eval_decide(PG_FUNCTION_ARGS) {
         if (request.evaluation_contexts.nulls[i])
             ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                             errmsg("evaluation_contexts must not contain NULL")));
+    return request;
+}
 
+}  // namespace
+
+extern "C" {
+
+PGDLLEXPORT Datum flag_eval_decide(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(flag_eval_decide);
+PGDLLEXPORT Datum flag_eval_decide_outcomes(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(flag_eval_decide_outcomes);
+PGDLLEXPORT Datum flag_eval_definitions_changed(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
+
+// decide(token text, distinct_id text, person_properties jsonb, groups jsonb,
+//        group_properties jsonb, anon_distinct_id text, flag_keys text[], device_id text,
+//        evaluation_runtime text, evaluation_contexts text[])
+// returns json: the /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every
+// flag; NULL evaluation_runtime means all. 0.1.0's decide() has only the first seven: the same
+// symbol serves it until the extension is updated.
+Datum flag_eval_decide(PG_FUNCTION_ARGS) {
+    const Request request = read_request(fcinfo);
     text* body = nullptr;
     ErrorReport error;
-    if (!run_cpp(error, "stored flag definition", [&] { body = answer(request); }))
+    if (!run_cpp(error, "stored flag definition",
+                 [&] { body = evaluate_request(request, flags_v2_text); }))
+        raise_error(error);
+    PG_RETURN_TEXT_P(body);
+}
+
+// decide_outcomes(): decide()'s arguments; returns text, the outcomes as core/outcome_lines.hpp
+// writes them, for the decide service, which holds the rest of each flag's answer itself.
+Datum flag_eval_decide_outcomes(PG_FUNCTION_ARGS) {
+    const Request request = read_request(fcinfo);
+    text* body = nullptr;
+    ErrorReport error;
+    if (!run_cpp(error, "stored flag definition",
+                 [&] { body = evaluate_request(request, outcome_lines_text); }))
         raise_error(error);
     PG_RETURN_TEXT_P(body);
 }

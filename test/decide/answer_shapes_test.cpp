@@ -187,6 +187,23 @@ TEST(FailedAnswer, ShapedLikePosthogsErroredFlag) {
     EXPECT_EQ(failed_answer(*flag, "Timeout", "timeout").reason_code, "timeout");
 }
 
+// What decide_outcomes() sends back, completed from the service's flags, is the answer the
+// service would have written had it evaluated the flags itself.
+TEST(StoredAnswer, EqualsTheAnswerOfTheSameEvaluation) {
+    const Evaluated e;
+    std::string text;
+    for (const auto& [flag, result] : e.summary.flags) append_outcome_line(text, *flag, result);
+    auto read = read_outcome_lines(text);
+    ASSERT_TRUE(std::holds_alternative<OutcomeLines>(read)) << std::get<std::string>(read);
+    const auto& lines = std::get<OutcomeLines>(read).lines;
+    ASSERT_EQ(lines.size(), e.summary.flags.size());
+    Answer stored;
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        stored.flags.push_back(stored_answer(*e.summary.flags[i].flag, lines[i]));
+    stored.errors_while_computing = e.summary.errors_while_computing;
+    EXPECT_EQ(flags_v2_body(stored, "r"), flags_v2_body(answer_of(e.summary), "r"));
+}
+
 TEST(FlagsV1Body, ValuesPayloadsAndFailedFlagsOmitted) {
     const Evaluated e;
     const json::value body = json::parse(flags_v1_body(answer_of(e.summary)));

@@ -283,4 +283,33 @@ RESET ROLE;
 DROP OWNED BY flag_eval_decide_reader;
 DROP ROLE flag_eval_decide_reader;
 
+-- decide_outcomes(): decide()'s evaluation for the decide service, one line per flag: key, version,
+-- state, reason code, condition index, variant (\N: none), description; the same outcome as
+-- decide() for every flag and subject.
+CREATE FUNCTION pg_temp.outcome_fields(token text, distinct_id text, groups jsonb DEFAULT '{}')
+RETURNS TABLE (key text, version text, state text, reason text, condition_index text, variant text, description text)
+LANGUAGE sql AS $$
+  SELECT f[1], f[2], f[3], f[4], f[5], f[6], f[7]
+    FROM unnest(string_to_array(rtrim(flag_eval.decide_outcomes(token, distinct_id, groups => groups), E'\n'), E'\n')) AS l,
+         LATERAL string_to_array(l, E'\t') AS f
+$$;
+SELECT * FROM pg_temp.outcome_fields('phc_decide', 'user-1');
+SELECT s.distinct_id, count(*) AS flags,
+       count(*) FILTER (WHERE o.key IS NULL OR d.key IS NULL
+         OR o.state <> CASE WHEN (d.answer ->> 'failed')::boolean THEN 'e'
+                            WHEN (d.answer ->> 'enabled')::boolean THEN 't' ELSE 'f' END
+         OR o.version <> d.answer #>> '{metadata,version}'
+         OR o.reason <> d.answer #>> '{reason,code}'
+         OR o.condition_index <> coalesce(d.answer #>> '{reason,condition_index}', '')
+         OR o.variant <> coalesce(d.answer ->> 'variant', '\N')) AS differing
+FROM unnest(ARRAY['user-1', 'user-2', 'user-3', 'nobody']) AS s(distinct_id),
+     LATERAL (SELECT k AS key, a AS answer
+                FROM jsonb_each(decide('phc_decide', s.distinct_id, groups => '{"company": "org-1"}')::jsonb -> 'flags') AS e(k, a)) AS d
+     FULL JOIN LATERAL pg_temp.outcome_fields('phc_decide', s.distinct_id, '{"company": "org-1"}') AS o USING (key)
+GROUP BY s.distinct_id ORDER BY s.distinct_id;
+-- Tabs, newlines and backslashes in keys and variants are escaped; errors are decide()'s.
+SELECT decide_outcomes('phc_decide_escapes', 'user-1');
+SELECT pg_temp.error_of($$SELECT flag_eval.decide_outcomes('phc_no_such_team', 'user-1')$$) AS unknown_token,
+       pg_temp.error_of($$SELECT flag_eval.decide_outcomes('phc_decide', NULL)$$) AS null_subject;
+
 DELETE FROM teams WHERE id IN (1001, 1002, 1003);

@@ -205,6 +205,12 @@ is( $primary->safe_psql('granted',
 		  . "|| has_function_privilege('bystander', '$NEW_DECIDE', 'EXECUTE')"),
 	'true false',
 	'the updated decide() keeps the old one\'s privileges: granted to one role, revoked from PUBLIC');
+my $OUTCOMES = 'flag_eval.decide_outcomes(text, text, jsonb, jsonb, jsonb, text, text[], text, text, text[])';
+is( $primary->safe_psql('granted',
+		"SELECT has_function_privilege('decide_caller', '$OUTCOMES', 'EXECUTE') || ' ' "
+		  . "|| has_function_privilege('bystander', '$OUTCOMES', 'EXECUTE')"),
+	'true false',
+	'decide_outcomes(), new in 0.2.0, gets decide()\'s privileges too');
 
 # ---- a stored flag 0.2.0 refuses stops the update, named ----
 # What 0.1.0's library let through (PostHog's typed-rules format); the current library refuses it,
@@ -238,6 +244,9 @@ is( $standby->safe_psql('postgres',
 		"SELECT flag_eval.decide('$TOKEN', 'user-1')::jsonb #>> '{flags,after-upgrade,enabled}'"),
 	'true',
 	'a flag added after the update reaches decide() on the standby');
+like( $standby->safe_psql('postgres', "SELECT flag_eval.decide_outcomes('$TOKEN', 'user-1')"),
+	qr/^after-upgrade\t\d+\tt\tcondition_match\t0\t\\N\t$/m,
+	'and decide_outcomes(), the decide service\'s form of it');
 
 $standby->stop;
 $primary->stop;

@@ -1,6 +1,7 @@
 #include "decide/api/answer_shapes.hpp"
 
 #include "core/flags_v2_writer.hpp"
+#include "core/result_json.hpp"
 #include "core/json_text_writer.hpp"
 
 #include <boost/json/parse.hpp>
@@ -141,6 +142,32 @@ FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
     answer.id = flag.id;
     answer.version = flag.version;
     answer.failed = true;
+    answer.description = flag.description;
+    answer.has_experiment = flag.has_experiment;
+    return answer;
+}
+
+FlagAnswer stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome) {
+    FlagAnswer answer;
+    answer.key = flag.key;
+    answer.enabled = outcome.enabled;
+    if (outcome.variant) answer.variant = std::string(*outcome.variant);
+    answer.reason_code = std::string(outcome.reason_code);
+    answer.condition_index = outcome.condition_index;
+    if (!outcome.description.empty()) {
+        answer.reason_description = std::string(outcome.description);
+    } else if (const auto reason = flag_eval::reason_from_code(outcome.reason_code)) {
+        flag_eval::FlagResult result;
+        result.reason = *reason;
+        result.condition_index = outcome.condition_index;
+        answer.reason_description = flag_eval::reason_description(result);
+    }
+    answer.id = flag.id;
+    answer.version = flag.version;
+    if (outcome.enabled)
+        if (const std::string* payload = flag_eval::payload_of(flag, outcome.variant))
+            answer.payload = *payload;
+    answer.failed = outcome.failed;
     answer.description = flag.description;
     answer.has_experiment = flag.has_experiment;
     return answer;

@@ -5,6 +5,7 @@
 
 #include "core/evaluator.hpp"
 #include "core/flag_model.hpp"
+#include "core/outcome_lines.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -20,6 +21,11 @@ namespace flag_eval::decide {
 // "hash_key_override_error" (experience continuity could not be written).
 FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
                          std::string reason_code = "database_error");
+
+// A flag whose evaluation flag_eval.decide_outcomes() sent: what the database decided, with the
+// flag's id, version, description and payload from the service's own definitions, as the flags
+// the service evaluates itself are answered.
+FlagAnswer stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome);
 
 // The /flags?v=2 body flag_eval.decide() returns, back into an Answer (flags in text order).
 // Returns a message naming the JSON path when the body has another shape.

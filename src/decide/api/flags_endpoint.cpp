@@ -19,6 +19,11 @@ using Clock = std::chrono::steady_clock;
 // arguments are built in named locals and only named awaitables are awaited.
 
 // Unnamed statements with text parameters: PgBouncer in transaction pooling keeps no state for us.
+// decide_outcomes() when the service holds the team's definitions (the rest of each answer is
+// in them); decide()'s whole answer only before any definitions are loaded.
+constexpr const char* kDecideOutcomesSql =
+    "SELECT flag_eval.decide_outcomes($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[], "
+    "$8, $9, $10::text[])";
 constexpr const char* kDecideSql =
     "SELECT flag_eval.decide($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7::text[], $8, $9, "
     "$10::text[])::text";
@@ -77,9 +82,14 @@ std::vector<std::optional<std::string>> decide_parameters(
     params.reserve(10);
     params.emplace_back(request.token);
     params.emplace_back(request.distinct_id);
-    params.emplace_back(boost::json::serialize(request.person_properties));
-    params.emplace_back(boost::json::serialize(request.groups));
-    params.emplace_back(boost::json::serialize(request.group_properties));
+    // NULL for an empty object: both functions read it as none, and the server parses no jsonb.
+    for (const boost::json::object* object :
+         {&request.person_properties, &request.groups, &request.group_properties}) {
+        if (object->empty())
+            params.emplace_back(std::nullopt);
+        else
+            params.emplace_back(boost::json::serialize(*object));
+    }
     params.emplace_back(request.anon_distinct_id);
     if (flag_keys)
         params.emplace_back(text_array_literal(*flag_keys));
@@ -116,22 +126,25 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     const LocalEvaluation local = evaluate_locally(team->flags, subject);
     const std::vector<bool> asked = asked_for(request, local.summary);
 
-    std::vector<std::string> from_database;
+    bool any_from_database = false;
     bool record_overrides = false;
     for (std::size_t i = 0; i < local.summary.flags.size(); ++i) {
-        const Flag& flag = *local.summary.flags[i].flag;
         if (!asked[i] || !local.needs_database[i]) continue;
-        from_database.push_back(flag.key);
+        any_from_database = true;
         // Written when the SDK names the anonymous id the subject had before identifying.
-        record_overrides |= request.anon_distinct_id && records_override(flag);
+        record_overrides |=
+            request.anon_distinct_id && records_override(*local.summary.flags[i].flag);
     }
 
-    std::unordered_map<std::string, FlagAnswer> stored;
+    // Every flag's outcome comes back (a line each), so no list of keys is sent.
+    std::optional<std::string> outcome_text;
+    OutcomeLines outcomes;
+    std::unordered_map<std::string_view, const OutcomeLine*> outcome_of;
     std::string stored_failure;
     std::string write_failure;
-    if (!from_database.empty()) {
-        auto read = routes_.query(Purpose::PersonData, kDecideSql,
-                                  decide_parameters(request, from_database), deadline);
+    if (any_from_database) {
+        auto read = routes_.query(Purpose::PersonData, kDecideOutcomesSql,
+                                  decide_parameters(request, std::nullopt), deadline);
         QueryOutcome read_outcome;
         if (record_overrides) {
             auto write = routes_.query(
@@ -139,20 +152,25 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
                 {request.token, request.distinct_id, request.anon_distinct_id}, deadline);
             auto both =
                 std::move(read) && std::move(write);  // concurrently, each within the deadline
-            auto outcomes = co_await std::move(both);
-            auto& [r, w] = outcomes;
+            auto results = co_await std::move(both);
+            auto& [r, w] = results;
             read_outcome = std::move(r);
             if (!w.result.ok())
                 write_failure = "experience continuity not recorded (" + describe(w.result) + ")";
         } else {
             read_outcome = co_await std::move(read);
         }
-        if (auto body = single_value(read_outcome)) {
-            auto parsed = parse_v2_body(*body);
-            if (auto* answer = std::get_if<Answer>(&parsed))
-                for (auto& flag : answer->flags) stored.emplace(flag.key, std::move(flag));
-            else
-                stored_failure = "unreadable decide() answer: " + std::get<std::string>(parsed);
+        outcome_text = single_value(read_outcome);
+        if (outcome_text) {
+            auto parsed = read_outcome_lines(*outcome_text);
+            if (auto* lines = std::get_if<OutcomeLines>(&parsed)) {
+                outcomes = std::move(*lines);
+                outcome_of.reserve(outcomes.lines.size());
+                for (const OutcomeLine& line : outcomes.lines) outcome_of[line.key] = &line;
+            } else {
+                stored_failure =
+                    "unreadable decide_outcomes() answer: " + std::get<std::string>(parsed);
+            }
         } else {
             stored_failure = failure_description(read_outcome);
         }
@@ -169,8 +187,8 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
         } else if (!write_failure.empty() && records_override(*flag)) {
             answer.flags.push_back(
                 failed_answer(*flag, write_failure, "hash_key_override_error"));  // PostHog's code
-        } else if (auto it = stored.find(flag->key); it != stored.end()) {
-            answer.flags.push_back(std::move(it->second));
+        } else if (auto it = outcome_of.find(flag->key); it != outcome_of.end()) {
+            answer.flags.push_back(stored_answer(*flag, *it->second));
             ++from_stored;
         } else {
             answer.flags.push_back(failed_answer(

@@ -1,7 +1,7 @@
 // POST /flags?v=1|2 and POST /decide?v=3|4: one subject's flags. Flags the request alone decides
-// are evaluated here; the rest come from one flag_eval.decide() call on the best route, within
-// the request's deadline; whatever cannot be computed is answered as failed (half an answer
-// beats none).
+// are evaluated here; the outcomes of the rest come from one flag_eval.decide_outcomes() call on
+// the best route, within the request's deadline, and are completed from the service's own
+// definitions; whatever cannot be computed is answered as failed (half an answer beats none).
 #pragma once
 #include "decide/api/answer.hpp"
 #include "decide/api/decide_request.hpp"
