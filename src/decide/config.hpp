@@ -40,6 +40,7 @@ struct Config {
     std::size_t max_connections;
     std::chrono::milliseconds probe_interval;
     std::size_t pool_size;
+    std::size_t threads;  // event-loop threads; 0: one per CPU the process may run on
     std::vector<std::string> cors_allowed_origins;  // "*" for any; empty: none
 
     // --help was given: the caller prints config_usage() and exits; nothing else was checked.

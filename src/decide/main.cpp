@@ -1,6 +1,9 @@
 // flag-decide: answers PostHog SDKs from read replicas and keeps answering while they fail.
-// Wires the pieces together on one event loop: configuration, the definitions cache (restored
-// from its snapshot, then refreshed), the database routes, the HTTP server.
+// Wires the pieces together: configuration, the definitions cache (restored from its snapshot,
+// then refreshed), the database routes, the HTTP server. `threads` event loops serve requests;
+// the first also runs the routes, the refresher and the accepting socket, so with one thread
+// everything runs on one loop, as before, and with more, requests on the others hand their
+// database work to it.
 #include "decide/config.hpp"
 #include "decide/definitions/definitions_cache.hpp"
 #include "decide/definitions/definitions_refresher.hpp"
@@ -11,11 +14,18 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
 
 using namespace flag_eval::decide;
 namespace asio = boost::asio;
@@ -31,6 +41,16 @@ ServiceGauges gauges(const RouteSet& routes, const DefinitionsCache& cache) {
     out.definitions_loaded = cache.loaded();
     if (cache.loaded()) out.definitions_version = cache.version();
     return out;
+}
+
+// The threads `threads` asks for: 0 means one per CPU this process may run on (its affinity
+// mask, as taskset or a container's cpuset leaves it), not every CPU of the machine.
+std::size_t thread_count(const Config& config) {
+    if (config.threads > 0) return config.threads;
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+        return std::max(1, CPU_COUNT(&allowed));
+    return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
@@ -50,6 +70,15 @@ int main(int argc, char** argv) {
 
     try {
         asio::io_context loop(1);
+        // The other event loops, kept running (work guards) until shutdown.
+        std::vector<std::unique_ptr<asio::io_context>> worker_loops;
+        std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+        std::vector<asio::any_io_executor> workers{loop.get_executor()};
+        for (std::size_t i = 1; i < thread_count(config); ++i) {
+            auto& worker = worker_loops.emplace_back(std::make_unique<asio::io_context>(1));
+            keep_running.push_back(asio::make_work_guard(*worker));
+            workers.push_back(worker->get_executor());
+        }
         Metrics metrics;
         DefinitionsCache cache;
         RouteSet routes(loop.get_executor(), config.routes, RouteOptions(config));
@@ -78,7 +107,7 @@ int main(int argc, char** argv) {
             asio::ip::tcp::endpoint(asio::ip::make_address(config.listen_address),
                                     config.listen_port),
             HttpLimits(config), [&service](Request& request) { return service.handle(request); },
-            &metrics);
+            &metrics, workers);
         server.set_response_decorator([&service](const Request& request, Response& response) {
             service.add_cors_headers(request, response);
         });
@@ -93,6 +122,7 @@ int main(int argc, char** argv) {
             server.stop();
             refresher.stop();
             routes.stop();
+            keep_running.clear();
         });
 
         routes.start();
@@ -100,8 +130,12 @@ int main(int argc, char** argv) {
         server.start();
         const auto endpoint = server.local_endpoint();
         std::cout << "flag-decide listening on http://" << endpoint.address().to_string() << ':'
-                  << endpoint.port() << std::endl;
+                  << endpoint.port() << " with " << workers.size() << " event-loop thread"
+                  << (workers.size() == 1 ? "" : "s") << std::endl;
+        std::vector<std::thread> worker_threads;
+        for (auto& worker : worker_loops) worker_threads.emplace_back([&worker] { worker->run(); });
         loop.run();
+        for (auto& thread : worker_threads) thread.join();
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "flag-decide: %s\n", e.what());

@@ -356,6 +356,8 @@ const std::vector<Setting>& settings() {
                   "probe interval", "probe period of failed routes"),
         number<N>("pool_size", "--pool-size", &Config::pool_size, 4, 1, "pool size",
                   "connections per route"),
+        number<N>("threads", "--threads", &Config::threads, 0, 0, "threads",
+                  "event-loop threads serving requests (0: one per CPU)"),
         cors_origins(),
     };
     return table;

@@ -301,6 +301,7 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
         {"--max-connections", {R"({"max_connections": 7})", "7"}},
         {"--probe-ms", {R"({"probe_interval_ms": 7})", "7"}},
         {"--pool-size", {R"({"pool_size": 7})", "7"}},
+        {"--threads", {R"({"threads": 3})", "3"}},
         {"--cors-origins",
          {R"({"cors_allowed_origins": ["https://a.example", "http://localhost:3000"]})",
           "https://a.example, http://localhost:3000"}},

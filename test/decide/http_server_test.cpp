@@ -1,5 +1,7 @@
-// HttpServer over real sockets on 127.0.0.1: the server runs on its own io_context thread; the
-// test is a raw-socket client whose waits are poll(2) with deadlines, never sleeps.
+// HttpServer over real sockets on 127.0.0.1: the server accepts on its own io_context thread and
+// serves there (parameter 0) or on two worker io_contexts with a thread each (parameter 2), every
+// test both ways; the test is a raw-socket client whose waits are poll(2) with deadlines, never
+// sleeps.
 #include "decide/http/http_server.hpp"
 #include "decide/metrics.hpp"
 
@@ -19,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -147,7 +150,7 @@ asio::awaitable<Response> echo_handler(Request& request) {
     co_return response;
 }
 
-class HttpServerTest : public ::testing::Test {
+class HttpServerTest : public ::testing::TestWithParam<int> {
 protected:
     void start(HttpLimits limits, Handler handler = echo_handler, EndpointLabeler labeler = {}) {
         handler_calls_ = std::make_shared<std::atomic<int>>(0);
@@ -158,7 +161,7 @@ protected:
                 ++*calls;
                 return handler(request);
             },
-            &metrics_);
+            &metrics_, start_workers());
         if (labeler) server_->set_endpoint_labeler(std::move(labeler));
         server_->set_error_log([this](std::string_view message) {
             std::lock_guard lock(log_mutex_);
@@ -176,7 +179,23 @@ protected:
         guard_.reset();
         io_.stop();
         if (thread_.joinable()) thread_.join();
+        for (auto& worker : workers_) {
+            worker->guard.reset();
+            worker->io.stop();
+            worker->thread.join();
+        }
         server_.reset();
+    }
+
+    // The parameter's worker io_contexts, each running on its own thread.
+    std::vector<asio::any_io_executor> start_workers() {
+        std::vector<asio::any_io_executor> executors;
+        for (int i = 0; i < GetParam(); ++i) {
+            auto& worker = workers_.emplace_back(std::make_unique<Worker>());
+            executors.push_back(worker->io.get_executor());
+            worker->thread = std::thread([w = worker.get()] { w->io.run(); });
+        }
+        return executors;
     }
 
     tcp::endpoint endpoint() const { return server_->local_endpoint(); }
@@ -194,7 +213,17 @@ protected:
     std::shared_ptr<std::atomic<int>> handler_calls_;
     std::mutex log_mutex_;
     std::vector<std::string> log_;
+    struct Worker {
+        asio::io_context io;
+        asio::executor_work_guard<asio::io_context::executor_type> guard =
+            asio::make_work_guard(io);
+        std::thread thread;
+    };
+    std::vector<std::unique_ptr<Worker>> workers_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Workers, HttpServerTest, ::testing::Values(0, 2),
+                         [](const auto& info) { return std::to_string(info.param) + "Workers"; });
 
 HttpLimits short_timeouts() {
     HttpLimits limits{Config{}};
@@ -220,13 +249,13 @@ TEST(HttpLimitsTest, TheSettingsComeFromTheConfig) {
     EXPECT_EQ(HttpLimits(Config{}).max_body_bytes, Config{}.max_body_bytes);
 }
 
-TEST_F(HttpServerTest, ListensOnAnEphemeralPort) {
+TEST_P(HttpServerTest, ListensOnAnEphemeralPort) {
     start(HttpLimits(Config{}));
     EXPECT_NE(endpoint().port(), 0);
     EXPECT_EQ(endpoint().address(), asio::ip::make_address("127.0.0.1"));
 }
 
-TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+TEST_P(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
     start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send(post("/flags?v=2", R"({"a":1})"));
@@ -249,7 +278,7 @@ TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
     EXPECT_EQ(metrics_.requests_total("echo", 200), 2u);
 }
 
-TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+TEST_P(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
     start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send(get("/one") + post("/two", "x") + get("/three"));
@@ -260,7 +289,7 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
     }
 }
 
-TEST_F(HttpServerTest, ConnectionCloseAndHttp10CloseAfterTheAnswer) {
+TEST_P(HttpServerTest, ConnectionCloseAndHttp10CloseAfterTheAnswer) {
     start(HttpLimits(Config{}));
     {
         RawClient client(endpoint());
@@ -291,7 +320,7 @@ TEST_F(HttpServerTest, ConnectionCloseAndHttp10CloseAfterTheAnswer) {
     }
 }
 
-TEST_F(HttpServerTest, DefaultContentTypeIsJson) {
+TEST_P(HttpServerTest, DefaultContentTypeIsJson) {
     start(HttpLimits(Config{}), [](Request&) -> asio::awaitable<Response> {
         Response response{http::status::ok, 11};
         response.body() = "{}";
@@ -306,7 +335,7 @@ TEST_F(HttpServerTest, DefaultContentTypeIsJson) {
     EXPECT_EQ(metrics_.requests_total("other", 200), 1u) << "unlabelled requests count as other";
 }
 
-TEST_F(HttpServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
+TEST_P(HttpServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
     HttpLimits limits{Config{}};
     limits.max_body_bytes = 1024;
     start(limits);
@@ -323,7 +352,7 @@ TEST_F(HttpServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
     EXPECT_EQ(metrics_.requests_total("other", 413), 1u);
 }
 
-TEST_F(HttpServerTest, ABodyAtTheLimitIsAccepted) {
+TEST_P(HttpServerTest, ABodyAtTheLimitIsAccepted) {
     HttpLimits limits{Config{}};
     limits.max_body_bytes = 1024;
     start(limits);
@@ -334,7 +363,7 @@ TEST_F(HttpServerTest, ABodyAtTheLimitIsAccepted) {
     EXPECT_EQ(response->result_int(), 200);
 }
 
-TEST_F(HttpServerTest, OversizedChunkedBodyGets413) {
+TEST_P(HttpServerTest, OversizedChunkedBodyGets413) {
     HttpLimits limits{Config{}};
     limits.max_body_bytes = 1024;
     start(limits);
@@ -352,7 +381,7 @@ TEST_F(HttpServerTest, OversizedChunkedBodyGets413) {
     EXPECT_EQ(handler_calls(), 0);
 }
 
-TEST_F(HttpServerTest, ChunkedBodyWithinTheLimitReachesTheHandler) {
+TEST_P(HttpServerTest, ChunkedBodyWithinTheLimitReachesTheHandler) {
     start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send(
@@ -363,7 +392,7 @@ TEST_F(HttpServerTest, ChunkedBodyWithinTheLimitReachesTheHandler) {
     EXPECT_EQ(response->body(), "POST /c abcde");
 }
 
-TEST_F(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
+TEST_P(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
     start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send("POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
@@ -376,7 +405,7 @@ TEST_F(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
     EXPECT_EQ(response->body(), "POST /e xyz");
 }
 
-TEST_F(HttpServerTest, HeadersTooLargeGet431) {
+TEST_P(HttpServerTest, HeadersTooLargeGet431) {
     HttpLimits limits{Config{}};
     limits.max_header_bytes = 4096;
     start(limits);
@@ -390,7 +419,7 @@ TEST_F(HttpServerTest, HeadersTooLargeGet431) {
     EXPECT_EQ(metrics_.requests_total("invalid", 431), 1u);
 }
 
-TEST_F(HttpServerTest, HeadersSentInPiecesStillHitTheLimit) {
+TEST_P(HttpServerTest, HeadersSentInPiecesStillHitTheLimit) {
     HttpLimits limits{Config{}};
     limits.max_header_bytes = 4096;
     start(limits);
@@ -408,7 +437,7 @@ TEST_F(HttpServerTest, HeadersSentInPiecesStillHitTheLimit) {
     EXPECT_EQ(handler_calls(), 0);
 }
 
-TEST_F(HttpServerTest, TooLongTargetsGet414) {
+TEST_P(HttpServerTest, TooLongTargetsGet414) {
     HttpLimits limits{Config{}};
     limits.max_header_bytes = 4096;
     limits.max_target_bytes = 1024;
@@ -431,7 +460,7 @@ TEST_F(HttpServerTest, TooLongTargetsGet414) {
     EXPECT_EQ(handler_calls(), 0);
 }
 
-TEST_F(HttpServerTest, MalformedRequestsGet400AndClose) {
+TEST_P(HttpServerTest, MalformedRequestsGet400AndClose) {
     start(HttpLimits(Config{}));
     for (std::string garbage : {"this is not http\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
                                 "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
@@ -447,7 +476,7 @@ TEST_F(HttpServerTest, MalformedRequestsGet400AndClose) {
     EXPECT_EQ(metrics_.requests_total("invalid", 400), 3u);
 }
 
-TEST_F(HttpServerTest, SlowlorisIsDroppedAtTheHeaderTimeout) {
+TEST_P(HttpServerTest, SlowlorisIsDroppedAtTheHeaderTimeout) {
     start(short_timeouts());
     RawClient client(endpoint());
     const auto opened = Clock::now();
@@ -466,13 +495,13 @@ TEST_F(HttpServerTest, SlowlorisIsDroppedAtTheHeaderTimeout) {
     EXPECT_EQ(handler_calls(), 0);
 }
 
-TEST_F(HttpServerTest, ASilentNewConnectionIsDroppedAtTheHeaderTimeout) {
+TEST_P(HttpServerTest, ASilentNewConnectionIsDroppedAtTheHeaderTimeout) {
     start(short_timeouts());
     RawClient client(endpoint());
     EXPECT_TRUE(client.closed_within(2000ms));
 }
 
-TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosedAtTheIdleTimeout) {
+TEST_P(HttpServerTest, IdleKeepAliveConnectionIsClosedAtTheIdleTimeout) {
     start(short_timeouts());
     RawClient client(endpoint());
     client.send(get("/"));
@@ -483,7 +512,7 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosedAtTheIdleTimeout) {
     EXPECT_GE(Clock::now() - answered, 150ms);
 }
 
-TEST_F(HttpServerTest, SlowBodyIsDroppedAtTheBodyTimeout) {
+TEST_P(HttpServerTest, SlowBodyIsDroppedAtTheBodyTimeout) {
     start(short_timeouts());
     RawClient client(endpoint());
     client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789");
@@ -491,7 +520,7 @@ TEST_F(HttpServerTest, SlowBodyIsDroppedAtTheBodyTimeout) {
     EXPECT_EQ(handler_calls(), 0);
 }
 
-TEST_F(HttpServerTest, SlowClientsDoNotDelayAFastOne) {
+TEST_P(HttpServerTest, SlowClientsDoNotDelayAFastOne) {
     HttpLimits limits{
         Config{}};  // default, long timeouts: the slow clients stay for the whole test
     start(limits);
@@ -517,7 +546,7 @@ TEST_F(HttpServerTest, SlowClientsDoNotDelayAFastOne) {
     for (auto& client : slow) EXPECT_FALSE(client->closed());
 }
 
-TEST_F(HttpServerTest, ConnectionsBeyondTheMaximumAreRefused) {
+TEST_P(HttpServerTest, ConnectionsBeyondTheMaximumAreRefused) {
     HttpLimits limits{Config{}};
     limits.max_connections = 3;
     start(limits);
@@ -547,7 +576,7 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheMaximumAreRefused) {
     EXPECT_EQ(response->result_int(), 200);
 }
 
-TEST_F(HttpServerTest, AThrowingHandlerGets500AndTheServerGoesOn) {
+TEST_P(HttpServerTest, AThrowingHandlerGets500AndTheServerGoesOn) {
     start(HttpLimits(Config{}));
     RawClient client(endpoint());
     client.send(get("/boom?token=secret"));
@@ -574,7 +603,7 @@ TEST_F(HttpServerTest, AThrowingHandlerGets500AndTheServerGoesOn) {
     EXPECT_EQ(metrics_.requests_total("other", 500), 1u);
 }
 
-TEST_F(HttpServerTest, TheLabelerNamesUnlabelledRequests) {
+TEST_P(HttpServerTest, TheLabelerNamesUnlabelledRequests) {
     HttpLimits limits{Config{}};
     limits.max_body_bytes = 10;
     start(limits, echo_handler, [](const Request& request) {
@@ -588,7 +617,32 @@ TEST_F(HttpServerTest, TheLabelerNamesUnlabelledRequests) {
     EXPECT_EQ(metrics_.requests_total("flags", 413), 1u);
 }
 
-TEST_F(HttpServerTest, StopClosesEveryConnection) {
+TEST_P(HttpServerTest, ConnectionsAreServedByTheWorkersInTurn) {
+    auto threads = std::make_shared<std::mutex>();
+    auto seen = std::make_shared<std::vector<std::thread::id>>();
+    start(HttpLimits{Config{}}, [threads, seen](Request& request) -> asio::awaitable<Response> {
+        {
+            std::lock_guard lock(*threads);
+            seen->push_back(std::this_thread::get_id());
+        }
+        co_return co_await echo_handler(request);
+    });
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 4; ++i) {
+        auto& client = clients.emplace_back(std::make_unique<RawClient>(endpoint()));
+        client->send(get("/turn"));
+        const auto response = client->read_response();
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->body(), "GET /turn ");
+    }
+    std::lock_guard lock(*threads);
+    ASSERT_EQ(seen->size(), 4u);
+    std::set<std::thread::id> distinct(seen->begin(), seen->end());
+    EXPECT_EQ(distinct.size(), GetParam() == 0 ? 1u : static_cast<std::size_t>(GetParam()));
+    EXPECT_FALSE(distinct.contains(std::this_thread::get_id()));
+}
+
+TEST_P(HttpServerTest, StopClosesEveryConnection) {
     start(HttpLimits(Config{}));
     RawClient idle(endpoint());
     idle.send(get("/"));

@@ -3,6 +3,7 @@
 #include "decide/api/answer_shapes.hpp"
 #include "decide/api/local_evaluation.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -143,13 +144,13 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     std::string stored_failure;
     std::string write_failure;
     if (any_from_database) {
-        auto read = routes_.query(Purpose::PersonData, kDecideOutcomesSql,
-                                  decide_parameters(request, std::nullopt), deadline);
+        auto read = query(Purpose::PersonData, kDecideOutcomesSql,
+                          decide_parameters(request, std::nullopt), deadline);
         QueryOutcome read_outcome;
         if (record_overrides) {
-            auto write = routes_.query(
-                Purpose::PrimaryWrite, kRecordOverridesSql,
-                {request.token, request.distinct_id, request.anon_distinct_id}, deadline);
+            auto write =
+                query(Purpose::PrimaryWrite, kRecordOverridesSql,
+                      {request.token, request.distinct_id, request.anon_distinct_id}, deadline);
             auto both =
                 std::move(read) && std::move(write);  // concurrently, each within the deadline
             auto results = co_await std::move(both);
@@ -209,8 +210,8 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
 
 boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer_from_database_only(
     const DecideRequest& request, Clock::time_point deadline) {
-    auto read = routes_.query(Purpose::PersonData, kDecideSql,
-                              decide_parameters(request, request.flag_keys), deadline);
+    auto read = query(Purpose::PersonData, kDecideSql,
+                      decide_parameters(request, request.flag_keys), deadline);
     const QueryOutcome outcome = co_await std::move(read);
     if (outcome.result.sqlstate == kInvalidToken) co_return FlagsFailure{401, "invalid API token"};
     const auto body = single_value(outcome);
@@ -220,6 +221,17 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     auto parsed = parse_v2_body(*body);
     if (auto* answer = std::get_if<Answer>(&parsed)) co_return std::move(*answer);
     co_return FlagsFailure{503, "unreadable decide() answer: " + std::get<std::string>(parsed)};
+}
+
+boost::asio::awaitable<QueryOutcome> FlagsEndpoint::query(Purpose purpose, const char* sql,
+                                                          QueryParams params,
+                                                          Clock::time_point deadline) {
+    std::string statement(sql);
+    auto on_routes = boost::asio::co_spawn(
+        routes_.executor(),
+        routes_.query(purpose, std::move(statement), std::move(params), deadline),
+        boost::asio::use_awaitable);
+    co_return co_await std::move(on_routes);
 }
 
 }  // namespace flag_eval::decide

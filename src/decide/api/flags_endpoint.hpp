@@ -23,6 +23,7 @@ struct FlagsFailure {  // nothing could be answered
     std::string message;
 };
 
+// answer() may run on any event-loop thread, several at once.
 class FlagsEndpoint {
 public:
     FlagsEndpoint(DefinitionsCache& cache, RouteSet& routes, Metrics& metrics,
@@ -34,6 +35,9 @@ public:
 private:
     boost::asio::awaitable<std::variant<Answer, FlagsFailure>> answer_from_database_only(
         const DecideRequest& request, std::chrono::steady_clock::time_point deadline);
+    // RouteSet::query() on the routes' executor; the caller resumes on its own thread.
+    boost::asio::awaitable<QueryOutcome> query(Purpose purpose, const char* sql, QueryParams params,
+                                               std::chrono::steady_clock::time_point deadline);
 
     DefinitionsCache& cache_;
     RouteSet& routes_;

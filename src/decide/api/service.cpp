@@ -7,6 +7,8 @@
 #include "decide/http/request_body.hpp"
 #include "decide/definitions/sdk_feed.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/url/parse.hpp>
 
 #include <array>
@@ -48,7 +50,7 @@ Response error_response(const Request& request, unsigned status, std::string_vie
 }
 
 std::string new_request_id() {
-    static std::mt19937_64 random{std::random_device{}()};
+    thread_local std::mt19937_64 random{std::random_device{}()};
     const std::uint64_t high = random(), low = random();
     std::array<char, 37> text{};
     // A version-4 UUID: PostHog's requestId has this form.
@@ -147,8 +149,7 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
             if (target.endpoint == Endpoint::Healthz)
                 co_return json_response(request, http::status::ok, R"({"status":"ok"})");
             if (target.endpoint == Endpoint::Readyz) co_return readiness(request);
-            co_return text_response(request, http::status::ok, metrics_.render(),
-                                    Metrics::kContentType);
+            co_return co_await metrics(request);
         case Endpoint::Unknown: break;
     }
     co_return error_response(request, 404, "no such endpoint");
@@ -228,6 +229,16 @@ Response Service::definitions(const Request& request, std::string_view token) {
     Response response = json_response(request, http::status::ok, team->sdk_feed_body);
     response.set(http::field::etag, team->sdk_feed_etag);
     return response;
+}
+
+boost::asio::awaitable<Response> Service::metrics(const Request& request) {
+    // The route gauges are read where the routes live.
+    auto rendered = boost::asio::co_spawn(
+        routes_.executor(),
+        [this]() -> boost::asio::awaitable<std::string> { co_return metrics_.render(); },
+        boost::asio::use_awaitable);
+    std::string text = co_await std::move(rendered);
+    co_return text_response(request, http::status::ok, std::move(text), Metrics::kContentType);
 }
 
 Response Service::readiness(const Request& request) const {

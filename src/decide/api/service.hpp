@@ -17,6 +17,8 @@
 
 namespace flag_eval::decide {
 
+// handle() and add_cors_headers() may run on any event-loop thread, several at once: the
+// definitions are an atomic snapshot, metrics lock, and database work runs on the routes' executor.
 class Service {
 public:
     Service(const Config& config, DefinitionsCache& cache, RouteSet& routes, Metrics& metrics)
@@ -41,6 +43,7 @@ private:
     Response remote_config(const Request& request, const EndpointRoute& target) const;
     Response definitions(const Request& request, std::string_view token);
     Response readiness(const Request& request) const;
+    boost::asio::awaitable<Response> metrics(const Request& request);
 
     const Config& config_;
     DefinitionsCache& cache_;

@@ -80,6 +80,8 @@ public:
 
     std::vector<RouteStatus> status() const;
     const RouteOptions& options() const { return options_; }
+    // Where query(), status() and the probes run; callers on other threads go through it.
+    const boost::asio::any_io_executor& executor() const { return executor_; }
 
 private:
     // Staleness of what the route last reported; nullopt before its first probe.

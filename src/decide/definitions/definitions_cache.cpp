@@ -203,23 +203,30 @@ PreparedDefinitions prepare_definitions(
 }
 
 ApplyReport DefinitionsCache::apply(std::string_view service_definitions_json) {
-    PreparedDefinitions prepared = prepare_definitions(service_definitions_json, current_);
+    PreparedDefinitions prepared = prepare_definitions(service_definitions_json, current());
     install(prepared);
     return std::move(prepared.report);
 }
 
 void DefinitionsCache::install(const PreparedDefinitions& prepared) {
-    if (prepared.generation) current_ = prepared.generation;
+    if (prepared.generation) current_.store(prepared.generation);
+}
+
+std::int64_t DefinitionsCache::version() const {
+    const auto generation = current();
+    return generation ? generation->version() : 0;
 }
 
 std::shared_ptr<const TeamDefinitions> DefinitionsCache::by_api_token(
     std::string_view token) const {
-    return current_ ? current_->by_api_token(token) : nullptr;
+    const auto generation = current();
+    return generation ? generation->by_api_token(token) : nullptr;
 }
 
 std::shared_ptr<const TeamDefinitions> DefinitionsCache::by_secret_token(
     std::string_view token) const {
-    return current_ ? current_->by_secret_token(token) : nullptr;
+    const auto generation = current();
+    return generation ? generation->by_secret_token(token) : nullptr;
 }
 
 }  // namespace flag_eval::decide

@@ -3,13 +3,14 @@
 // file holding that text).
 //
 // Readers take a std::shared_ptr<const ...> to an immutable generation or team: a refresh swaps
-// in a new generation and never changes what an in-flight request holds. The cache itself is used
-// from the service's one event-loop thread; prepare_definitions(), the expensive part, is a pure
-// function that may run on any thread.
+// in a new generation and never changes what an in-flight request holds. The current generation
+// is an atomic pointer: every event-loop thread reads it while the refresher installs the next;
+// prepare_definitions(), the expensive part, is a pure function that may run on any thread.
 #pragma once
 #include "core/bucketing.hpp"
 #include "core/flag_set.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -99,14 +100,14 @@ public:
     // Installs what prepare_definitions() made (nothing when the document was refused).
     void install(const PreparedDefinitions& prepared);
 
-    std::shared_ptr<const DefinitionsGeneration> current() const { return current_; }
+    std::shared_ptr<const DefinitionsGeneration> current() const { return current_.load(); }
     std::shared_ptr<const TeamDefinitions> by_api_token(std::string_view token) const;
     std::shared_ptr<const TeamDefinitions> by_secret_token(std::string_view token) const;
-    bool loaded() const { return current_ != nullptr; }
-    std::int64_t version() const { return current_ ? current_->version() : 0; }
+    bool loaded() const { return current() != nullptr; }
+    std::int64_t version() const;
 
 private:
-    std::shared_ptr<const DefinitionsGeneration> current_;
+    std::atomic<std::shared_ptr<const DefinitionsGeneration>> current_;
 };
 
 }  // namespace flag_eval::decide

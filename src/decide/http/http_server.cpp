@@ -73,15 +73,24 @@ Response json_error_response(unsigned status, std::string_view type, std::string
     return response;
 }
 
+// An executor that serves connections, and the connections it serves (touched on its thread only).
+struct HttpWorker {
+    asio::any_io_executor executor;
+    std::unordered_set<beast::tcp_stream*> streams;
+};
+
 class HttpServerState : public std::enable_shared_from_this<HttpServerState> {
 public:
     HttpServerState(asio::any_io_executor ex, tcp::endpoint endpoint, HttpLimits lim, Handler h,
-                    Metrics* m)
+                    Metrics* m, std::vector<asio::any_io_executor> worker_executors)
         : executor(std::move(ex)),
           acceptor(executor),
           limits(lim),
           handler(std::move(h)),
           metrics(m) {
+        if (worker_executors.empty()) worker_executors.push_back(executor);
+        for (auto& worker : worker_executors)
+            workers.push_back(std::make_unique<HttpWorker>(HttpWorker{std::move(worker), {}}));
         acceptor.open(endpoint.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
         acceptor.bind(endpoint);
@@ -97,26 +106,30 @@ public:
         }
     }
 
-    // These two also run from frames destroyed with the io_context, after the server and its
-    // Metrics may be gone: they touch nothing but this state.
-    void connection_opened(beast::tcp_stream* stream) {
-        streams.insert(stream);
+    // These two run on the worker's thread, also from frames destroyed with its io_context,
+    // after the server and its Metrics may be gone: they touch nothing but this state.
+    void connection_opened(HttpWorker& worker, beast::tcp_stream* stream) {
+        worker.streams.insert(stream);
         ++open;
     }
 
-    void connection_closed(beast::tcp_stream* stream) {
-        streams.erase(stream);
+    void connection_closed(HttpWorker& worker, beast::tcp_stream* stream) {
+        worker.streams.erase(stream);
         --open;
     }
 
-    // On the executor's thread.
+    // On the accepting executor's thread; each worker closes its own connections on its thread.
     void shut_down() {
         stopped = true;
         beast::error_code ignored;
         acceptor.close(ignored);
-        // Closing completes the connections' pending operations (posted, not run here), so the
-        // set is not modified while this loop walks it.
-        for (beast::tcp_stream* stream : streams) stream->close();
+        for (const auto& worker : workers) {
+            asio::dispatch(worker->executor, [self = shared_from_this(), w = worker.get()] {
+                // Closing completes the connections' pending operations (posted, not run here),
+                // so the set is not modified while this loop walks it.
+                for (beast::tcp_stream* stream : w->streams) stream->close();
+            });
+        }
     }
 
     asio::awaitable<void> accept_loop();
@@ -132,10 +145,11 @@ public:
     ResponseDecorator decorator;
     ErrorLog error_log;
 
+    std::vector<std::unique_ptr<HttpWorker>> workers;
+    std::size_t next_worker = 0;  // the accept loop's, round robin
     std::atomic<std::size_t> open{0};
-    std::unordered_set<beast::tcp_stream*> streams;  // executor thread only
     bool started = false;
-    bool stopped = false;
+    std::atomic<bool> stopped{false};
 };
 
 namespace {
@@ -144,11 +158,11 @@ namespace {
 // answers each, and ends on close, timeout, error or server stop.
 class Connection {
 public:
-    Connection(std::shared_ptr<HttpServerState> state, tcp::socket socket)
-        : state_(std::move(state)), stream_(std::move(socket)) {
-        state_->connection_opened(&stream_);
+    Connection(std::shared_ptr<HttpServerState> state, HttpWorker& worker, tcp::socket socket)
+        : state_(std::move(state)), worker_(worker), stream_(std::move(socket)) {
+        state_->connection_opened(worker_, &stream_);
     }
-    ~Connection() { state_->connection_closed(&stream_); }
+    ~Connection() { state_->connection_closed(worker_, &stream_); }
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
@@ -182,6 +196,7 @@ private:
                   bool head_request = false) const;
 
     std::shared_ptr<HttpServerState> state_;
+    HttpWorker& worker_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
 };
@@ -400,7 +415,9 @@ asio::awaitable<void> HttpServerState::accept_loop() {
     auto self = shared_from_this();
     asio::steady_timer backoff(executor);
     while (!stopped) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+        HttpWorker& worker = *workers[next_worker];
+        next_worker = (next_worker + 1) % workers.size();
+        auto [ec, socket] = co_await acceptor.async_accept(worker.executor, use_tuple);
         if (stopped) co_return;
         if (ec) {
             if (ec == asio::error::operation_aborted) co_return;
@@ -417,11 +434,12 @@ asio::awaitable<void> HttpServerState::accept_loop() {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         asio::co_spawn(
-            executor,
-            [](std::shared_ptr<HttpServerState> state, tcp::socket s) -> asio::awaitable<void> {
-                Connection connection(std::move(state), std::move(s));
+            worker.executor,
+            [](std::shared_ptr<HttpServerState> state, HttpWorker& on,
+               tcp::socket s) -> asio::awaitable<void> {
+                Connection connection(std::move(state), on, std::move(s));
                 co_await connection.run();
-            }(self, std::move(socket)),
+            }(self, worker, std::move(socket)),
             [self](std::exception_ptr failure) {
                 if (!failure) return;
                 try {
@@ -454,9 +472,10 @@ void HttpServerState::refuse_over_capacity(tcp::socket& socket) {
 }
 
 HttpServer::HttpServer(asio::any_io_executor executor, tcp::endpoint endpoint, HttpLimits limits,
-                       Handler handler, Metrics* metrics)
+                       Handler handler, Metrics* metrics,
+                       std::vector<asio::any_io_executor> workers)
     : state_(std::make_shared<HttpServerState>(std::move(executor), endpoint, limits,
-                                               std::move(handler), metrics)) {}
+                                               std::move(handler), metrics, std::move(workers))) {}
 
 HttpServer::~HttpServer() { stop(); }
 

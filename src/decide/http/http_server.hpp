@@ -1,7 +1,9 @@
 // flag-decide's HTTP/1.1 front: accepts connections, reads requests within limits and deadlines,
-// hands each one to the service's handler coroutine and writes the answer. Everything runs on
-// one executor (one io_context, one thread); nothing here blocks it, so thousands of slow or
-// idle clients cost memory, never the fast clients' latency.
+// hands each one to the service's handler coroutine and writes the answer. One executor accepts;
+// each connection then lives on one of the worker executors (one io_context and thread each),
+// taken in turn, and everything about it runs there, so connections need no locks. Nothing here
+// blocks a worker, so thousands of slow or idle clients cost memory, never the fast clients'
+// latency. The handler, labeler and decorator are called from every worker thread at once.
 //
 // What the server enforces itself, before the handler sees a request:
 //   - body over max_body_bytes: 413 (judged from Content-Length without reading the body, or
@@ -32,6 +34,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace flag_eval::decide {
 
@@ -80,11 +83,13 @@ using ErrorLog = std::function<void(std::string_view)>;
 
 class HttpServer {
 public:
-    // `metrics` (optional) must outlive the executor's running of this server's work.
+    // `metrics` (optional) must outlive the executors' running of this server's work.
     // Binds and listens at once (throws boost::system::system_error when the address is taken);
     // start() begins accepting. Port 0 picks a free port: see local_endpoint().
+    // Connections are served on `workers` in turn (on `executor` itself when there are none).
     HttpServer(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint endpoint,
-               HttpLimits limits, Handler handler, Metrics* metrics = nullptr);
+               HttpLimits limits, Handler handler, Metrics* metrics = nullptr,
+               std::vector<boost::asio::any_io_executor> workers = {});
     ~HttpServer();  // stop()s
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -96,7 +101,7 @@ public:
 
     void start();
     // Closes the listening socket and every connection. Callable from any thread; it takes
-    // effect on the executor's thread.
+    // effect on the executors' threads.
     void stop();
 
     boost::asio::ip::tcp::endpoint local_endpoint() const;

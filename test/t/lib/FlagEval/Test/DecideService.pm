@@ -43,8 +43,11 @@ sub new
 	croak "$binary is missing: build it with `make decide`" unless -x $binary;
 	my $dir = work_dir_for($args{name});
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	# Two event-loop threads whatever the machine has: every service test also checks that an
+	# answer does not depend on the thread that took it (and, in the sanitizer stage, runs
+	# requests on two threads under ASan).
 	my @command = ($binary, '--listen', "127.0.0.1:$port",
-		'--snapshot', "$dir/snapshot.json");
+		'--snapshot', "$dir/snapshot.json", '--threads', '2');
 	push @command, '--route', join('=', @$_) for @{ $args{routes} };
 	push @command, @{ $args{args} // [] };
 
