@@ -48,6 +48,16 @@ FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
             flag.has_experiment};
 }
 
+std::string_view ReasonDescriptions::of(const FlagResult& r) {
+    for (const Known& k : known_)
+        if (k.reason == r.reason && k.condition_index == r.condition_index &&
+            k.own == r.description)
+            return k.text;
+    return known_
+        .emplace_back(Known{r.reason, r.condition_index, r.description, reason_description(r)})
+        .text;
+}
+
 FlagAnswerView view_of(const FlagAnswer& a) {
     return {a.key,
             a.enabled,

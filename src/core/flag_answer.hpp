@@ -7,6 +7,7 @@
 #include "flag_model.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,5 +40,22 @@ FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
                                 std::string_view description);
 
 FlagAnswerView view_of(const FlagAnswer& answer);
+
+// reason_description() for each distinct (reason, condition set, own description) of an answer,
+// not for each flag: most of 50 flags share a handful of descriptions. The views handed out live
+// as long as this object (moving it keeps them valid).
+class ReasonDescriptions {
+public:
+    std::string_view of(const FlagResult& result);
+
+private:
+    struct Known {
+        Reason reason;
+        std::optional<int> condition_index;
+        std::string own;  // the result's own description (an error), or empty
+        std::string text;
+    };
+    std::deque<Known> known_;  // a deque: the views handed out stay valid as it grows
+};
 
 }  // namespace flag_eval

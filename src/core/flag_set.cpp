@@ -4,7 +4,6 @@
 #include "json_access.hpp"
 #include "json_properties.hpp"
 
-#include <map>
 #include <string>
 #include <unordered_map>
 
@@ -16,18 +15,26 @@ namespace json = boost::json;
 
 constexpr std::size_t kMaxDependencyDepth = 256;
 
+// The results so far, found by key without copying them: each live key has one slot (the
+// position of the first live flag with that key), pointing at the result of the flag with that
+// key evaluated last, as a map from key to result would keep it.
 class ResultsByKey final : public DependencyResults {
 public:
+    ResultsByKey(const std::unordered_map<std::string_view, std::size_t>& slot_of_key,
+                 std::size_t flags)
+        : slot_of_key_(slot_of_key), latest_(flags, nullptr) {}
     const FlagResult* find(std::string_view key) const override {
-        auto it = results_.find(key);
-        return it == results_.end() ? nullptr : &it->second;
+        const auto it = slot_of_key_.find(key);
+        return it == slot_of_key_.end() ? nullptr : latest_[it->second];
     }
-    void put(const std::string& key, const FlagResult& result) {
-        results_.insert_or_assign(key, result);
+    // `result` must stay where it is while this object is used.
+    void put(std::string_view key, const FlagResult* result) {
+        latest_[slot_of_key_.at(key)] = result;
     }
 
 private:
-    std::map<std::string, FlagResult, std::less<>> results_;
+    const std::unordered_map<std::string_view, std::size_t>& slot_of_key_;
+    std::vector<const FlagResult*> latest_;
 };
 
 }  // namespace
@@ -141,24 +148,24 @@ FlagResult FlagSet::evaluate_in_order(std::size_t index, const EvaluationContext
 
 EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
                                         EvaluationObserver* observer) const {
-    ResultsByKey results;
     std::vector<FlagResult> by_index(flags_.size());
+    ResultsByKey results(live_by_key_, flags_.size());
     const EvaluationContext ctx = with_group_type_mapping(context);
 
     std::vector<bool> out_of_scope(flags_.size(), false);
     for (std::size_t i : evaluation_order_) {
         const Flag& flag = *flags_[i];
         if (ctx.scope && !ctx.scope->admits(flag)) {
-            // Not evaluated, as PostHog does: off for the flags that depend on it.
+            // Not evaluated, as PostHog does: off (a default result) for the flags that depend
+            // on it.
             out_of_scope[i] = true;
-            results.put(flag.key, FlagResult{});
+            results.put(flag.key, &by_index[i]);
             continue;
         }
         if (observer) observer->before_flag(flag);
-        FlagResult r = evaluate_in_order(i, ctx, results);
-        if (observer) observer->after_flag(flag, r);
-        results.put(flag.key, r);
-        by_index[i] = std::move(r);
+        by_index[i] = evaluate_in_order(i, ctx, results);
+        if (observer) observer->after_flag(flag, by_index[i]);
+        results.put(flag.key, &by_index[i]);
     }
 
     EvaluationSummary summary;
@@ -204,13 +211,14 @@ std::optional<FlagResult> FlagSet::evaluate_one(std::string_view key,
     if (target == live_by_key_.end()) return std::nullopt;
     const std::vector<bool> needed = needed_by(target->second);
 
-    ResultsByKey results;
+    std::vector<FlagResult> by_index(flags_.size());
+    ResultsByKey results(live_by_key_, flags_.size());
     const EvaluationContext ctx = with_group_type_mapping(context);
     for (std::size_t i : evaluation_order_) {
         if (!needed[i]) continue;
-        FlagResult r = evaluate_in_order(i, ctx, results);
-        if (i == target->second) return r;
-        results.put(flags_[i]->key, r);
+        by_index[i] = evaluate_in_order(i, ctx, results);
+        if (i == target->second) return std::move(by_index[i]);
+        results.put(flags_[i]->key, &by_index[i]);
     }
     return std::nullopt;  // unreachable: every live flag is in evaluation_order_
 }

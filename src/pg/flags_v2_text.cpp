@@ -5,7 +5,6 @@
 #include "core/json_text_writer.hpp"
 #include "core/result_json.hpp"
 
-#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -15,32 +14,9 @@
 #include "pg/pg_guard.hpp"
 
 namespace flag_eval::pg {
-namespace {
-
-// reason_description() for each distinct (reason, condition set) of the answer, not each flag:
-// most of 50 flags share a handful of descriptions.
-class Descriptions {
-public:
-    std::string_view of(const FlagResult& r) {
-        if (!r.description.empty()) return r.description;
-        for (const Known& k : known_)
-            if (k.reason == r.reason && k.condition_index == r.condition_index) return k.text;
-        return known_.emplace_back(Known{r.reason, r.condition_index, reason_description(r)}).text;
-    }
-
-private:
-    struct Known {
-        Reason reason;
-        std::optional<int> condition_index;
-        std::string text;
-    };
-    std::deque<Known> known_;  // a deque: the views handed out stay valid as it grows
-};
-
-}  // namespace
 
 text* flags_v2_text(const EvaluationSummary& summary) {
-    Descriptions descriptions;
+    ReasonDescriptions descriptions;
     std::vector<FlagAnswerView> flags;
     flags.reserve(summary.flags.size());
     for (const FlagOutcome& o : summary.flags)

@@ -43,8 +43,7 @@ struct Evaluated {
 
 Answer answer_of(const EvaluationSummary& summary) {
     Answer answer;
-    for (const auto& [flag, result] : summary.flags)
-        answer.flags.push_back(flag_answer(*flag, result));
+    for (const auto& [flag, result] : summary.flags) answer.add(flag_answer(*flag, result));
     answer.errors_while_computing = summary.errors_while_computing;
     return answer;
 }
@@ -67,7 +66,7 @@ std::string error_of(std::string_view text) {
     return std::get<std::string>(result);
 }
 
-void expect_same(const FlagAnswer& a, const FlagAnswer& b) {
+void expect_same(const FlagAnswerView& a, const FlagAnswerView& b) {
     SCOPED_TRACE(a.key);
     EXPECT_EQ(a.key, b.key);
     EXPECT_EQ(a.enabled, b.enabled);
@@ -85,7 +84,7 @@ TEST(FlagAnswer, CarriesTheCoreResult) {
     const Evaluated e;
     const Answer answer = answer_of(e.summary);
     ASSERT_EQ(answer.flags.size(), 4u);
-    const FlagAnswer& on = answer.flags[0];
+    const FlagAnswerView& on = answer.flags[0];
     EXPECT_EQ(on.key, "on");
     EXPECT_TRUE(on.enabled);
     EXPECT_FALSE(on.variant);
@@ -199,7 +198,7 @@ TEST(StoredAnswer, EqualsTheAnswerOfTheSameEvaluation) {
     ASSERT_EQ(lines.size(), e.summary.flags.size());
     Answer stored;
     for (std::size_t i = 0; i < lines.size(); ++i)
-        stored.flags.push_back(stored_answer(*e.summary.flags[i].flag, lines[i]));
+        stored.flags.push_back(stored_answer(*e.summary.flags[i].flag, lines[i], stored));
     stored.errors_while_computing = e.summary.errors_while_computing;
     EXPECT_EQ(flags_v2_body(stored, "r"), flags_v2_body(answer_of(e.summary), "r"));
 }

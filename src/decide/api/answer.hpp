@@ -1,15 +1,44 @@
 // The answer to one decide request, whatever produced it: the in-process core, the database's
-// flag_eval.decide(), or a failure. The HTTP layer turns it into a /flags body (answer_shapes).
+// outcomes, decide()'s JSON, or a failure. The HTTP layer turns it into a /flags body
+// (answer_shapes).
+//
+// Its flags are views, so that answering 50 flags copies no string: into the team's definitions
+// (which the answer holds), into string literals, and into text the answer keeps itself.
 #pragma once
-#include "core/flag_answer.hpp"  // FlagAnswer: one flag, as the core defines it for every host
+#include "core/flag_answer.hpp"  // FlagAnswer(View): one flag, as the core defines it for every host
 
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace flag_eval::decide {
 
-struct Answer {
-    std::vector<FlagAnswer> flags;  // in the order they are written out
+class Answer {
+public:
+    std::vector<FlagAnswerView> flags;  // in the order they are written out
     bool errors_while_computing = false;
+    ReasonDescriptions descriptions;  // the reasons' descriptions the views point into
+
+    Answer() = default;
+    // Moving keeps every view valid (deques move their blocks); a copy would not, hence none.
+    Answer(Answer&&) = default;
+    Answer& operator=(Answer&&) = default;
+    Answer(const Answer&) = delete;
+    Answer& operator=(const Answer&) = delete;
+
+    // Keeps what the views point into alive as long as the answer (a team's definitions).
+    void hold(std::shared_ptr<const void> definitions) { held_ = std::move(definitions); }
+    // A copy of `text` that lives as long as the answer.
+    std::string_view keep(std::string_view text) { return texts_.emplace_back(text); }
+    // Appends a flag whose strings it owns: the answer keeps it, and views it.
+    void add(FlagAnswer flag) { flags.push_back(view_of(owned_.emplace_back(std::move(flag)))); }
+
+private:
+    std::shared_ptr<const void> held_;
+    std::deque<std::string> texts_;
+    std::deque<FlagAnswer> owned_;
 };
 
 }  // namespace flag_eval::decide

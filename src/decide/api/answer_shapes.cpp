@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -19,7 +20,7 @@ namespace {
 namespace json = boost::json;
 
 // The value SDKs read: the variant when there is one, else the boolean.
-json::value flag_value(const FlagAnswer& flag) {
+json::value flag_value(const FlagAnswerView& flag) {
     return flag.variant ? json::value(*flag.variant) : json::value(flag.enabled);
 }
 
@@ -133,44 +134,52 @@ FlagAnswer flag_from_json(std::string_view map_key, const json::value& value,
 
 }  // namespace
 
-FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
-                         std::string reason_code) {
-    FlagAnswer answer;
+FlagAnswerView failed_answer(const flag_eval::Flag& flag, std::string_view description,
+                             std::string_view reason_code) {
+    FlagAnswerView answer;
     answer.key = flag.key;
-    answer.reason_code = std::move(reason_code);
-    answer.reason_description = std::move(description);
+    answer.reason_code = reason_code;
+    answer.reason_description = description;
     answer.id = flag.id;
     answer.version = flag.version;
     answer.failed = true;
-    answer.description = flag.description;
+    if (flag.description) answer.description = *flag.description;
     answer.has_experiment = flag.has_experiment;
     return answer;
 }
 
-FlagAnswer stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome) {
-    FlagAnswer answer;
-    answer.key = flag.key;
-    answer.enabled = outcome.enabled;
-    if (outcome.variant) answer.variant = std::string(*outcome.variant);
-    answer.reason_code = std::string(outcome.reason_code);
-    answer.condition_index = outcome.condition_index;
-    if (!outcome.description.empty()) {
-        answer.reason_description = std::string(outcome.description);
-    } else if (const auto reason = flag_eval::reason_from_code(outcome.reason_code)) {
-        flag_eval::FlagResult result;
-        result.reason = *reason;
-        result.condition_index = outcome.condition_index;
-        answer.reason_description = flag_eval::reason_description(result);
+FlagAnswerView stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome,
+                             Answer& answer) {
+    FlagAnswerView view;
+    view.key = flag.key;
+    view.enabled = outcome.enabled;
+    if (outcome.variant) {
+        // The flag's own variant; a copy only when the flag has no such variant (a holdout's, or
+        // the flag changed since the database read it).
+        const auto own = std::find_if(flag.variants.begin(), flag.variants.end(),
+                                      [&](const auto& v) { return v.key == *outcome.variant; });
+        view.variant =
+            own != flag.variants.end() ? std::string_view(own->key) : answer.keep(*outcome.variant);
     }
-    answer.id = flag.id;
-    answer.version = flag.version;
+    const auto reason = flag_eval::reason_from_code(outcome.reason_code);
+    view.reason_code = reason ? flag_eval::reason_code(*reason) : answer.keep(outcome.reason_code);
+    view.condition_index = outcome.condition_index;
+    flag_eval::FlagResult result;
+    result.reason = reason.value_or(flag_eval::Reason::NoConditionMatch);
+    result.condition_index = outcome.condition_index;
+    result.description = std::string(outcome.description);
+    view.reason_description = !reason && outcome.description.empty()
+                                  ? std::string_view{}
+                                  : answer.descriptions.of(result);
+    view.id = flag.id;
+    view.version = flag.version;
     if (outcome.enabled)
         if (const std::string* payload = flag_eval::payload_of(flag, outcome.variant))
-            answer.payload = *payload;
-    answer.failed = outcome.failed;
-    answer.description = flag.description;
-    answer.has_experiment = flag.has_experiment;
-    return answer;
+            view.payload = *payload;
+    view.failed = outcome.failed;
+    if (flag.description) view.description = *flag.description;
+    view.has_experiment = flag.has_experiment;
+    return view;
 }
 
 std::variant<Answer, std::string> parse_v2_body(std::string_view json_text) {
@@ -185,7 +194,7 @@ std::variant<Answer, std::string> parse_v2_body(std::string_view json_text) {
         const json::object& flags = object_at(required(top, "flags", root), flags_path);
         answer.flags.reserve(flags.size());
         for (const auto& [key, value] : flags)
-            answer.flags.push_back(flag_from_json(key, value, member_path(flags_path, key)));
+            answer.add(flag_from_json(key, value, member_path(flags_path, key)));
         if (const json::value* errors = find(top, "errorsWhileComputingFlags");
             errors && !errors->is_null())
             answer.errors_while_computing =
@@ -200,16 +209,18 @@ std::variant<Answer, std::string> parse_v2_body(std::string_view json_text) {
 
 std::string flags_v2_body(const Answer& answer, std::string_view request_id,
                           std::optional<std::int64_t> evaluated_at_ms) {
-    std::vector<FlagAnswerView> flags;
-    flags.reserve(answer.flags.size());
-    for (const FlagAnswer& flag : answer.flags) flags.push_back(view_of(flag));
+    const std::vector<FlagAnswerView>& flags = answer.flags;
 
     // The service's own members: requestId and evaluatedAt.
     constexpr std::size_t kOwnMembers = 64 + JsonTextWriter::kMaxInteger;
-    std::string body(2 + flags_v2_members_max_size(flags) + kOwnMembers +
-                         JsonTextWriter::max_string_size(request_id.size()),
-                     '\0');
-    JsonTextWriter w(body.data());
+    const std::size_t bound = 2 + flags_v2_members_max_size(flags) + kOwnMembers +
+                              JsonTextWriter::max_string_size(request_id.size());
+    // Written into a buffer the thread keeps (as large as its largest answer so far), then copied
+    // once at its real size: a string of the bound would be zero-filled first, several times the
+    // answer's bytes.
+    thread_local std::vector<char> scratch;
+    if (scratch.size() < bound) scratch.resize(bound);
+    JsonTextWriter w(scratch.data());
     w.literal("{");
     write_flags_v2_members(w, flags, answer.errors_while_computing, V2Style::Document);
     w.literal(",\"requestId\":");
@@ -219,14 +230,13 @@ std::string flags_v2_body(const Answer& answer, std::string_view request_id,
         w.integer(*evaluated_at_ms);
     }
     w.literal("}");
-    body.resize(static_cast<std::size_t>(w.end() - body.data()));
-    return body;
+    return std::string(scratch.data(), w.end());
 }
 
 std::string flags_v1_body(const Answer& answer, std::string_view request_id) {
     json::object feature_flags;
     json::object payloads;
-    for (const FlagAnswer& flag : answer.flags) {
+    for (const FlagAnswerView& flag : answer.flags) {
         if (flag.failed) continue;  // omitted: an SDK falls back to its default (docs/reference.md)
         feature_flags[flag.key] = flag_value(flag);
         // Stored JSON text as a string, as PostHog sends it; SDKs JSON.parse it.

@@ -18,14 +18,16 @@ namespace flag_eval::decide {
 // A flag that could not be computed, shaped like PostHog's errored flags: disabled, no variant,
 // no payload, failed, reason {code, condition_index null, description}. `reason_code` follows
 // PostHog's evaluation error codes: "database_error" (stored data unreadable), "timeout",
-// "hash_key_override_error" (experience continuity could not be written).
-FlagAnswer failed_answer(const flag_eval::Flag& flag, std::string description,
-                         std::string reason_code = "database_error");
+// "hash_key_override_error" (experience continuity could not be written). The view points into
+// `flag`, `description` and `reason_code`.
+FlagAnswerView failed_answer(const flag_eval::Flag& flag, std::string_view description,
+                             std::string_view reason_code = "database_error");
 
 // A flag whose evaluation flag_eval.decide_outcomes() sent: what the database decided, with the
 // flag's id, version, description and payload from the service's own definitions, as the flags
-// the service evaluates itself are answered.
-FlagAnswer stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome);
+// the service evaluates itself are answered. The view points into `flag` and `answer`.
+FlagAnswerView stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome,
+                             Answer& answer);
 
 // The /flags?v=2 body flag_eval.decide() returns, back into an Answer (flags in text order).
 // Returns a message naming the JSON path when the body has another shape.

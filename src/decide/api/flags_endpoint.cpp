@@ -49,6 +49,21 @@ bool records_override(const Flag& flag) {
     return flag.ensure_experience_continuity && !flag.aggregation_group_type_index;
 }
 
+// The outcome line of `key`. The database writes them in the team's stored order, the order
+// they are asked for in here, so the search starts where the last one was found.
+const OutcomeLine* line_of(const std::vector<OutcomeLine>& lines, std::string_view key,
+                           std::size_t& next) {
+    for (std::size_t i = next; i < lines.size(); ++i) {
+        if (lines[i].key == key) {
+            next = i + 1;
+            return &lines[i];
+        }
+    }
+    for (std::size_t i = 0; i < next && i < lines.size(); ++i)
+        if (lines[i].key == key) return &lines[i];
+    return nullptr;
+}
+
 // The single text value of a successful query, or nullopt.
 std::optional<std::string> single_value(const QueryOutcome& outcome) {
     if (!outcome.result.ok() || outcome.result.rows.empty() || outcome.result.rows[0].empty())
@@ -140,7 +155,6 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     // Every flag's outcome comes back (a line each), so no list of keys is sent.
     std::optional<std::string> outcome_text;
     OutcomeLines outcomes;
-    std::unordered_map<std::string_view, const OutcomeLine*> outcome_of;
     std::string stored_failure;
     std::string write_failure;
     if (any_from_database) {
@@ -166,8 +180,6 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
             auto parsed = read_outcome_lines(*outcome_text);
             if (auto* lines = std::get_if<OutcomeLines>(&parsed)) {
                 outcomes = std::move(*lines);
-                outcome_of.reserve(outcomes.lines.size());
-                for (const OutcomeLine& line : outcomes.lines) outcome_of[line.key] = &line;
             } else {
                 stored_failure =
                     "unreadable decide_outcomes() answer: " + std::get<std::string>(parsed);
@@ -178,23 +190,28 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     }
 
     Answer answer;
+    answer.hold(team);  // the answer's views point into the team's flags
+    answer.flags.reserve(local.summary.flags.size());
+    const std::string_view write_problem = answer.keep(write_failure);
+    const std::string_view stored_problem = stored_failure.empty()
+                                                ? "flag missing from the database's answer"
+                                                : answer.keep(stored_failure);
+    std::size_t next_line = 0;
     std::size_t computed_here = 0, from_stored = 0, failed = 0;
     for (std::size_t i = 0; i < local.summary.flags.size(); ++i) {
         const auto& [flag, result] = local.summary.flags[i];
         if (!asked[i]) continue;
         if (!local.needs_database[i]) {
-            answer.flags.push_back(flag_answer(*flag, result));
+            answer.flags.push_back(flag_answer_view(*flag, result, answer.descriptions.of(result)));
             ++computed_here;
         } else if (!write_failure.empty() && records_override(*flag)) {
             answer.flags.push_back(
-                failed_answer(*flag, write_failure, "hash_key_override_error"));  // PostHog's code
-        } else if (auto it = outcome_of.find(flag->key); it != outcome_of.end()) {
-            answer.flags.push_back(stored_answer(*flag, *it->second));
+                failed_answer(*flag, write_problem, "hash_key_override_error"));  // PostHog's code
+        } else if (const OutcomeLine* line = line_of(outcomes.lines, flag->key, next_line)) {
+            answer.flags.push_back(stored_answer(*flag, *line, answer));
             ++from_stored;
         } else {
-            answer.flags.push_back(failed_answer(
-                *flag, stored_failure.empty() ? "flag missing from the database's answer"
-                                              : stored_failure));
+            answer.flags.push_back(failed_answer(*flag, stored_problem));
         }
         if (answer.flags.back().failed) {
             answer.errors_while_computing = true;
