@@ -177,7 +177,7 @@ def section(out, L):
     warm = setup.get("warmup_seconds", "?")
     pool = re.search(r'"pool_size":\s*(\d+)', setup.get("decide_config", ""))
     deadline = re.search(r'"request_deadline_ms":\s*(\d+)', setup.get("decide_config", ""))
-    pool_size = pool.group(1) if pool else "4"  # flag-decide's default (src/decide/config.hpp)
+    pool_size = pool.group(1) if pool else "16"  # flag-decide's default (src/decide/settings.cpp)
     deadline_ms = deadline.group(1) if deadline else "50"
     pgb_pool = re.search(r"default_pool_size = (\d+)", setup.get("pgbouncer_pool", ""))
     a, b, c = res["select1"], res["stored"], res["local"]

@@ -97,7 +97,8 @@ TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
     EXPECT_EQ(c.max_body_bytes, 1u << 20);
     EXPECT_EQ(c.max_connections, 10000u);
     EXPECT_EQ(c.probe_interval, 250ms);
-    EXPECT_EQ(c.pool_size, 4u);
+    EXPECT_EQ(c.pool_size, 16u);
+    EXPECT_EQ(c.threads, 0u);  // one per CPU
     EXPECT_FALSE(c.help_requested);
 }
 
@@ -269,7 +270,7 @@ TEST_F(ConfigTest, HelpListsEverySettingWithItsFlagKeysAndDefault) {
         EXPECT_CONTAINS(help, "default: " + s.default_text);
     }
     EXPECT_CONTAINS(help, "--pool-size N");
-    EXPECT_CONTAINS(help, "file: pool_size; default: 4; > 0");
+    EXPECT_CONTAINS(help, "file: pool_size; default: 16; > 0");
     EXPECT_CONTAINS(help, "file: listen_address, listen_port; default: 127.0.0.1:8000");
 }
 
