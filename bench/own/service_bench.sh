@@ -10,9 +10,13 @@
 #   select1  pgbench -M extended, bench/inputs/sql/select1.pgbench through PgBouncer 1 (the
 #            baseline)
 #   stored   wrk POST /flags?v=2 for stored persons "user-<n>" (bench/inputs/wrk/flags.lua, mode
-#            stored): the flags that read stored data come from flag_eval.decide() on a standby
+#            stored): the flags that read stored data come from flag_eval.decide_outcomes() on a
+#            standby
 #   local    wrk POST /flags?v=2 for subjects whose requests carry every property the second
 #            team's flags read (mode local): answered in the service, no database round trip
+#   stored_1, local_1  the same with a second flag-decide on one event-loop thread, pinned to CPU 0
+#            with wrk pinned to CPU 1 (taskset; unpinned on a one-CPU machine): the topology's
+#            flag-decide runs one thread per CPU, so the two pairs show what the threads add
 #
 # GET /metrics before and after each wrk run shows where the flag answers came from; the CPU time
 # of flag-decide, the PgBouncers, the PostgreSQL clusters and the load generator is read from
@@ -29,7 +33,7 @@
 #   SERVICE_BENCH_SECONDS [15]  per measurement     SERVICE_BENCH_WARMUP [3] seconds before each
 #   SERVICE_BENCH_CONNECTIONS [32]  SERVICE_BENCH_THREADS [2]  (wrk -c/-t, pgbench -c/-j)
 #   SERVICE_BENCH_PERSONS [100000]  SERVICE_BENCH_PORT_BASE [55430]: primary, standby1, standby2,
-#   pgbouncer1, pgbouncer2, flag-decide on PORT_BASE .. PORT_BASE+5
+#   pgbouncer1, pgbouncer2, flag-decide, the one-thread flag-decide on PORT_BASE .. PORT_BASE+6
 #   SERVICE_BENCH_DATA [/var/tmp/flag_eval_service_bench]  the topology's data directory (deleted)
 #   SERVICE_BENCH_QUIET [25] per cent of the machine's CPU: wait while other work uses more ...
 #   SERVICE_BENCH_QUIET_WAIT [60] ... for at most this many seconds, then measure anyway
@@ -61,9 +65,9 @@ for v in SECONDS_PER_RUN WARMUP CONNECTIONS THREADS PERSONS PORT_BASE QUIET QUIE
 done
 ((SECONDS_PER_RUN > 0 && CONNECTIONS > 0 && THREADS > 0 && THREADS <= CONNECTIONS)) \
     || die "need SERVICE_BENCH_SECONDS > 0 and 0 < SERVICE_BENCH_THREADS <= SERVICE_BENCH_CONNECTIONS"
-((PORT_BASE >= 1024 && PORT_BASE + 5 <= 65535)) || die "SERVICE_BENCH_PORT_BASE must be in 1024..65530"
+((PORT_BASE >= 1024 && PORT_BASE + 6 <= 65535)) || die "SERVICE_BENCH_PORT_BASE must be in 1024..65529"
 [[ $DATA == /* ]] || die "SERVICE_BENCH_DATA must be an absolute path"
-for tool in wrk pgbench curl; do
+for tool in wrk pgbench curl taskset; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh)"
 done
 [[ -x build/flag-decide ]] || die "build/flag-decide is missing: run \`make decide\`"
@@ -72,11 +76,16 @@ done
 # shellcheck source=bench/own/service_topology.sh
 source bench/own/service_topology.sh
 topology_export
-topology_claim 6 SERVICE_BENCH_PORT_BASE
+topology_claim 7 SERVICE_BENCH_PORT_BASE
+ONE_THREAD_PORT=$((PORT_BASE + 6))
+one_thread_pid=
 
 stop_topology() {
     local status=$?
     trap - EXIT INT TERM
+    if [[ -n $one_thread_pid ]] && kill "$one_thread_pid" 2>/dev/null; then
+        wait "$one_thread_pid" 2>/dev/null || true
+    fi
     topology_stop || status=1
     exit "$status"
 }
@@ -111,6 +120,7 @@ postmaster_pids="$(head -n1 "$DATA/primary/postmaster.pid") $(head -n1 "$DATA/st
     echo "pgbouncer_version=$(/usr/sbin/pgbouncer --version 2>/dev/null | head -n1)"
     echo "server_version=$(psql_standby1 -c 'SHOW server_version')"
     echo "decide_config=$(tr -d '\n' <"$DATA/decide/config.json" | tr -s ' ')"
+    echo "decide_threads=$(grep -o 'with [0-9]* event-loop thread' "$DATA/log/flag-decide.log" | tail -n1 | cut -d' ' -f2)"
     echo "pgbouncer_pool=$(grep -E '^(pool_mode|default_pool_size)' "$DATA/pgbouncer/pgbouncer1.ini" | tr '\n' ' ')"
     psql_standby1 <<SQL
 SELECT 'stored_persons=' || count(*) FROM flag_eval.persons p JOIN flag_eval.teams t ON t.id = p.team_id
@@ -196,9 +206,11 @@ pgbench_select1() { # seconds [pgbench options] -> the command in array CMD
     CMD=(pgbench -n -M extended -c "$CONNECTIONS" -j "$THREADS" -T "$1" -f bench/inputs/sql/select1.pgbench
          -h 127.0.0.1 -p "$PGBOUNCER1_PORT" -U "$ROLE" "${@:2}" "$DB")
 }
-wrk_flags() { # mode token seconds -> the command in array CMD
-    CMD=(env FLAGS_MODE="$1" FLAGS_TOKEN="$2" FLAGS_PERSONS="$PERSONS"
-         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --latency -s bench/inputs/wrk/flags.lua "$DECIDE/flags?v=2")
+wrk_flags() { # mode token seconds [url [taskset CPU list]] -> the command in array CMD
+    local url=${4:-$DECIDE} pin=()
+    [[ -n ${5:-} ]] && pin=(taskset -c "$5")
+    CMD=("${pin[@]}" env FLAGS_MODE="$1" FLAGS_TOKEN="$2" FLAGS_PERSONS="$PERSONS"
+         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --latency -s bench/inputs/wrk/flags.lua "$url/flags?v=2")
 }
 warm_up() { # name: runs CMD, output in $S/<name>_warmup.txt
     ((WARMUP > 0)) || return 0
@@ -237,11 +249,44 @@ warm_up local
 wrk_flags local "$LOCAL_TOKEN" "$SECONDS_PER_RUN"
 measure local
 
+# ---- one event-loop thread, pinned apart from wrk ----
+decide_cpu=0 wrk_cpu=1
+(($(nproc) >= 2)) || decide_cpu= wrk_cpu=
+log "stored_1, local_1: a second flag-decide on one thread${decide_cpu:+ (CPU $decide_cpu, wrk on CPU $wrk_cpu)}"
+one_thread=(build/flag-decide --config "$DATA/decide/config.json" --listen "127.0.0.1:$ONE_THREAD_PORT"
+            --snapshot "$S/one_thread.snapshot.json" --threads 1)
+[[ -n $decide_cpu ]] && one_thread=(taskset -c "$decide_cpu" "${one_thread[@]}")
+"${one_thread[@]}" >"$S/one_thread.log" 2>&1 &
+one_thread_pid=$!
+ONE_THREAD=http://127.0.0.1:$ONE_THREAD_PORT
+ready_deadline=$((SECONDS + 60))
+until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ONE_THREAD/readyz") == 200 ]]; do
+    kill -0 "$one_thread_pid" 2>/dev/null || { cat "$S/one_thread.log" >&2; die "the one-thread flag-decide exited"; }
+    ((SECONDS < ready_deadline)) || die "the one-thread flag-decide is not ready after 60 s"
+    sleep 0.2
+done
+topology_decide_pid=$decide_pid topology_decide=$DECIDE
+decide_pid=$one_thread_pid DECIDE=$ONE_THREAD  # what the snapshots and /metrics read below
+for mode in stored local; do
+    token=phc_demo
+    [[ $mode == local ]] && token=$LOCAL_TOKEN
+    log "${mode}_1: ${WARMUP}s warm-up"
+    wrk_flags "$mode" "$token" "$WARMUP" "$ONE_THREAD" "$wrk_cpu"
+    warm_up "${mode}_1"
+    wrk_flags "$mode" "$token" "$SECONDS_PER_RUN" "$ONE_THREAD" "$wrk_cpu"
+    measure "${mode}_1"
+done
+decide_pid=$topology_decide_pid DECIDE=$topology_decide
+kill "$one_thread_pid" && wait "$one_thread_pid" 2>/dev/null || true
+one_thread_pid=
+echo "one_thread_pinning=${decide_cpu:+flag-decide on CPU $decide_cpu, wrk on CPU $wrk_cpu}" >>"$S/setup.txt"
+
 {
     echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "command=bench/own/service_bench.sh"
     echo "pgbench_command=pgbench -n -M extended -c $CONNECTIONS -j $THREADS -T $SECONDS_PER_RUN -f bench/inputs/sql/select1.pgbench -l -h 127.0.0.1 -p $PGBOUNCER1_PORT -U $ROLE $DB"
     echo "wrk_command=FLAGS_MODE=stored|local FLAGS_TOKEN=phc_demo|$LOCAL_TOKEN wrk -t $THREADS -c $CONNECTIONS -d ${SECONDS_PER_RUN}s --latency -s bench/inputs/wrk/flags.lua $DECIDE/flags?v=2"
+    echo "one_thread_command=taskset -c ${decide_cpu:-0} build/flag-decide --config <the topology's> --listen 127.0.0.1:$ONE_THREAD_PORT --threads 1; taskset -c ${wrk_cpu:-1} wrk ... $ONE_THREAD/flags?v=2"
     echo "measure_seconds=$((SECONDS - run_started))"
 } >>"$S/setup.txt"
 log "measured in $((SECONDS - run_started)) s (topology up in ${up_seconds}s)"

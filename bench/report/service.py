@@ -21,9 +21,12 @@ HEADING = "## 4. The decide service over HTTP"
 RUNS = [
     # name, label
     ("select1", "(a) `SELECT 1` through PgBouncer 1 (**baseline**)"),
-    ("stored", "(b) `POST /flags?v=2`, stored persons (`flag_eval.decide()` for the flags that read stored data)"),
+    ("stored", "(b) `POST /flags?v=2`, stored persons (`flag_eval.decide_outcomes()` for the flags that read stored data)"),
     ("local", "(c) `POST /flags?v=2`, every property in the request (no database)"),
+    ("stored_1", "(b1) as (b), flag-decide on one event-loop thread"),
+    ("local_1", "(c1) as (c), flag-decide on one event-loop thread"),
 ]
+WRK_RUNS = [name for name, _ in RUNS if name != "select1"]
 
 
 def read_select1(s):
@@ -122,8 +125,9 @@ def cpu_usage(s, name):
 
 def results(out):
     s = os.path.join(out, "service")
-    res = {"select1": read_select1(s), "stored": read_wrk(s, "stored"), "local": read_wrk(s, "local")}
-    for name in ("stored", "local"):
+    res = {"select1": read_select1(s)}
+    res.update({name: read_wrk(s, name) for name in WRK_RUNS})
+    for name in WRK_RUNS:
         res[name]["metrics"] = metrics_delta(s, f"{name}_before", f"{name}_after")
         res[name]["warmup_metrics"] = metrics_delta(s, f"{name}_warmup", f"{name}_before")
     for name in res:
@@ -139,32 +143,43 @@ def checks(out):
     setup = read_kv(os.path.join(s, "setup.txt"))
     stored_flags = int(setup.get("stored_active_flags", "0"))
     local_flags = int(setup.get("local_active_flags", "0"))
-    a, b, c = res["select1"], res["stored"], res["local"]
-    mb, mc = b.get("metrics", {}), c.get("metrics", {})
+    a = res["select1"]
 
     def degraded_share(m):
         return round(100 * m["degraded"] / m["answered"], 2) if m.get("answered") else None
 
     def per_answer(m):
         return round((m["local"] + m["database"] + m["failed"]) / m["answered"], 2) if m.get("answered") else None
-    return [
-        ("(a) pgbench: failed transactions", a.get("failed"), 0, a.get("failed") == 0),
-        ("(b) wrk: responses with a status ≥ 400, socket errors, timeouts", b.get("errors"), 0, b.get("errors") == 0),
-        ("(b) the service: answers other than 200", mb.get("not_200"), 0, mb.get("not_200") == 0),
-        ("(b) flags per answer (= the team's active flags)", per_answer(mb), stored_flags,
-         per_answer(mb) == stored_flags),
-        ("(b) flag answers from the database: more than 0", mb.get("database"), "> 0", (mb.get("database") or 0) > 0),
-        # Answers degraded by the deadline (a request that waited too long for the database) are the
-        # service working as designed, but many of them would make (b) measure something cheaper.
-        ("(b) answers with failed flags (stored data not read within the deadline), % of answers",
-         degraded_share(mb), "< 1", degraded_share(mb) is not None and degraded_share(mb) < 1),
-        ("(c) wrk: responses with a status ≥ 400, socket errors, timeouts", c.get("errors"), 0, c.get("errors") == 0),
-        ("(c) the service: answers other than 200", mc.get("not_200"), 0, mc.get("not_200") == 0),
-        ("(c) flags per answer (= the second team's active flags)", per_answer(mc), local_flags,
-         per_answer(mc) == local_flags),
-        ("(c) flag answers from the database (no round trip at all)", mc.get("database"), 0, mc.get("database") == 0),
-        ("(c) flags answered `failed: true`", mc.get("failed"), 0, mc.get("failed") == 0),
-    ]
+    out = [("(a) pgbench: failed transactions", a.get("failed"), 0, a.get("failed") == 0)]
+    for name, tag, flags in (("stored", "b", stored_flags), ("local", "c", local_flags),
+                             ("stored_1", "b1", stored_flags), ("local_1", "c1", local_flags)):
+        r = res[name]
+        if "rps" not in r:
+            continue
+        m = r.get("metrics", {})
+        out += [
+            (f"({tag}) wrk: responses with a status ≥ 400, socket errors, timeouts", r.get("errors"), 0,
+             r.get("errors") == 0),
+            (f"({tag}) the service: answers other than 200", m.get("not_200"), 0, m.get("not_200") == 0),
+            (f"({tag}) flags per answer (= the team's active flags)", per_answer(m), flags, per_answer(m) == flags),
+        ]
+        if name.startswith("stored"):
+            out += [
+                (f"({tag}) flag answers from the database: more than 0", m.get("database"), "> 0",
+                 (m.get("database") or 0) > 0),
+                # Answers degraded by the deadline (a request that waited too long for the database)
+                # are the service working as designed, but many of them would make the run measure
+                # something cheaper.
+                (f"({tag}) answers with failed flags (stored data not read within the deadline), % of answers",
+                 degraded_share(m), "< 1", degraded_share(m) is not None and degraded_share(m) < 1),
+            ]
+        else:
+            out += [
+                (f"({tag}) flag answers from the database (no round trip at all)", m.get("database"), 0,
+                 m.get("database") == 0),
+                (f"({tag}) flags answered `failed: true`", m.get("failed"), 0, m.get("failed") == 0),
+            ]
+    return out
 
 
 def section(out, L):
@@ -188,7 +203,8 @@ def section(out, L):
              f"front of each (transaction pooling, {pgb_pool.group(1) if pgb_pool else '?'} server connections per "
              f"pool), and `build/flag-decide` as `deploy/up.sh` configures it: routes PgBouncer 1, PgBouncer 2, "
              f"standby 1, standby 2, primary in that order, {pool_size} connections per route, a {deadline_ms} ms "
-             f"deadline for database work, one event-loop thread. Team `phc_demo` of `deploy/sample_data.sql`: "
+             f"deadline for database work, {setup.get('decide_threads', '?')} event-loop threads (the default: one per "
+             f"CPU; the routes, their pools and the refresher live on the first). Team `phc_demo` of `deploy/sample_data.sql`: "
              f"{int(setup.get('stored_persons', '0')):,} stored persons `user-<n>`, "
              f"{setup.get('stored_active_flags', '?')} active flags (one of its 50 is inactive; an answer is "
              f"{int(setup.get('stored_answer_bytes', '0')):,} bytes of JSON). A second team "
@@ -196,7 +212,7 @@ def section(out, L):
              f"the request carries ({', '.join('`' + k + '`' for k in setup.get('local_left_out', '').split())}: "
              f"cohorts, flag dependencies, experience continuity), {setup.get('local_active_flags', '?')} active flags.")
     L.append("")
-    L.append(f"Three measurements one after the other in this run, at the same fixed concurrency ({conns} "
+    L.append(f"Five measurements one after the other in this run, at the same fixed concurrency ({conns} "
              f"connections, {threads} threads, {secs} s each after a {warm} s warm-up of the same load):")
     L.append("")
     L.append("- (a) `SELECT 1` (`bench/inputs/sql/select1.pgbench`) through PgBouncer 1 to standby 1, with pgbench "
@@ -208,10 +224,15 @@ def section(out, L):
     L.append("- (b) `POST /flags?v=2` with `{\"token\": \"phc_demo\", \"distinct_id\": \"user-<random>\"}` "
              "(`bench/inputs/wrk/flags.lua`, `FLAGS_MODE=stored`): the service answers the flags that need nothing stored "
              f"itself ({local_per_answer} of the {setup.get('stored_active_flags', '?')} here, such as pure "
-             "rollouts) and asks `flag_eval.decide()` on standby 1, through PgBouncer 1, for the others (one round "
-             "trip per request).")
+             "rollouts) and asks `flag_eval.decide_outcomes()` on standby 1, through PgBouncer 1, for the others' "
+             "outcomes (one round trip per request, about 2 kB of text back), which it completes from its own "
+             "definitions.")
     L.append("- (c) `POST /flags?v=2` to the second team for `visitor-<random>` with every person and group property "
              "its flags read (`FLAGS_MODE=local`): every flag is answered in the service.")
+    pinning = setup.get("one_thread_pinning", "")
+    L.append("- (b1) and (c1): the same loads against a second flag-decide on the same topology with `--threads 1`"
+             + (f" ({pinning}, with `taskset`; PostgreSQL and PgBouncer unpinned)" if pinning else " (one CPU: nothing pinned)")
+             + ": what one event-loop thread does, to compare with (b) and (c).")
     L.append("")
     L.append("wrk's latencies are per request in a closed loop (each connection sends its next request when the "
              "answer arrives), as are pgbench's.")
@@ -239,7 +260,7 @@ def section(out, L):
              "`flag_decide_degraded_answers_total` of `GET /metrics`, before and after each run; the service also "
              "counts answers still in flight when wrk stops):")
     L.append("")
-    L.append("| run | answers (status 200) | other statuses | flags answered in the service | from `decide()` | "
+    L.append("| run | answers (status 200) | other statuses | flags answered in the service | from the database | "
              "failed | degraded answers |")
     L.append("|---|--:|--:|--:|--:|--:|--:|")
     for name, label in RUNS[1:]:
@@ -284,10 +305,10 @@ def section(out, L):
 
     nproc = int(setup.get("nproc", "1"))
 
-    def limit(u, single_thread_part, thread_name, otherwise="the round trips' latency at this concurrency"):
-        """Which resource is (nearly) saturated: a one-thread part, else the machine's CPUs."""
-        if u.get(single_thread_part, 0.0) >= 0.8:
-            return f"{thread_name}, {u[single_thread_part]:.2f} of a CPU busy, is the limit"
+    def limit(u, part, part_name, otherwise="the round trips' latency at this concurrency", cpus=1):
+        """Which resource is (nearly) saturated: a part with `cpus` threads, else the machine's CPUs."""
+        if u.get(part, 0.0) >= 0.8 * cpus:
+            return f"{part_name}, {u[part]:.2f} of {cpus} CPU{'s' if cpus > 1 else ''} busy, is the limit"
         if u["machine"] >= 0.85 * nproc:
             return f"the machine's CPUs ({u['machine']:.2f} of {nproc} busy) are the limit"
         return (f"neither the machine's CPUs ({u['machine']:.2f} of {nproc} busy) nor a single thread is saturated: "
@@ -308,21 +329,24 @@ def section(out, L):
                  f"{per_request(ub, b, 'decide'):.0f} µs of CPU in flag-decide ({ub['decide']:.2f} CPUs busy; "
                  f"(c) needs {per_request(uc, c, 'decide'):.0f} µs without the database, so about "
                  f"{per_request(ub, b, 'decide') - per_request(uc, c, 'decide'):.0f} µs go to the database path: "
-                 f"libpq and reading `decide()`'s JSON answer), {per_request(ub, b, 'postgres'):.0f} µs in PostgreSQL "
-                 f"(`decide()`), {per_request(ub, b, 'pgbouncer'):.0f} µs in PgBouncer, {per_request(ub, b, 'loadgen'):.0f} "
-                 f"µs in wrk: {parts_b:.0f} µs in all, with {ub['machine']:.2f} CPUs busy; "
-                 + limit(ub, "decide", "flag-decide's one event-loop thread",
-                         f"the wait for one of the route's {pool_size} connections (at most {pool_size} `decide()` "
-                         f"calls in flight)")
+                 f"libpq, waking for the answer, reading the outcomes and completing them), "
+                 f"{per_request(ub, b, 'postgres'):.0f} µs in PostgreSQL "
+                 f"(`decide_outcomes()`), {per_request(ub, b, 'pgbouncer'):.0f} µs in PgBouncer, {per_request(ub, b, 'loadgen'):.0f} "
+                 f"µs in wrk: {parts_b:.0f} µs in all, with {ub['machine']:.2f} CPUs busy; on {nproc} CPUs those "
+                 f"{parts_b:.0f} µs allow at most {nproc * 1e6 / parts_b:,.0f} requests / s, and the run reached "
+                 f"{100 * b['rps'] * parts_b / (nproc * 1e6):.0f} % of that; "
+                 + limit(ub, "decide", "flag-decide's event-loop threads",
+                         f"the wait for one of the route's {pool_size} connections (at most {pool_size} "
+                         f"`decide_outcomes()` calls in flight)", cpus=int(setup.get("decide_threads") or 1))
                  + (". The service's own work is the largest part of each request"
                     if per_request(ub, b, "decide") >= max(per_request(ub, b, k) for k in ("postgres", "pgbouncer", "loadgen"))
                     else "")
-                 + f". At most {pool_size} `decide()` "
+                 + f". At most {pool_size} `decide_outcomes()` "
                  f"calls are in flight (the route's pool), the others of the {conns} requests wait in the service. "
                  + (f"{mb['degraded']:,} answers ({100 * mb['degraded'] / mb['answered']:.2f} %) waited past the "
                     f"{deadline_ms} ms deadline for database work and carry failed flags"
                     if mb.get("degraded") else f"No answer waited past the {deadline_ms} ms deadline for database work")
-                 + (f"; in the warm-up, whose first `decide()` calls run in PostgreSQL backends that never ran one "
+                 + (f"; in the warm-up, whose first `decide_outcomes()` calls run in PostgreSQL backends that never ran one "
                     f"before, {wb['degraded']:,} of {wb['answered']:,} answers did and carry failed flags."
                     if wb.get("degraded") and wb.get("answered") else "."))
         L.append(f"- (c): {c['rps']:,.0f} requests / s, {c['rps'] / b['rps']:.1f}× (b), {c['rps'] / a['rps']:.3f} of "
@@ -330,7 +354,34 @@ def section(out, L):
                  f"{per_request(uc, c, 'decide'):.0f} µs per request for {setup.get('local_active_flags', '?')} flags "
                  f"(reading the request, evaluating, writing {c['bytes'] / max(1, c['requests']):,.0f} bytes of "
                  f"answer and headers, HTTP): "
-                 + limit(uc, "decide", "its one event-loop thread") + ".")
+                 + limit(uc, "decide", "its event-loop threads", cpus=int(setup.get("decide_threads") or 1)) + ".")
+        b1, c1 = res["stored_1"], res["local_1"]
+        if b1.get("rps") and c1.get("rps") and b1.get("cpu") and c1.get("cpu"):
+            ub1, uc1 = b1["cpu"], c1["cpu"]
+            threads_n = setup.get("decide_threads", "?")
+            L.append(f"- (b1), one thread: {b1['rps']:,.0f} requests / s, {per_request(ub1, b1, 'decide'):.0f} µs of "
+                     f"flag-decide per request ({ub1['decide']:.2f} CPUs busy), {per_request(ub1, b1, 'postgres'):.0f} "
+                     f"µs in PostgreSQL; (b) on {threads_n} threads answered {b['rps'] / b1['rps']:.2f}× as many.")
+            L.append(f"- (c1), one thread: {c1['rps']:,.0f} requests / s, {per_request(uc1, c1, 'decide'):.0f} µs of "
+                     f"flag-decide per request ({uc1['decide']:.2f} CPUs busy): "
+                     + limit(uc1, "decide", "its one event-loop thread")
+                     + f"; (c) on {threads_n} threads answered {c['rps'] / c1['rps']:.2f}× as many, on a machine whose "
+                     f"{nproc} CPUs also run wrk.")
+            L.append("")
+            svc_b, svc_c = per_request(ub, b, "decide"), per_request(uc, c, "decide")
+            pg_b, pgb_b = per_request(ub, b, "postgres"), per_request(ub, b, "pgbouncer")
+            L.append("**Per core, and beyond this machine.** CPU time per request is the figure that carries over to "
+                     "bigger machines, since the threads share nothing but the definitions snapshot, one mutex for "
+                     f"the metrics and the routes' loop: a service core answers about {1e6 / svc_c:,.0f} in-process "
+                     f"requests / s ({svc_c:.0f} µs each) or {1e6 / svc_b:,.0f} stored-person requests / s "
+                     f"({svc_b:.0f} µs each), so 16 cores give about {16e6 / svc_c:,.0f} and {16e6 / svc_b:,.0f}, 64 "
+                     f"cores {64e6 / svc_c:,.0f} and {64e6 / svc_b:,.0f}, with the load generator elsewhere. Stored "
+                     f"persons also need {pg_b:.0f} µs of a standby's CPU (about {1e6 / pg_b:,.0f} requests / s per "
+                     f"standby core) and {pgb_b:.0f} µs of a PgBouncer, whose one thread passes about "
+                     f"{1e6 / pgb_b:,.0f} of them a second: past that, more PgBouncers (`so_reuseport`) and standbys. "
+                     "The routes' loop does each stored request's libpq work for every thread (a share of the "
+                     "database path above), so on many cores it is the one thread to watch; it is part of "
+                     "flag-decide's figure here, not a separate limit on this machine.")
         L.append("")
 
     load = f"load average {setup.get('loadavg_before', '?')} before the measurements, " \
@@ -341,12 +392,13 @@ def section(out, L):
              f"PostgreSQL {setup.get('server_version', '?')}, {setup.get('wrk_version', 'wrk')}, "
              f"{setup.get('pgbench_version', 'pgbench')}.")
     L.append("")
-    L.append("Reproduce with `make bench`, or `bench/own/service_bench.sh` alone (about 70 s; it rewrites this section "
+    L.append("Reproduce with `make bench`, or `bench/own/service_bench.sh` alone (about 2 minutes; it rewrites this section "
              "only). The commands it runs, on the ports of its topology (PgBouncer 1, flag-decide):")
     L.append("")
     L.append("```sh")
     L.append(setup.get("pgbench_command", "?"))
     L.append(setup.get("wrk_command", "?"))
+    L.append(setup.get("one_thread_command", ""))
     L.append("```")
     L.append("")
 
