@@ -169,6 +169,7 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
     }
 
     EvaluationSummary summary;
+    summary.flags.reserve(flags_.size());
     for (std::size_t i = 0; i < flags_.size(); ++i) {
         const Flag& flag = *flags_[i];
         if (!flag.active || flag.deleted || out_of_scope[i]) continue;

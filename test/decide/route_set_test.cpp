@@ -210,6 +210,7 @@ protected:
 
 RouteOptions quick_options() {
     RouteOptions options{Config{}};
+    options.max_pool_size = 4;  // small enough for the pool tests to fill
     options.probe_interval = 50ms;
     options.probe_timeout = 500ms;
     return options;

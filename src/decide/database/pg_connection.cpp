@@ -125,7 +125,7 @@ QueryResult QueryResult::failure(QueryStatus status, std::string error, std::str
 }
 
 PgConnection::PgConnection(asio::any_io_executor executor, pg_conn* conn)
-    : executor_(executor), conn_(conn), socket_(executor) {}
+    : executor_(executor), conn_(conn), socket_(executor), deadline_timer_(executor) {}
 
 PgConnection::~PgConnection() {
     // The descriptor belongs to libpq: Asio must forget it, never close it.
@@ -149,6 +149,30 @@ void PgConnection::unwrap_socket() {
 QueryResult PgConnection::break_with(QueryStatus status, std::string error) {
     broken_ = true;
     return QueryResult::failure(status, std::move(error));
+}
+
+void PgConnection::arm_deadline(Clock::time_point deadline) {
+    deadline_timer_.expires_at(deadline);
+    deadline_timer_.async_wait(
+        [connection = std::weak_ptr<PgConnection*>(self_)](const boost::system::error_code& ec) {
+            if (ec) return;  // cancelled: the query ended first
+            if (const auto self = connection.lock()) (*self)->socket_.cancel();
+        });
+}
+
+asio::awaitable<PgConnection::Ready> PgConnection::wait_readable(Clock::time_point deadline) {
+    // As in wait_socket(): readiness already reported would never wake an edge-triggered wait.
+    pollfd polled{PQsocket(conn_), POLLIN, 0};
+    const int n = ::poll(&polled, 1, 0);
+    if (n < 0 && errno != EINTR) co_return Ready::Failed;
+    if (n > 0) co_return (polled.revents & POLLNVAL) ? Ready::Failed : Ready::Read;
+    if (Clock::now() >= deadline) co_return Ready::Deadline;
+    auto [ec] =
+        co_await socket_.async_wait(asio::posix::stream_descriptor::wait_read, as_awaitable_tuple);
+    if (!ec) co_return Ready::Read;
+    // Cancelled by the deadline timer, or by a shutdown before it.
+    co_return ec == asio::error::operation_aborted&& Clock::now() >= deadline ? Ready::Deadline
+                                                                              : Ready::Failed;
 }
 
 asio::awaitable<PgConnection::Ready> PgConnection::wait_socket(bool read, bool write,
@@ -318,9 +342,14 @@ asio::awaitable<QueryResult> PgConnection::query(std::string_view sql, const Que
     QueryResult result;
     result.status = QueryStatus::Ok;
     bool failed = false;
+    arm_deadline(deadline);
+    struct Disarm {
+        asio::steady_timer& timer;
+        ~Disarm() { timer.cancel(); }
+    } disarm{deadline_timer_};
     for (;;) {
         while (PQisBusy(conn_)) {
-            const Ready ready = co_await wait_socket(true, false, deadline);
+            const Ready ready = co_await wait_readable(deadline);
             if (ready == Ready::Deadline)
                 co_return break_with(QueryStatus::Timeout,
                                      "deadline passed waiting for the server");

@@ -10,6 +10,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <memory>
@@ -88,6 +89,11 @@ private:
     enum class Ready { Read, Write, Deadline, Failed };
     // Waits until the socket is readable (and/or writable) or the deadline passes.
     boost::asio::awaitable<Ready> wait_socket(bool read, bool write, Clock::time_point deadline);
+    // The wait for the server's answer, every query's: one wait on the socket, which the query's
+    // deadline timer cancels (arm_deadline), where wait_socket() sets up a timer and a parallel
+    // group each time.
+    boost::asio::awaitable<Ready> wait_readable(Clock::time_point deadline);
+    void arm_deadline(Clock::time_point deadline);
     // Re-wraps PQsocket() in the Asio descriptor; libpq may switch sockets while connecting.
     bool wrap_socket();
     void unwrap_socket();
@@ -96,6 +102,10 @@ private:
     boost::asio::any_io_executor executor_;
     pg_conn* conn_;
     boost::asio::posix::stream_descriptor socket_;
+    boost::asio::steady_timer deadline_timer_;
+    // The deadline timer's handler may already be queued when the connection is destroyed: it
+    // reaches the connection through this, only while the connection lives.
+    std::shared_ptr<PgConnection*> self_ = std::make_shared<PgConnection*>(this);
     bool broken_ = false;
 };
 

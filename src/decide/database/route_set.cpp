@@ -81,9 +81,9 @@ bool RouteSet::eligible(const Route& route, Purpose purpose, Clock::time_point n
     return false;
 }
 
-std::vector<std::shared_ptr<Route>> RouteSet::candidates(Purpose purpose, Clock::time_point now,
-                                                         const Route* tried) const {
-    std::vector<std::shared_ptr<Route>> found;
+RouteSet::Candidates RouteSet::candidates(Purpose purpose, Clock::time_point now,
+                                          const Route* tried) const {
+    Candidates found;
     for (const auto& route : routes_)
         if (route.get() != tried && eligible(*route, purpose, now)) found.push_back(route);
     if (purpose == Purpose::PrimaryWrite) {
@@ -102,8 +102,7 @@ asio::awaitable<QueryOutcome> RouteSet::query(Purpose purpose, std::string sql, 
     try {
         for (;;) {
             const auto now = Clock::now();
-            const auto routes =
-                stopped_ ? std::vector<std::shared_ptr<Route>>{} : candidates(purpose, now, tried);
+            const auto routes = stopped_ ? Candidates{} : candidates(purpose, now, tried);
             if (routes.empty()) {
                 if (outcome.attempts == 0)
                     outcome.result = QueryResult::failure(

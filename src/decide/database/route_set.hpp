@@ -13,6 +13,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -88,8 +89,9 @@ private:
     std::optional<Clock::duration> staleness(const Route& route, Clock::time_point now) const;
     bool eligible(const Route& route, Purpose purpose, Clock::time_point now) const;
     // Eligible routes in trying order, leaving out `tried`.
-    std::vector<std::shared_ptr<Route>> candidates(Purpose purpose, Clock::time_point now,
-                                                   const Route* tried) const;
+    // Inline for the usual handful of routes: this runs for every query.
+    using Candidates = boost::container::small_vector<std::shared_ptr<Route>, 8>;
+    Candidates candidates(Purpose purpose, Clock::time_point now, const Route* tried) const;
 
     boost::asio::any_io_executor executor_;
     RouteOptions options_;
