@@ -18,6 +18,9 @@
 #                  team phc_bench_local: the same subjects and properties in the body
 #   decide_stored  the same, mode stored (team phc_demo, persons read from a standby), for reference
 #
+# with the CPU time of each part read from /proc right before and after each of these three
+# (OUTDIR/unleash/cpu_<run>_before.txt, cpu_<run>_after.txt; wrk's own from /usr/bin/time in
+# loadgen_<run>.txt), as bench/own/service_bench.sh does,
 # and then, with the database stopped a third of the way into a run (pg_ctl stop -m immediate):
 #
 #   dbstop_unleash         the primary (Unleash's database)
@@ -32,7 +35,8 @@
 # bench/plots/unleash_*.png.
 #
 # Needs root (or the postgres account), build/flag-decide, the extension installed, node and npm
-# (bench/field/unleash is installed with scripts/install-npm-deps.sh), wrk, curl, gnuplot.
+# (bench/field/unleash is installed with scripts/install-npm-deps.sh), wrk, curl, gnuplot,
+# /usr/bin/time.
 #
 # Environment (defaults in brackets):
 #   UNLEASH_BENCH_SECONDS [15]  per measurement      UNLEASH_BENCH_WARMUP [3]  seconds before each
@@ -82,6 +86,7 @@ done
 for tool in wrk curl node npm gnuplot; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh)"
 done
+[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (apt-get install time)"
 [[ -x build/flag-decide ]] || die "build/flag-decide is missing: run \`make decide\`"
 scripts/install-npm-deps.sh bench/field/unleash
 
@@ -194,7 +199,45 @@ wrk_decide() { # mode token seconds -> CMD
 run_wrk() { # name: runs CMD, output in $S/<name>.txt
     "${CMD[@]}" >"$S/$1.txt" 2>&1 || { cat "$S/$1.txt" >&2; die "$1: wrk failed"; }
 }
-measure() { # name setter args...: warm-up, then the measured run
+
+# The processes whose CPU time the snapshots read, by pid: each server, both PgBouncers, the three
+# postmasters. Read once: the measured runs come before the database-stopped ones restart clusters.
+declare -A part_of=([$unleash_pid]=unleash [$(head -n1 "$DATA/run/flag-decide.pid")]=decide)
+for pidfile in run/pgbouncer1.pid run/pgbouncer2.pid primary/postmaster.pid standby1/postmaster.pid standby2/postmaster.pid; do
+    part=postgres
+    [[ $pidfile == run/pgbouncer* ]] && part=pgbouncer
+    part_of[$(head -n1 "$DATA/$pidfile")]=$part
+done
+clk_tck=$(getconf CLK_TCK)
+# name -> $S/cpu_<name>.txt: the CPU ticks so far of each part, of the machine, and the time. One
+# pass over /proc: a part's processes count with their utime + stime and the cutime + cstime of the
+# children they reaped (a postmaster reaps the backends that exit mid-run), their live children
+# (backends, Unleash's if any) with utime + stime; as service_bench.sh's process_ticks and
+# children_ticks.
+cpu_snapshot() {
+    local -A ticks=([unleash]=0 [decide]=0 [pgbouncer]=0 [postgres]=0)
+    local file stat f part busy total
+    for file in /proc/[0-9]*/stat; do
+        { read -r stat <"$file"; } 2>/dev/null || continue
+        stat=${stat##*) }  # after "(comm) ": field k of the whole line is f[k-3] here
+        read -r -a f <<<"$stat"
+        part=${part_of[${file//[^0-9]/}]:-}
+        [[ -n $part ]] && ticks[$part]=$((ticks[$part] + f[11] + f[12] + f[13] + f[14]))
+        part=${part_of[${f[1]}]:-}
+        [[ -n $part ]] && ticks[$part]=$((ticks[$part] + f[11] + f[12]))
+    done
+    read -r busy total < <(machine_ticks)
+    {
+        for part in "${!ticks[@]}"; do echo "$part=${ticks[$part]}"; done
+        echo "machine_busy=$busy"
+        echo "machine_total=$total"
+        echo "clk_tck=$clk_tck"
+        echo "time_ns=$(date +%s%N)"
+    } >"$S/cpu_$1.txt"
+}
+# name setter args...: warm-up, then the measured run between two CPU snapshots, wrk's own CPU
+# time in $S/loadgen_<name>.txt.
+measure() {
     local name=$1 setter=$2
     shift 2
     if ((WARMUP > 0)); then
@@ -203,7 +246,10 @@ measure() { # name setter args...: warm-up, then the measured run
     fi
     log "$name: ${SECONDS_PER_RUN}s at $CONNECTIONS connections, $THREADS threads"
     "$setter" "$@" "$SECONDS_PER_RUN"
+    CMD=(/usr/bin/time -f 'user=%U\nsystem=%S' -o "$S/loadgen_$name.txt" "${CMD[@]}")
+    cpu_snapshot "${name}_before"
     run_wrk "$name"
+    cpu_snapshot "${name}_after"
 }
 
 wait_until_quiet "$QUIET" "$QUIET_WAIT"

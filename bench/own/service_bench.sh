@@ -251,7 +251,7 @@ measure local
 
 # ---- one event-loop thread, pinned apart from wrk ----
 decide_cpu=0 wrk_cpu=1
-(($(nproc) >= 2)) || decide_cpu= wrk_cpu=
+(($(nproc) >= 2)) || decide_cpu='' wrk_cpu=''
 log "stored_1, local_1: a second flag-decide on one thread${decide_cpu:+ (CPU $decide_cpu, wrk on CPU $wrk_cpu)}"
 one_thread=(build/flag-decide --config "$DATA/decide/config.json" --listen "127.0.0.1:$ONE_THREAD_PORT"
             --snapshot "$S/one_thread.snapshot.json" --threads 1)

@@ -3,6 +3,7 @@ against unleash-server" from the raw outputs of bench/field/unleash_bench.sh (OU
 
   (default)    prints the section: requests/s, p50, p90, p99 of each run, the ratios
                flag-decide/Unleash, the goal verdict (>= 3x the throughput and a lower p99), the
+               CPU time per request of each part (the server, PostgreSQL, the PgBouncers, wrk), the
                database-stopped table, the plots, the flags Unleash cannot express
   --plots DIR  also draws DIR/unleash_latency_cdf.png and DIR/unleash_dbstop.png with gnuplot
   --check      exits 1 when a normal run of either side failed requests (HTTP >= 400, socket
@@ -28,6 +29,9 @@ DBSTOP_RUNS = [("dbstop_unleash", "Unleash", "primary"),
                ("dbstop_decide_local", "flag-decide, local", "primary + both standbys"),
                ("dbstop_decide_stored", "flag-decide, stored", "primary + both standbys")]
 GOAL_RATIO = 3.0
+# The server under test in each run: the key of its ticks in the CPU snapshots.
+SERVER = {"unleash": "unleash", "decide_local": "decide", "decide_stored": "decide"}
+PARTS = ("server", "postgres", "pgbouncer", "wrk")
 
 
 def read_wrk(path):
@@ -62,6 +66,29 @@ def read_samples(path):
 
 def ms(us):
     return f"{us / 1000:.2f}"
+
+
+def cpu_usage(s, name):
+    """CPUs busy on average during run `name`, by part, as bench/report/service.py's cpu_usage:
+    {server, postgres, pgbouncer, wrk, machine, rest}; {} when a snapshot is missing. "rest" is the
+    machine less the parts, so the server not under test counts there."""
+    a = read_kv(os.path.join(s, f"cpu_{name}_before.txt"))
+    b = read_kv(os.path.join(s, f"cpu_{name}_after.txt"))
+    gen = read_kv(os.path.join(s, f"loadgen_{name}.txt"))
+    needed = (SERVER[name], "pgbouncer", "postgres", "machine_busy", "machine_total", "clk_tck", "time_ns")
+    if not all(k in a and k in b for k in needed):
+        return {}
+    wall = (int(b["time_ns"]) - int(a["time_ns"])) / 1e9
+    tck = int(b["clk_tck"])
+    nproc = int(read_kv(os.path.join(s, "setup.txt")).get("nproc", "1"))
+    out = {part: (int(b[key]) - int(a[key])) / tck / wall
+           for part, key in (("server", SERVER[name]), ("postgres", "postgres"), ("pgbouncer", "pgbouncer"))}
+    if gen:
+        out["wrk"] = (float(gen["user"]) + float(gen["system"])) / wall
+    total = int(b["machine_total"]) - int(a["machine_total"])
+    out["machine"] = (int(b["machine_busy"]) - int(a["machine_busy"])) / total * nproc if total > 0 else 0.0
+    out["rest"] = max(0.0, out["machine"] - sum(out.get(k, 0.0) for k in PARTS))
+    return out
 
 
 def describe_samples(samples, stop_at, stop_done):
@@ -236,6 +263,33 @@ def main():
     if args.plots:
         cdf, dbstop_png = draw_plots(args.plots, os.path.join(s, "plot_data"), runs, dbstops, events)
         w(f"![latency CDF](plots/{os.path.basename(cdf)})\n")
+
+    w("### CPU time per request\n")
+    w("CPUs busy on average during each run (`/proc/<pid>/stat` right before and after it, as in section 4), "
+      "divided by its requests/s: the server under test (unleash-server's node process and its children in "
+      "Unleash's run, flag-decide in the others), PostgreSQL (the topology's three clusters with the "
+      "processes their postmasters run, Unleash's queries on the primary included), both PgBouncers, wrk "
+      "(from `/usr/bin/time`); \"rest\" is the machine's busy time from `/proc/stat` less these parts (the "
+      "idle server, other work on this shared machine, the kernel outside these processes). "
+      f"{setup.get('nproc', '?')} CPUs in all.\n")
+    w("| run | requests/s | server µs | PostgreSQL µs | PgBouncers µs | wrk µs | parts µs | rest µs | "
+      "whole machine, CPUs busy |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    per_request = {}  # run -> {part: µs of CPU per request}
+    for name, label in RUNS:
+        r, u = runs[name]["result"], cpu_usage(s, name)
+        if r is None or not u or not r["rps"]:
+            w(f"| {label} | missing | | | | | | | |")
+            continue
+        us = per_request[name] = {k: u.get(k, 0.0) / r["rps"] * 1e6 for k in PARTS + ("rest",)}
+        w(f"| {label} | {r['rps']:.0f} | " + " | ".join(f"{us[k]:.0f}" for k in PARTS)
+          + f" | {sum(us[k] for k in PARTS):.0f} | {us['rest']:.0f} | {u['machine']:.2f} |")
+    if "unleash" in per_request and "decide_local" in per_request:
+        pu, pd = per_request["unleash"]["server"], per_request["decide_local"]["server"]
+        w("")
+        w(f"unleash-server spends {pu:.0f} µs of CPU per request, flag-decide (local) {pd:.0f} µs: "
+          f"**{pu / pd:.1f}x** as much.")
+    w("")
 
     w(f"### The database stopped mid-run\n")
     w(f"Each run lasts {setup.get('dbstop_seconds')} s (wrk at the same concurrency, counting answers "
