@@ -7,7 +7,7 @@
 #include "flag_model.hpp"
 
 #include <cstdint>
-#include <deque>
+#include <forward_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,9 +41,10 @@ FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
 
 FlagAnswerView view_of(const FlagAnswer& answer);
 
-// reason_description() for each distinct (reason, condition set, own description) of an answer,
-// not for each flag: most of 50 flags share a handful of descriptions. The views handed out live
-// as long as this object (moving it keeps them valid).
+// reason_description() of the flags of an answer without making it for each flag: the common
+// descriptions (every reason's, "Matched condition set N" for the first 64 sets) are made once per
+// process, the others once per distinct (reason, condition set, own description) of the answer.
+// The views handed out live as long as this object (moving it keeps them valid).
 class ReasonDescriptions {
 public:
     std::string_view of(const FlagResult& result);
@@ -55,7 +56,7 @@ private:
         std::string own;  // the result's own description (an error), or empty
         std::string text;
     };
-    std::deque<Known> known_;  // a deque: the views handed out stay valid as it grows
+    std::forward_list<Known> known_;  // nodes: the views handed out stay valid as it grows
 };
 
 }  // namespace flag_eval

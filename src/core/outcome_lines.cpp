@@ -6,15 +6,20 @@
 namespace flag_eval {
 namespace {
 
+// Runs without a character to escape are copied whole: keys and variants rarely have one.
 void append_escaped(std::string& out, std::string_view s) {
-    for (const char c : s) {
-        switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '\t': out += "\\t"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            default: out += c;
+    for (;;) {
+        const std::size_t special = s.find_first_of("\\\t\n\r");
+        out.append(s.substr(0, special));
+        if (special == std::string_view::npos) return;
+        out += '\\';
+        switch (s[special]) {
+            case '\t': out += 't'; break;
+            case '\n': out += 'n'; break;
+            case '\r': out += 'r'; break;
+            default: out += '\\';
         }
+        s.remove_prefix(special + 1);
     }
 }
 

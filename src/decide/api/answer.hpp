@@ -7,7 +7,7 @@
 #pragma once
 #include "core/flag_answer.hpp"  // FlagAnswer(View): one flag, as the core defines it for every host
 
-#include <deque>
+#include <forward_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,7 +22,7 @@ public:
     ReasonDescriptions descriptions;  // the reasons' descriptions the views point into
 
     Answer() = default;
-    // Moving keeps every view valid (deques move their blocks); a copy would not, hence none.
+    // Moving keeps every view valid (lists move their nodes); a copy would not, hence none.
     Answer(Answer&&) = default;
     Answer& operator=(Answer&&) = default;
     Answer(const Answer&) = delete;
@@ -31,14 +31,16 @@ public:
     // Keeps what the views point into alive as long as the answer (a team's definitions).
     void hold(std::shared_ptr<const void> definitions) { held_ = std::move(definitions); }
     // A copy of `text` that lives as long as the answer.
-    std::string_view keep(std::string_view text) { return texts_.emplace_back(text); }
+    std::string_view keep(std::string_view text) { return texts_.emplace_front(text); }
     // Appends a flag whose strings it owns: the answer keeps it, and views it.
-    void add(FlagAnswer flag) { flags.push_back(view_of(owned_.emplace_back(std::move(flag)))); }
+    void add(FlagAnswer flag) { flags.push_back(view_of(owned_.emplace_front(std::move(flag)))); }
 
 private:
+    // Lists, not deques: nothing is allocated while they are empty, as they usually are, and
+    // their nodes stay where they are.
     std::shared_ptr<const void> held_;
-    std::deque<std::string> texts_;
-    std::deque<FlagAnswer> owned_;
+    std::forward_list<std::string> texts_;
+    std::forward_list<FlagAnswer> owned_;
 };
 
 }  // namespace flag_eval::decide

@@ -16,6 +16,11 @@
 namespace flag_eval::decide {
 
 struct DecideRequest {
+    DecideRequest() = default;
+    // The JSON members below are made in `storage` (parse_decide_request's arena).
+    explicit DecideRequest(boost::json::storage_ptr storage)
+        : groups(storage), person_properties(storage), group_properties(storage) {}
+
     std::string token;           // "token" (or "$token", "api_key"): never empty
     std::string distinct_id;     // "distinct_id" (or "$distinct_id"); a JSON number as its digits
     boost::json::object groups;  // {group type: group key}; number keys become their digits

@@ -192,7 +192,8 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     Answer answer;
     answer.hold(team);  // the answer's views point into the team's flags
     answer.flags.reserve(local.summary.flags.size());
-    const std::string_view write_problem = answer.keep(write_failure);
+    const std::string_view write_problem =
+        write_failure.empty() ? std::string_view{} : answer.keep(write_failure);
     const std::string_view stored_problem = stored_failure.empty()
                                                 ? "flag missing from the database's answer"
                                                 : answer.keep(stored_failure);
