@@ -5,7 +5,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace flag_eval;
@@ -238,4 +240,35 @@ TEST(DefinitionsCache, AnEmptyTeamListIsLoaded) {
     ASSERT_TRUE(report.ok);
     EXPECT_TRUE(cache.loaded());
     EXPECT_EQ(cache.current()->team_count(), 0u);
+}
+
+// Every event-loop thread reads the cache while the refresher installs the next generation: a
+// reader sees one whole generation or the next, never a mix, and keeps what it took.
+TEST(DefinitionsCache, ReadersOnOtherThreadsSeeWholeGenerations) {
+    DefinitionsCache cache;
+    ASSERT_TRUE(cache.apply(document(1, {team(1, {flag("v1")})})).ok);
+    std::atomic<bool> done{false};
+    std::atomic<int> reads{0}, torn{0};
+    std::vector<std::thread> readers;
+    for (int r = 0; r < 3; ++r) {
+        readers.emplace_back([&] {
+            while (!done.load()) {
+                const auto generation = cache.current();
+                const auto team1 = generation->by_api_token("phc_1");
+                // Generation n has flag "v<n>" alone.
+                if (!team1 || keys(*team1) != std::vector<std::string>{
+                                                  "v" + std::to_string(generation->version())})
+                    ++torn;
+                ++reads;
+            }
+        });
+    }
+    for (std::int64_t version = 2; version <= 200; ++version)
+        ASSERT_TRUE(
+            cache.apply(document(version, {team(1, {flag("v" + std::to_string(version))})})).ok);
+    while (reads.load() < 1000) std::this_thread::yield();  // the readers ran, whatever the machine
+    done = true;
+    for (auto& reader : readers) reader.join();
+    EXPECT_EQ(torn.load(), 0);
+    EXPECT_EQ(cache.version(), 200);
 }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
+#include <utility>
 
 namespace flag_eval::decide {
 namespace {
@@ -209,7 +210,15 @@ ApplyReport DefinitionsCache::apply(std::string_view service_definitions_json) {
 }
 
 void DefinitionsCache::install(const PreparedDefinitions& prepared) {
-    if (prepared.generation) current_.store(prepared.generation);
+    if (!prepared.generation) return;
+    std::shared_ptr<const DefinitionsGeneration> previous;  // released after the lock
+    std::lock_guard lock(mutex_);
+    previous = std::exchange(current_, prepared.generation);
+}
+
+std::shared_ptr<const DefinitionsGeneration> DefinitionsCache::current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
 }
 
 std::int64_t DefinitionsCache::version() const {

@@ -3,16 +3,18 @@
 // file holding that text).
 //
 // Readers take a std::shared_ptr<const ...> to an immutable generation or team: a refresh swaps
-// in a new generation and never changes what an in-flight request holds. The current generation
-// is an atomic pointer: every event-loop thread reads it while the refresher installs the next;
-// prepare_definitions(), the expensive part, is a pure function that may run on any thread.
+// in a new generation and never changes what an in-flight request holds. Every event-loop thread
+// reads the current generation while the refresher installs the next, under a mutex held only to
+// copy the pointer (std::atomic<std::shared_ptr> of GCC 12's library unlocks its reads relaxed,
+// which ThreadSanitizer reports as a race); prepare_definitions(), the expensive part, is a pure
+// function that may run on any thread.
 #pragma once
 #include "core/bucketing.hpp"
 #include "core/flag_set.hpp"
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -100,14 +102,15 @@ public:
     // Installs what prepare_definitions() made (nothing when the document was refused).
     void install(const PreparedDefinitions& prepared);
 
-    std::shared_ptr<const DefinitionsGeneration> current() const { return current_.load(); }
+    std::shared_ptr<const DefinitionsGeneration> current() const;
     std::shared_ptr<const TeamDefinitions> by_api_token(std::string_view token) const;
     std::shared_ptr<const TeamDefinitions> by_secret_token(std::string_view token) const;
     bool loaded() const { return current() != nullptr; }
     std::int64_t version() const;
 
 private:
-    std::atomic<std::shared_ptr<const DefinitionsGeneration>> current_;
+    mutable std::mutex mutex_;
+    std::shared_ptr<const DefinitionsGeneration> current_;  // under mutex_
 };
 
 }  // namespace flag_eval::decide
