@@ -2,6 +2,7 @@
 // so no frame holds an object with a destructor (docs/architecture.md, C++ inside PostgreSQL).
 #include "pg/jsonb_properties.hpp"  // first: it includes core headers, which precede PostgreSQL's
 #include "pg/stored_subject.hpp"
+#include "pg/team_cache.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -320,10 +321,18 @@ bool find_team(text* token, std::int64_t* team_id) {
     check_privileges();
     if (!ActiveSnapshotSet()) elog(ERROR, "flag_eval.decide() needs an active snapshot");
     if (token == nullptr) return false;
+    // Pending invalidations first: a change to the teams table forgets the remembered tokens.
+    AcceptInvalidationMessages();
+    const std::string_view api_token = view_of(token);
+    if (const auto remembered = remembered_team(api_token)) {
+        *team_id = *remembered;
+        return true;
+    }
     const KeyValue keys[] = {text_key(token)};
     Datum id;
     if (!lookup_one(TeamsByToken, keys, 1, TeamId, &id, false)) return false;
     *team_id = DatumGetInt64(id);
+    remember_team(api_token, *team_id);
     return true;
 }
 

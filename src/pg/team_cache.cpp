@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -30,6 +32,12 @@ constexpr std::array<const char*, 4> kDefinitionTables = {"flags", "cohorts", "t
 constexpr std::size_t kMaxCachedTeams = 1000;
 
 std::unordered_map<std::int64_t, std::shared_ptr<const TeamDefinitions>> cached_teams;
+struct TokenHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+// The teams of the api_tokens decide() was called with, dropped with the compiled teams.
+std::unordered_map<std::string, std::int64_t, TokenHash, std::equal_to<>> team_by_token;
 std::array<Oid, kDefinitionTables.size()> tracked_relids{};
 bool stale = false;
 bool callback_registered = false;
@@ -130,6 +138,7 @@ std::shared_ptr<const TeamDefinitions> team_definitions(std::int64_t team_id) {
     guarded([] { AcceptInvalidationMessages(); });
     if (stale || cached_teams.size() > kMaxCachedTeams) {
         cached_teams.clear();
+        team_by_token.clear();
         stale = false;  // before loading: an invalidation during the load marks it stale again
     }
     auto it = cached_teams.find(team_id);
@@ -137,6 +146,25 @@ std::shared_ptr<const TeamDefinitions> team_definitions(std::int64_t team_id) {
     auto team = compile_team(team_id);
     cached_teams.emplace(team_id, team);
     return team;
+}
+
+std::optional<std::int64_t> remembered_team(std::string_view api_token) noexcept {
+    // Only once the invalidation callback is in place (the first team_definitions() of the
+    // backend), and not while an invalidation is pending: a changed token must not be answered.
+    if (!callback_registered || stale) return std::nullopt;
+    const auto it = team_by_token.find(api_token);
+    if (it == team_by_token.end()) return std::nullopt;
+    return it->second;
+}
+
+void remember_team(std::string_view api_token, std::int64_t team_id) noexcept {
+    if (!callback_registered || stale) return;
+    try {
+        if (team_by_token.size() >= kMaxCachedTeams) team_by_token.clear();
+        team_by_token.emplace(std::string(api_token), team_id);
+    } catch (...) {
+        // Out of memory: the next call looks the token up again.
+    }
 }
 
 }  // namespace flag_eval::pg

@@ -312,4 +312,12 @@ SELECT decide_outcomes('phc_decide_escapes', 'user-1');
 SELECT pg_temp.error_of($$SELECT flag_eval.decide_outcomes('phc_no_such_team', 'user-1')$$) AS unknown_token,
        pg_temp.error_of($$SELECT flag_eval.decide_outcomes('phc_decide', NULL)$$) AS null_subject;
 
+-- A rotated token: the backend remembers the team of each token it saw and forgets it when the
+-- teams table changes, so the old token is refused at once and the new one answers.
+SELECT decide('phc_decide_escapes', 'user-1') IS NOT NULL AS before_rotation;
+UPDATE teams SET api_token = 'phc_decide_rotated' WHERE id = 1003;
+SELECT pg_temp.error_of($$SELECT flag_eval.decide('phc_decide_escapes', 'user-1')$$) AS old_token,
+       pg_temp.error_of($$SELECT flag_eval.decide_outcomes('phc_decide_escapes', 'user-1')$$) AS old_token_outcomes,
+       decide('phc_decide_rotated', 'user-1') IS NOT NULL AS new_token;
+
 DELETE FROM teams WHERE id IN (1001, 1002, 1003);

@@ -57,7 +57,8 @@ ORDER BY relname;
 COMMIT;
 
 -- The same for a request that finds nothing (an unknown person, no group stored): still no
--- sequential scan.
+-- sequential scan. The token's team is not looked up again: the backend remembers it from the
+-- call before (until a definitions table changes; test/sql/decide.sql rotates a token).
 SELECT pg_stat_force_next_flush();
 BEGIN;
 SELECT decide('phc_plan_42', 'nobody', groups => '{"organization": "org-none"}', anon_distinct_id => 'nobody-either')
