@@ -304,6 +304,17 @@ Request read_request(FunctionCallInfo fcinfo) {
     return request;
 }
 
+// The request's flags evaluated and written by `write`: the body of both entry points. Raises on
+// bad input and on errors of the evaluation (the ErrorReport holds plain buffers only).
+text* evaluated(FunctionCallInfo fcinfo, text* (*write)(const EvaluationSummary&)) {
+    const Request request = read_request(fcinfo);
+    text* body = nullptr;
+    ErrorReport error;
+    if (!run_cpp(error, "stored flag definition", [&] { body = evaluate_request(request, write); }))
+        raise_error(error);
+    return body;
+}
+
 }  // namespace
 
 extern "C" {
@@ -321,26 +332,12 @@ PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
 // returns json: the /flags?v=2 body. NULL JSON arguments mean none; NULL flag_keys means every
 // flag; NULL evaluation_runtime means all. 0.1.0's decide() has only the first seven: the same
 // symbol serves it until the extension is updated.
-Datum flag_eval_decide(PG_FUNCTION_ARGS) {
-    const Request request = read_request(fcinfo);
-    text* body = nullptr;
-    ErrorReport error;
-    if (!run_cpp(error, "stored flag definition",
-                 [&] { body = evaluate_request(request, flags_v2_text); }))
-        raise_error(error);
-    PG_RETURN_TEXT_P(body);
-}
+Datum flag_eval_decide(PG_FUNCTION_ARGS) { PG_RETURN_TEXT_P(evaluated(fcinfo, flags_v2_text)); }
 
 // decide_outcomes(): decide()'s arguments; returns text, the outcomes as core/outcome_lines.hpp
 // writes them, for the decide service, which holds the rest of each flag's answer itself.
 Datum flag_eval_decide_outcomes(PG_FUNCTION_ARGS) {
-    const Request request = read_request(fcinfo);
-    text* body = nullptr;
-    ErrorReport error;
-    if (!run_cpp(error, "stored flag definition",
-                 [&] { body = evaluate_request(request, outcome_lines_text); }))
-        raise_error(error);
-    PG_RETURN_TEXT_P(body);
+    PG_RETURN_TEXT_P(evaluated(fcinfo, outcome_lines_text));
 }
 
 // AFTER ... FOR EACH STATEMENT on the definitions tables: invalidating the table's relcache entry
