@@ -37,6 +37,11 @@ private:
     std::vector<const FlagResult*> latest_;
 };
 
+class NoResults final : public DependencyResults {
+public:
+    const FlagResult* find(std::string_view) const override { return nullptr; }
+};
+
 }  // namespace
 
 FlagSet FlagSet::parse(const json::value& definitions, Bucketing default_bucketing) {
@@ -210,11 +215,15 @@ std::optional<FlagResult> FlagSet::evaluate_one(std::string_view key,
                                                 const EvaluationContext& context) const {
     const auto target = live_by_key_.find(key);
     if (target == live_by_key_.end()) return std::nullopt;
-    const std::vector<bool> needed = needed_by(target->second);
+    const EvaluationContext ctx = with_group_type_mapping(context);
+    // Most flags depend on none: nothing to evaluate first, no results to keep (preview()
+    // evaluates one flag per subject, and the team's every flag is in the set).
+    if (flags_[target->second]->dependencies.empty())
+        return evaluate_in_order(target->second, ctx, NoResults{});
 
+    const std::vector<bool> needed = needed_by(target->second);
     std::vector<FlagResult> by_index(flags_.size());
     ResultsByKey results(live_by_key_, flags_.size());
-    const EvaluationContext ctx = with_group_type_mapping(context);
     for (std::size_t i : evaluation_order_) {
         if (!needed[i]) continue;
         by_index[i] = evaluate_in_order(i, ctx, results);
