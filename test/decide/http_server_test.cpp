@@ -176,11 +176,21 @@ protected:
             server_->stop();
             EXPECT_TRUE(eventually([&] { return server_->open_connections() == 0; }));
         }
+        // Every loop runs out of work, as flag-decide's main lets them: an operation left pending
+        // in one loop (the accept of a socket for a worker's loop) must not outlive the other.
         guard_.reset();
+        for (auto& worker : workers_) worker->guard.reset();
+        EXPECT_TRUE(eventually(
+            [&] {
+                if (thread_.joinable() && !io_.stopped()) return false;
+                for (const auto& worker : workers_)
+                    if (!worker->io.stopped()) return false;
+                return true;
+            },
+            5000ms));
         io_.stop();
         if (thread_.joinable()) thread_.join();
         for (auto& worker : workers_) {
-            worker->guard.reset();
             worker->io.stop();
             worker->thread.join();
         }
