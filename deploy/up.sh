@@ -303,17 +303,18 @@ json_string() { # a JSON string literal for $1
     s=${s//\"/\\\"}
     printf '"%s"' "$s"
 }
-route() { # name role port
-    printf '    {"name": "%s", "role": "%s", "conninfo": %s}' "$1" "$2" \
-        "$(json_string "host=127.0.0.1 port=$3 dbname=$DB_NAME user=$SERVICE_ROLE application_name=flag-decide")"
+route() { # name role port [backend: the server behind a pooler]
+    printf '    {"name": "%s", "role": "%s", "conninfo": %s%s}' "$1" "$2" \
+        "$(json_string "host=127.0.0.1 port=$3 dbname=$DB_NAME user=$SERVICE_ROLE application_name=flag-decide")" \
+        "${4:+, \"backend\": \"$4\"}"
 }
 new_config=$(cat <<EOF
 {
   "listen_address": $(json_string "$DECIDE_HOST"),
   "listen_port": $DECIDE_PORT,
   "routes": [
-$(route pgbouncer1 pooler "$PGBOUNCER1_PORT"),
-$(route pgbouncer2 pooler "$PGBOUNCER2_PORT"),
+$(route pgbouncer1 pooler "$PGBOUNCER1_PORT" standby1),
+$(route pgbouncer2 pooler "$PGBOUNCER2_PORT" standby2),
 $(route standby1 replica "$STANDBY1_PORT"),
 $(route standby2 replica "$STANDBY2_PORT"),
 $(route primary primary "$PRIMARY_PORT")

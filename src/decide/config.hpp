@@ -33,6 +33,7 @@ struct Config {
     unsigned short listen_port;
     std::vector<RouteConfig> routes;  // priority order
     std::chrono::milliseconds request_deadline;
+    std::chrono::milliseconds hedge_after;
     std::chrono::milliseconds refresh_interval;
     std::string snapshot_path;  // empty = no snapshot
     std::chrono::milliseconds max_replica_lag;

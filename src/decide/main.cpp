@@ -34,10 +34,15 @@ namespace {
 
 ServiceGauges gauges(const RouteSet& routes, const DefinitionsCache& cache) {
     ServiceGauges out;
-    for (const auto& route : routes.status())
+    for (const auto& route : routes.status()) {
+        const auto sent = [&](AttemptKind kind) {
+            return route.attempts[static_cast<std::size_t>(kind)];
+        };
         out.routes.push_back({route.name, std::string(route_role_name(route.role)),
                               route.breaker == BreakerState::Closed, route.lag_seconds,
-                              route.breaker == BreakerState::Open});
+                              route.breaker == BreakerState::Open, sent(AttemptKind::First),
+                              sent(AttemptKind::Retry), sent(AttemptKind::Hedge)});
+    }
     out.definitions_loaded = cache.loaded();
     if (cache.loaded()) out.definitions_version = cache.version();
     return out;

@@ -225,6 +225,18 @@ std::string Metrics::render() const {
                       std::uint64_t{r.breaker_open ? 1u : 0u});
     }
 
+    append_family(out, "flag_decide_route_queries_total", "counter",
+                  "Requests' queries sent on the route, by attempt: first, retry (after a "
+                  "failure on another route), hedge (beside a slow attempt on another route).");
+    for (const RouteGauge& r : gauges.routes) {
+        append_sample(out, "flag_decide_route_queries_total",
+                      {{"route", r.route}, {"attempt", "first"}}, r.first_attempts);
+        append_sample(out, "flag_decide_route_queries_total",
+                      {{"route", r.route}, {"attempt", "retry"}}, r.retries);
+        append_sample(out, "flag_decide_route_queries_total",
+                      {{"route", r.route}, {"attempt", "hedge"}}, r.hedges);
+    }
+
     append_family(out, "flag_decide_definitions_loaded", "gauge",
                   "1 once flag definitions are held in memory, else 0.");
     append_sample(out, "flag_decide_definitions_loaded", {},

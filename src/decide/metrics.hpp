@@ -27,6 +27,11 @@ struct RouteGauge {
     bool up = false;                    // last probe or query succeeded
     std::optional<double> lag_seconds;  // replication lag; unknown (or a primary): omitted
     bool breaker_open = false;          // requests skip this route
+    // Requests' queries sent on the route: first tries, retries after a failure elsewhere,
+    // hedges beside a slow attempt elsewhere.
+    std::uint64_t first_attempts = 0;
+    std::uint64_t retries = 0;
+    std::uint64_t hedges = 0;
 };
 
 struct ServiceGauges {

@@ -189,7 +189,8 @@ RouteRole route_role(std::string_view route_name, std::string_view text) {
 RouteConfig file_route(const boost::json::value& v, std::size_t index, std::string_view origin) {
     const std::string where = "routes[" + std::to_string(index) + "]";
     if (!v.is_object())
-        file_error(origin, where, "must be an object {\"name\", \"role\", \"conninfo\"}");
+        file_error(origin, where,
+                   "must be an object {\"name\", \"role\", \"conninfo\"[, \"backend\"]}");
     RouteConfig route;
     std::string role;
     for (const auto& [key, value] : v.get_object()) {
@@ -200,8 +201,10 @@ RouteConfig file_route(const boost::json::value& v, std::size_t index, std::stri
             role = file_string(value, path, origin);
         } else if (key == "conninfo") {
             route.conninfo = file_string(value, path, origin);
+        } else if (key == "backend") {
+            route.backend = file_string(value, path, origin);
         } else {
-            file_error(origin, path, "is not a route key (name, role, conninfo)");
+            file_error(origin, path, "is not a route key (name, role, conninfo, backend)");
         }
     }
     for (std::string_view required : {"name", "role", "conninfo"}) {
@@ -262,7 +265,8 @@ Setting routes() {
     s.help =
         "database route, ROLE one of pooler|replica|primary; repeat in\n"
         "priority order; replaces the file's routes. In the file:\n"
-        "[{\"name\": NAME, \"role\": ROLE, \"conninfo\": CONNINFO}, ...]";
+        "[{\"name\": NAME, \"role\": ROLE, \"conninfo\": CONNINFO}, ...], each with an\n"
+        "optional \"backend\": the server behind a pooler (default: NAME)";
     s.default_text = "none";
     s.range_text = "at least one, names unique";
     s.set_default = [](Config& c) { c.routes.clear(); };
@@ -352,6 +356,8 @@ const std::vector<Setting>& settings() {
                   "max body bytes", "larger request bodies get 413"),
         number<N>("max_connections", "--max-connections", &Config::max_connections, 10000, 1,
                   "max connections", "connections beyond this are closed on accept"),
+        number<M>("hedge_after_ms", "--hedge-ms", &Config::hedge_after, 10, 1, "hedge after",
+                  "a query unanswered this long is also sent on another route"),
         number<M>("probe_interval_ms", "--probe-ms", &Config::probe_interval, 250, 1,
                   "probe interval", "probe period of failed routes"),
         number<N>("pool_size", "--pool-size", &Config::pool_size, 16, 1, "pool size",

@@ -68,11 +68,13 @@ constexpr const char* kFullFile = R"({
   "listen_address": "0.0.0.0",
   "listen_port": 9000,
   "routes": [
-    {"name": "bouncer", "role": "pooler", "conninfo": "host=127.0.0.1 port=6432 dbname=app"},
+    {"name": "bouncer", "role": "pooler", "conninfo": "host=127.0.0.1 port=6432 dbname=app",
+     "backend": "replica1"},
     {"name": "replica1", "role": "replica", "conninfo": "host=10.0.0.2 dbname=app"},
     {"name": "primary", "role": "primary", "conninfo": "postgresql://10.0.0.1/app"},
   ],
   "request_deadline_ms": 40,
+  "hedge_after_ms": 15,
   "refresh_interval_ms": 500,
   "snapshot_path": "/var/lib/flag-decide/snapshot.json",
   "max_replica_lag_ms": 3000,
@@ -91,6 +93,7 @@ TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
     EXPECT_EQ(c.routes[0].role, RouteRole::Replica);
     EXPECT_EQ(c.routes[0].conninfo, "host=127.0.0.1 dbname=app");
     EXPECT_EQ(c.request_deadline, 50ms);
+    EXPECT_EQ(c.hedge_after, 10ms);
     EXPECT_EQ(c.refresh_interval, 1000ms);
     EXPECT_EQ(c.snapshot_path, "");
     EXPECT_EQ(c.max_replica_lag, 2000ms);
@@ -109,9 +112,12 @@ TEST_F(ConfigTest, ReadsEveryKeyOfTheFile) {
     ASSERT_EQ(c.routes.size(), 3u);
     EXPECT_EQ(c.routes[0].name, "bouncer");
     EXPECT_EQ(c.routes[0].role, RouteRole::Pooler);
+    EXPECT_EQ(c.routes[0].backend_name(), "replica1");
+    EXPECT_EQ(c.routes[1].backend_name(), "replica1") << "a route's own name by default";
     EXPECT_EQ(c.routes[2].role, RouteRole::Primary);
     EXPECT_EQ(c.routes[2].conninfo, "postgresql://10.0.0.1/app");
     EXPECT_EQ(c.request_deadline, 40ms);
+    EXPECT_EQ(c.hedge_after, 15ms);
     EXPECT_EQ(c.refresh_interval, 500ms);
     EXPECT_EQ(c.snapshot_path, "/var/lib/flag-decide/snapshot.json");
     EXPECT_EQ(c.max_replica_lag, 3000ms);
@@ -295,6 +301,7 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
          {R"({"routes": [{"name": "p", "role": "primary", "conninfo": "host=p"}]})",
           "p=primary=host=p"}},
         {"--deadline-ms", {R"({"request_deadline_ms": 7})", "7"}},
+        {"--hedge-ms", {R"({"hedge_after_ms": 7})", "7"}},
         {"--refresh-ms", {R"({"refresh_interval_ms": 7})", "7"}},
         {"--snapshot", {R"({"snapshot_path": "/tmp/s.json"})", "/tmp/s.json"}},
         {"--max-lag-ms", {R"({"max_replica_lag_ms": 7})", "7"}},

@@ -213,6 +213,7 @@ RouteOptions quick_options() {
     options.max_pool_size = 4;  // small enough for the pool tests to fill
     options.probe_interval = 50ms;
     options.probe_timeout = 500ms;
+    options.hedge_after = 20ms;
     return options;
 }
 
@@ -332,7 +333,7 @@ TEST_F(RouteSetTest, ServerErrorReturnsItsSqlstateWithoutRetryOrBreakerFailure) 
         [&] { routes.stop(); });
 }
 
-TEST_F(RouteSetTest, HotStandbyConflictAndTerminationRetryOnceOnTheNextRoute) {
+TEST_F(RouteSetTest, HotStandbyConflictAndTerminationRetryOnTheNextRoute) {
     RouteSet routes(io.get_executor(),
                     {{"first", RouteRole::Replica, postgres_conninfo()},
                      {"second", RouteRole::Primary, postgres_conninfo()}},
@@ -345,7 +346,7 @@ TEST_F(RouteSetTest, HotStandbyConflictAndTerminationRetryOnceOnTheNextRoute) {
                 "USING ERRCODE = '40001'; END$$",
                 {}, Clock::now() + 2s);
             EXPECT_EQ(outcome.result.sqlstate, "40001");
-            EXPECT_EQ(outcome.attempts, 2) << "retried once, not more";
+            EXPECT_EQ(outcome.attempts, 2) << "each route once, not more";
             EXPECT_EQ(outcome.route, "second");
 
             // The backend is terminated under the query (57P01, then the connection closes).
@@ -374,11 +375,13 @@ TEST_F(RouteSetTest, HotStandbyConflictAndTerminationRetryOnceOnTheNextRoute) {
 
 TEST_F(RouteSetTest, DroppedConnectionRetriesOnTheNextRoute) {
     TestListener forwarder(io, TestListener::Mode::Forward);
+    RouteOptions options = quick_options();
+    options.hedge_after = 10s;  // the retry after the failure, not a hedge, must answer
     RouteSet routes(io.get_executor(),
                     {{"pooler", RouteRole::Pooler,
                       conninfo_for("127.0.0.1", forwarder.port(), "route_set_drop_test")},
                      {"direct", RouteRole::Primary, postgres_conninfo()}},
-                    quick_options());
+                    options);
     run(
         [&]() -> asio::awaitable<void> {
             bool finished = false;
@@ -401,8 +404,12 @@ TEST_F(RouteSetTest, DroppedConnectionRetriesOnTheNextRoute) {
             EXPECT_TRUE(co_await poll_until([&] { return finished; }, 3s));
             EXPECT_TRUE(outcome.result.ok()) << outcome.result.error;
             EXPECT_EQ(outcome.attempts, 2);
+            EXPECT_EQ(outcome.hedges, 0);
             EXPECT_EQ(outcome.route, "direct");
             EXPECT_EQ(status_of(routes.status(), "pooler").consecutive_failures, 1);
+            EXPECT_EQ(status_of(routes.status(), "direct")
+                          .attempts[static_cast<std::size_t>(AttemptKind::Retry)],
+                      1u);
         },
         [&] {
             routes.stop();
@@ -434,7 +441,7 @@ TEST_F(RouteSetTest, BlackHoledRouteIsAbandonedAtTheDeadline) {
         });
 }
 
-TEST_F(RouteSetTest, NextRouteAnswersWhenTheBlackHoleLeavesTime) {
+TEST_F(RouteSetTest, HungRouteIsHedgedAndItsBreakerOpensWhenItsAttemptsTimeOut) {
     TestListener black_hole(io, TestListener::Mode::BlackHole);
     RouteOptions options = quick_options();
     options.failure_threshold = 2;
@@ -453,12 +460,15 @@ TEST_F(RouteSetTest, NextRouteAnswersWhenTheBlackHoleLeavesTime) {
                 EXPECT_TRUE(outcome.result.ok()) << outcome.result.error;
                 EXPECT_EQ(outcome.route, "direct");
                 EXPECT_EQ(outcome.attempts, 2);
-                // The black hole had half the time; the direct route answered in the rest.
-                EXPECT_GE(elapsed, 145.0);
-                EXPECT_LT(elapsed, 330.0);
+                EXPECT_EQ(outcome.hedges, 1);
+                // The hedge went out after hedge_after, not at the end of a share of the deadline.
+                EXPECT_GE(elapsed, 19.0);
+                EXPECT_LT(elapsed, 150.0);
             }
-            // Two timeouts opened its breaker: now it costs nothing.
-            EXPECT_EQ(routes.status()[0].breaker, BreakerState::Open);
+            // The attempts left in the black hole time out at their deadline and count against
+            // its breaker: then it costs nothing.
+            EXPECT_TRUE(co_await poll_until(
+                [&] { return routes.status()[0].breaker == BreakerState::Open; }, 2s));
             const auto start = Clock::now();
             auto outcome =
                 co_await routes.query(Purpose::PersonData, "SELECT 7", {}, start + 300ms);
@@ -466,11 +476,115 @@ TEST_F(RouteSetTest, NextRouteAnswersWhenTheBlackHoleLeavesTime) {
             EXPECT_EQ(outcome.attempts, 1);
             EXPECT_EQ(outcome.route, "direct");
             EXPECT_LT(ms_since(start), 30.0);
+            EXPECT_EQ(status_of(routes.status(), "direct")
+                          .attempts[static_cast<std::size_t>(AttemptKind::Hedge)],
+                      2u);
         },
         [&] {
             routes.stop();
             black_hole.close();
         });
+}
+
+TEST_F(RouteSetTest, TwoHungPoolersThenAServerThatAnswersBeforeTheDeadline) {
+    // Both PgBouncers hang (PAUSE, SIGSTOP): the request moves on twice within its deadline.
+    TestListener hole1(io, TestListener::Mode::BlackHole);
+    TestListener hole2(io, TestListener::Mode::BlackHole);
+    RouteSet routes(io.get_executor(),
+                    {{"pgbouncer1", RouteRole::Pooler, conninfo_for("127.0.0.1", hole1.port())},
+                     {"pgbouncer2", RouteRole::Pooler, conninfo_for("127.0.0.1", hole2.port())},
+                     {"direct", RouteRole::Primary, postgres_conninfo()}},
+                    quick_options());
+    run(
+        [&]() -> asio::awaitable<void> {
+            const auto start = Clock::now();
+            auto outcome =
+                co_await routes.query(Purpose::PersonData, "SELECT 7", {}, start + 200ms);
+            EXPECT_TRUE(outcome.result.ok()) << outcome.result.error;
+            EXPECT_EQ(outcome.route, "direct");
+            EXPECT_EQ(outcome.attempts, 3);
+            EXPECT_EQ(outcome.hedges, 2);
+            EXPECT_GE(ms_since(start), 39.0) << "two hedges, hedge_after apart";
+            EXPECT_LT(ms_since(start), 150.0);
+        },
+        [&] {
+            routes.stop();
+            hole1.close();
+            hole2.close();
+        });
+}
+
+TEST_F(RouteSetTest, HedgeGoesToARouteSharingNoServerWithTheSlowOne) {
+    // pgbouncer1 fronts standby1. When it hangs, the hedge skips the direct route to standby1
+    // (perhaps the server is what hangs) for a route to another server.
+    TestListener hole(io, TestListener::Mode::BlackHole);
+    RouteConfig pgbouncer1{"pgbouncer1", RouteRole::Pooler, conninfo_for("127.0.0.1", hole.port())};
+    pgbouncer1.backend = "standby1";
+    RouteSet routes(io.get_executor(),
+                    {pgbouncer1,
+                     {"standby1", RouteRole::Replica, postgres_conninfo()},
+                     {"standby2", RouteRole::Replica, postgres_conninfo()}},
+                    quick_options());
+    run(
+        [&]() -> asio::awaitable<void> {
+            auto outcome =
+                co_await routes.query(Purpose::PersonData, "SELECT 7", {}, Clock::now() + 300ms);
+            EXPECT_TRUE(outcome.result.ok()) << outcome.result.error;
+            EXPECT_EQ(outcome.route, "standby2");
+            EXPECT_EQ(outcome.hedges, 1);
+            EXPECT_EQ(status_of(routes.status(), "standby1").attempts,
+                      (std::array<std::uint64_t, kAttemptKinds>{}))
+                << "never asked";
+        },
+        [&] {
+            routes.stop();
+            hole.close();
+        });
+}
+
+TEST_F(RouteSetTest, RefusedRoutesAreSkippedAtOnceUntilOneAnswers) {
+    // Both PgBouncers killed: each refusal costs microseconds, and the request goes on.
+    asio::io_context spare;
+    const auto port1 = closed_port(spare);
+    const auto port2 = closed_port(spare);
+    RouteSet routes(io.get_executor(),
+                    {{"pgbouncer1", RouteRole::Pooler, conninfo_for("127.0.0.1", port1)},
+                     {"pgbouncer2", RouteRole::Pooler, conninfo_for("127.0.0.1", port2)},
+                     {"direct", RouteRole::Primary, postgres_conninfo()}},
+                    quick_options());
+    run(
+        [&]() -> asio::awaitable<void> {
+            const auto start = Clock::now();
+            auto outcome = co_await routes.query(Purpose::PersonData, "SELECT 7", {}, start + 1s);
+            EXPECT_TRUE(outcome.result.ok()) << outcome.result.error;
+            EXPECT_EQ(outcome.route, "direct");
+            EXPECT_EQ(outcome.attempts, 3);
+            EXPECT_EQ(outcome.hedges, 0) << "retries after failures, no waiting";
+            const auto status = routes.status();
+            EXPECT_EQ(status_of(status, "pgbouncer1").consecutive_failures, 1);
+            EXPECT_EQ(status_of(status, "pgbouncer2").consecutive_failures, 1);
+        },
+        [&] { routes.stop(); });
+}
+
+TEST_F(RouteSetTest, EveryRouteFailingReturnsTheLastFailure) {
+    asio::io_context spare;
+    const auto port1 = closed_port(spare);
+    const auto port2 = closed_port(spare);
+    RouteSet routes(io.get_executor(),
+                    {{"a", RouteRole::Replica, conninfo_for("127.0.0.1", port1)},
+                     {"b", RouteRole::Replica, conninfo_for("127.0.0.1", port2)}},
+                    quick_options());
+    run(
+        [&]() -> asio::awaitable<void> {
+            const auto start = Clock::now();
+            auto outcome = co_await routes.query(Purpose::PersonData, "SELECT 7", {}, start + 1s);
+            EXPECT_EQ(outcome.result.status, QueryStatus::ConnectionLost) << outcome.result.error;
+            EXPECT_EQ(outcome.route, "b");
+            EXPECT_EQ(outcome.attempts, 2);
+            EXPECT_LT(ms_since(start), 500.0) << "no waiting for the deadline";
+        },
+        [&] { routes.stop(); });
 }
 
 TEST_F(RouteSetTest, ClosedPortOpensTheBreakerAndLaterRequestsSkipIt) {

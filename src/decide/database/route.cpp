@@ -61,6 +61,12 @@ bool is_retryable(const QueryResult& result) {
     return is_route_failure(result) || result.sqlstate == "40001" || result.sqlstate == "25006";
 }
 
+bool Route::shares_server_with(const Route& other) const {
+    const std::string& mine = config_.backend_name();
+    const std::string& theirs = other.config_.backend_name();
+    return name() == other.name() || mine == theirs || name() == theirs || mine == other.name();
+}
+
 // ---- pool slots: at most max_pool_size queries hold one; the rest wait in FIFO order ----
 
 class Route::SlotWaiter {

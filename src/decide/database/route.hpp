@@ -14,6 +14,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -26,22 +27,23 @@
 
 namespace flag_eval::decide {
 
-// The pool size, probe interval and lag bound are settings, taken from the configuration; the
-// other fields are not settings and keep their values here.
+// The pool size, probe interval, lag bound and hedge delay are settings, taken from the
+// configuration; the other fields are not settings and keep their values here.
 struct RouteOptions {
     explicit RouteOptions(const Config& config)
         : max_pool_size(config.pool_size),
           probe_interval(config.probe_interval),
-          max_lag(config.max_replica_lag) {}
+          max_lag(config.max_replica_lag),
+          hedge_after(config.hedge_after) {}
 
     std::size_t max_pool_size;                 // connections per route, one per in-flight query
     int failure_threshold = 3;                 // consecutive failures that open a breaker
     std::chrono::milliseconds probe_interval;  // every route is probed this often
     std::chrono::milliseconds probe_timeout{1000};  // a probe (connect + query) gives up after this
     std::chrono::milliseconds max_lag;              // staler replicas get no person-data queries
-    // While another route could take a retry, the first attempt may use this share of the
-    // remaining time, so a route that hangs leaves the rest to the next one. 1 disables it.
-    double first_attempt_share = 0.5;
+    // A query unanswered this long is sent on another route too (a hedge); the first answer
+    // wins. At or past the deadline: never.
+    std::chrono::milliseconds hedge_after;
 };
 
 // What the last successful probe saw.
@@ -68,6 +70,11 @@ bool is_route_failure(const QueryResult& result);
 // surfaces as serialization_failure) and 25006 (a write reached a read-only server).
 bool is_retryable(const QueryResult& result);
 
+// Why a request's query went to a route: the first try, after a fast failure elsewhere, or
+// beside an attempt that had not answered within hedge_after.
+enum class AttemptKind { First, Retry, Hedge };
+inline constexpr std::size_t kAttemptKinds = 3;
+
 class Route {
 public:
     using Clock = std::chrono::steady_clock;
@@ -79,6 +86,8 @@ public:
 
     const RouteConfig& config() const { return config_; }
     const std::string& name() const { return config_.name; }
+    // Do the two routes reach the database through a common pooler or server?
+    bool shares_server_with(const Route& other) const;
     RouteRole role() const { return config_.role; }
     const CircuitBreaker& breaker() const { return breaker_; }
     const std::optional<ProbeSnapshot>& last_probe() const { return last_probe_; }
@@ -87,6 +96,10 @@ public:
     std::size_t busy_connections() const { return busy_; }  // pool slots in use
     std::size_t waiting_queries() const { return waiters_.size(); }
     std::uint64_t connections_opened() const { return connections_opened_; }  // by the pool, ever
+    std::uint64_t attempts(AttemptKind kind) const {
+        return attempts_[static_cast<std::size_t>(kind)];
+    }
+    void count_attempt(AttemptKind kind) { ++attempts_[static_cast<std::size_t>(kind)]; }
     bool closed() const { return closed_; }
 
     // Runs one statement on a pooled connection (waiting FIFO for a free one, opening one if
@@ -135,7 +148,8 @@ private:
     std::vector<std::unique_ptr<PgConnection>> idle_;  // most recently used last
     std::size_t busy_ = 0;
     std::uint64_t connections_opened_ = 0;
-    std::list<SlotWaiter*> waiters_;  // FIFO
+    std::array<std::uint64_t, kAttemptKinds> attempts_{};  // request queries sent here, by kind
+    std::list<SlotWaiter*> waiters_;                       // FIFO
     std::shared_ptr<ProbeControl>
         probe_control_;  // outlives the probe coroutine: see start_probing
     bool closed_ = false;

@@ -1,5 +1,6 @@
-// What configures one database route: its name, role and connection string. A header of its
-// own because both the configuration (decide/config.hpp) and the routes use it.
+// What configures one database route: its name, role, connection string and the server it
+// reaches. A header of its own because both the configuration (decide/config.hpp) and the
+// routes use it.
 #pragma once
 
 #include <optional>
@@ -17,6 +18,11 @@ struct RouteConfig {
     std::string name;
     RouteRole role = RouteRole::Replica;
     std::string conninfo;  // libpq connection string or URI
+    // The database server behind the route when it is not the route itself: a PgBouncer's
+    // standby. Empty: the route's name. A slow query is hedged on a route that shares neither.
+    std::string backend;
+
+    const std::string& backend_name() const { return backend.empty() ? name : backend; }
 
     bool operator==(const RouteConfig&) const = default;
 };

@@ -1,5 +1,11 @@
 #include "decide/database/route_set.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <exception>
 #include <set>
@@ -22,8 +28,6 @@ std::string_view purpose_name(Purpose purpose) {
 RouteSet::RouteSet(asio::any_io_executor executor, std::vector<RouteConfig> routes,
                    RouteOptions options)
     : executor_(std::move(executor)), options_(options) {
-    if (!(options_.first_attempt_share > 0.0 && options_.first_attempt_share <= 1.0))
-        options_.first_attempt_share = 1.0;
     // Keep WAL history well past max_lag, so a lagging replica is never reported as fresh.
     wal_history_ = std::make_shared<WalProgressHistory>(
         std::max<Clock::duration>(std::chrono::seconds(60), 10 * options_.max_lag));
@@ -81,58 +85,154 @@ bool RouteSet::eligible(const Route& route, Purpose purpose, Clock::time_point n
     return false;
 }
 
-RouteSet::Candidates RouteSet::candidates(Purpose purpose, Clock::time_point now,
-                                          const Route* tried) const {
-    Candidates found;
-    for (const auto& route : routes_)
-        if (route.get() != tried && eligible(*route, purpose, now)) found.push_back(route);
+std::shared_ptr<Route> RouteSet::next_route(Purpose purpose, Clock::time_point now,
+                                            const Tried& tried, const Tried& avoid) const {
+    std::shared_ptr<Route> fallback;  // the first that qualifies but shares a server
+    const auto apart = [&](const std::shared_ptr<Route>& route) {
+        if (std::find(tried.begin(), tried.end(), route.get()) != tried.end() ||
+            !eligible(*route, purpose, now))
+            return false;
+        if (std::none_of(avoid.begin(), avoid.end(),
+                         [&](const Route* other) { return route->shares_server_with(*other); }))
+            return true;
+        if (!fallback) fallback = route;
+        return false;
+    };
     if (purpose == Purpose::PrimaryWrite) {
         // The configured primary first; a promoted standby after it.
-        std::stable_partition(found.begin(), found.end(), [](const auto& route) {
-            return route->role() == RouteRole::Primary;
-        });
+        for (const auto& route : routes_)
+            if (route->role() == RouteRole::Primary && apart(route)) return route;
+        for (const auto& route : routes_)
+            if (route->role() != RouteRole::Primary && apart(route)) return route;
+    } else {
+        for (const auto& route : routes_)
+            if (apart(route)) return route;
     }
-    return found;
+    return fallback;
+}
+
+namespace {
+
+// One request's attempts. Attempts that lose run on after query() has returned (they end by
+// the deadline and feed their route's breaker), so what they use lives here, shared.
+struct Race {
+    Race(asio::any_io_executor executor, std::string statement, QueryParams parameters,
+         std::chrono::steady_clock::time_point until)
+        : sql(std::move(statement)),
+          params(std::move(parameters)),
+          deadline(until),
+          wake(std::move(executor)) {}
+
+    struct Finished {
+        std::shared_ptr<Route> route;
+        QueryResult result;
+    };
+
+    const std::string sql;
+    const QueryParams params;
+    const std::chrono::steady_clock::time_point deadline;
+    asio::steady_timer wake;         // query() waits on it; a finishing attempt cancels the wait
+    std::vector<Finished> finished;  // not yet looked at by query(), oldest first
+};
+
+asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::shared_ptr<Route> route) {
+    QueryResult result;
+    try {
+        result = co_await route->query(race->sql, race->params, race->deadline);
+    } catch (const std::exception& error) {  // exhausted memory: the route did not answer
+        result = QueryResult::failure(QueryStatus::Timeout,
+                                      std::string("query abandoned: ") + error.what());
+    }
+    if (result.sqlstate == "25006") route->note_read_only();
+    race->finished.push_back({std::move(route), std::move(result)});
+    race->wake.cancel();
+}
+
+std::string route_names(const boost::container::small_vector<const Route*, 8>& routes) {
+    std::string names;
+    for (const Route* route : routes) names += (names.empty() ? "" : ", ") + route->name();
+    return names;
+}
+
+}  // namespace
+
+bool RouteSet::take_hedge_token() {
+    if (hedge_tokens_ < 1.0) return false;
+    hedge_tokens_ -= 1.0;
+    return true;
 }
 
 asio::awaitable<QueryOutcome> RouteSet::query(Purpose purpose, std::string sql, QueryParams params,
                                               Clock::time_point deadline) {
     QueryOutcome outcome;
-    const Route* tried = nullptr;
     try {
+        auto race = std::make_shared<Race>(executor_, std::move(sql), std::move(params), deadline);
+        Tried tried, running;
+        std::optional<Race::Finished> last_failure;
+        bool start_now = true;  // no attempt yet, or the latest one failed
+        auto hedge_at = Clock::time_point::max();
         for (;;) {
-            const auto now = Clock::now();
-            const auto routes = stopped_ ? Candidates{} : candidates(purpose, now, tried);
-            if (routes.empty()) {
-                if (outcome.attempts == 0)
-                    outcome.result = QueryResult::failure(
-                        QueryStatus::NoRoute,
-                        std::string("no database route is available for ") +
-                            std::string(purpose_name(purpose)) +
-                            (stopped_ ? " (stopped)"
-                                      : " (circuit breakers open or replicas too far behind)"));
-                co_return outcome;
+            for (auto& done : race->finished) {
+                running.erase(std::remove(running.begin(), running.end(), done.route.get()),
+                              running.end());
+                if (done.result.ok() || !is_retryable(done.result)) {
+                    outcome.result = std::move(done.result);
+                    outcome.route = done.route->name();
+                    co_return outcome;
+                }
+                last_failure = std::move(done);
+                start_now = true;
             }
-            if (now >= deadline) {
-                if (outcome.attempts == 0)
-                    outcome.result = QueryResult::failure(QueryStatus::Timeout,
-                                                          "deadline passed before any attempt");
-                co_return outcome;
-            }
-            const std::shared_ptr<Route> route = routes.front();
-            // While a retry is still possible, leave the next route part of the time.
-            auto attempt_deadline = deadline;
-            if (outcome.attempts == 0 && routes.size() > 1 && options_.first_attempt_share < 1.0)
-                attempt_deadline = now + std::chrono::duration_cast<Clock::duration>(
-                                             (deadline - now) * options_.first_attempt_share);
+            race->finished.clear();
 
-            outcome.result = co_await route->query(sql, params, attempt_deadline);
-            outcome.route = route->name();
-            ++outcome.attempts;
-            tried = route.get();
-            if (outcome.result.sqlstate == "25006") route->note_read_only();
-            if (outcome.result.ok() || !is_retryable(outcome.result) || outcome.attempts >= 2)
-                co_return outcome;
+            const auto now = Clock::now();
+            if (now >= deadline) break;
+            if (start_now || now >= hedge_at) {
+                const AttemptKind kind = outcome.attempts == 0 ? AttemptKind::First
+                                         : start_now           ? AttemptKind::Retry
+                                                               : AttemptKind::Hedge;
+                std::shared_ptr<Route> route;
+                if (!stopped_) route = next_route(purpose, now, tried, running);
+                if (route && kind == AttemptKind::Hedge && !take_hedge_token()) route.reset();
+                if (route) {
+                    route->count_attempt(kind);
+                    if (kind == AttemptKind::First)
+                        hedge_tokens_ = std::min(hedge_tokens_ + kHedgeShare, kHedgeBurst);
+                    if (kind == AttemptKind::Hedge) ++outcome.hedges;
+                    ++outcome.attempts;
+                    outcome.route = route->name();
+                    tried.push_back(route.get());
+                    running.push_back(route.get());
+                    asio::co_spawn(executor_, run_attempt(race, std::move(route)), asio::detached);
+                    hedge_at = now + options_.hedge_after;
+                } else if (running.empty()) {
+                    break;  // nothing running and nothing left to try
+                } else {
+                    hedge_at = Clock::time_point::max();  // wait for those running
+                }
+                start_now = false;
+            }
+            race->wake.expires_at(std::min(hedge_at, deadline));
+            co_await race->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+
+        if (!running.empty()) {
+            outcome.result = QueryResult::failure(
+                QueryStatus::Timeout,
+                "no route answered before the deadline (tried " + route_names(tried) + ")");
+        } else if (last_failure) {
+            outcome.result = std::move(last_failure->result);
+            outcome.route = last_failure->route->name();
+        } else if (outcome.attempts == 0 && Clock::now() < deadline) {
+            outcome.result = QueryResult::failure(
+                QueryStatus::NoRoute,
+                std::string("no database route is available for ") +
+                    std::string(purpose_name(purpose)) +
+                    (stopped_ ? " (stopped)"
+                              : " (circuit breakers open or replicas too far behind)"));
+        } else {
+            outcome.result =
+                QueryResult::failure(QueryStatus::Timeout, "deadline passed before any attempt");
         }
     } catch (const std::exception& error) {
         // Only a cancelled caller (operation_aborted) or exhausted memory gets here.
@@ -162,6 +262,8 @@ std::vector<RouteStatus> RouteSet::status() const {
         status.busy_connections = route->busy_connections();
         status.waiting_queries = route->waiting_queries();
         status.connections_opened = route->connections_opened();
+        for (std::size_t kind = 0; kind < kAttemptKinds; ++kind)
+            status.attempts[kind] = route->attempts(static_cast<AttemptKind>(kind));
         status.last_error = route->last_error();
         all.push_back(std::move(status));
     }

@@ -1,7 +1,8 @@
 // The routes to the database in their configured order (PgBouncer, replicas directly, the
 // primary) and the one call the request handler makes: run this statement for this purpose by
-// this deadline. RouteSet picks the route (breakers, lag gate, primary-ness), retries once on
-// the next route when that can help, and always answers by the deadline.
+// this deadline. RouteSet picks the route (breakers, lag gate, primary-ness), moves on to the
+// next route at once when one fails fast, sends a slow query on a second route that shares no
+// server with it (a hedge), keeps trying while the deadline allows, and always answers by it.
 //
 // Not thread-safe: construct, start, query, read status and stop on the executor's thread.
 // Like any Asio I/O object, destroy it before its io_context.
@@ -15,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/container/small_vector.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -36,7 +38,8 @@ std::string_view purpose_name(Purpose purpose);  // "person_data" / "definitions
 struct QueryOutcome {
     QueryResult result;
     std::string route;  // the route that produced `result`; empty when none was tried
-    int attempts = 0;   // 0 (no eligible route), 1, or 2 (retried once on the next route)
+    int attempts = 0;   // routes tried: 0 when none was eligible; each route at most once
+    int hedges = 0;     // of those, started beside a slow attempt rather than after a failure
 };
 
 // One route, for /metrics and /readyz.
@@ -53,7 +56,8 @@ struct RouteStatus {
     std::size_t busy_connections = 0;
     std::size_t waiting_queries = 0;
     std::uint64_t connections_opened = 0;  // by the pool since start (connection churn)
-    std::string last_error;                // the route's latest failure, "" if none yet
+    std::array<std::uint64_t, kAttemptKinds> attempts{};  // request queries sent, by AttemptKind
+    std::string last_error;  // the route's latest failure, "" if none yet
 };
 
 class RouteSet {
@@ -73,9 +77,13 @@ public:
     void stop();
 
     // Never throws (a cancelled caller gets Timeout). Returns NoRoute at once when no route is
-    // eligible, and otherwise by `deadline` plus scheduling slack. On a lost connection, a
-    // timeout, a hot-standby conflict (40001), 57P01/57P03, 08xxx or 25006 it retries once on
-    // the next eligible route if time remains. `sql` is one statement with $n text parameters.
+    // eligible, and otherwise by `deadline` plus scheduling slack. After a retryable result (a
+    // lost or refused connection, a hot-standby conflict 40001, 57P01-57P03, 08xxx, 53300,
+    // 25006) the next eligible route is tried at once. An attempt unanswered after hedge_after
+    // gets a second one beside it, preferably on a route sharing no server with those still
+    // running; the first answer that is not retryable wins. Attempts left behind run on to
+    // their own end and feed their route's breaker. `sql` is one statement with $n text
+    // parameters.
     boost::asio::awaitable<QueryOutcome> query(Purpose purpose, std::string sql, QueryParams params,
                                                Clock::time_point deadline);
 
@@ -88,13 +96,23 @@ private:
     // Staleness of what the route last reported; nullopt before its first probe.
     std::optional<Clock::duration> staleness(const Route& route, Clock::time_point now) const;
     bool eligible(const Route& route, Purpose purpose, Clock::time_point now) const;
-    // Eligible routes in trying order, leaving out `tried`.
-    // Inline for the usual handful of routes: this runs for every query.
-    using Candidates = boost::container::small_vector<std::shared_ptr<Route>, 8>;
-    Candidates candidates(Purpose purpose, Clock::time_point now, const Route* tried) const;
+    // Inline for the usual handful of routes: these run for every query.
+    using Tried = boost::container::small_vector<const Route*, 8>;
+    // The next eligible route not in `tried`, in trying order; with `avoid`, the first one that
+    // shares no server with any of those if there is one. Null when none is left.
+    std::shared_ptr<Route> next_route(Purpose purpose, Clock::time_point now, const Tried& tried,
+                                      const Tried& avoid) const;
+
+    // Hedges are rationed, so that a database slow for everyone is not asked everything twice:
+    // each first attempt earns kHedgeShare of a hedge, up to kHedgeBurst saved (a burst of
+    // hedges while a hung route's breaker has not opened yet). The set starts with the burst.
+    static constexpr double kHedgeShare = 0.1;
+    static constexpr double kHedgeBurst = 1000;
+    bool take_hedge_token();
 
     boost::asio::any_io_executor executor_;
     RouteOptions options_;
+    double hedge_tokens_ = kHedgeBurst;
     std::vector<std::shared_ptr<Route>> routes_;
     std::shared_ptr<WalProgressHistory> wal_history_;
     bool started_ = false;
