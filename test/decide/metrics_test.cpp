@@ -157,7 +157,7 @@ TEST(Metrics, RouteAndDefinitionGaugesComeFromTheCallbackAtRenderTime) {
     metrics.set_gauge_source([&] {
         ServiceGauges gauges;
         gauges.routes.push_back({"pgbouncer", "pooler", true, std::nullopt, false});
-        gauges.routes.push_back({"replica1", "replica", false, 1.5, true});
+        gauges.routes.push_back({"replica1", "replica", false, 1.5, true, 40, 3, 2});
         gauges.definitions_loaded = true;
         gauges.definitions_version = version;
         gauges.open_connections = 12;
@@ -171,6 +171,15 @@ TEST(Metrics, RouteAndDefinitionGaugesComeFromTheCallbackAtRenderTime) {
     EXPECT_EQ(value_of(samples, "flag_decide_route_lag_seconds", R"(route="replica1")"), "1.5");
     EXPECT_EQ(value_of(samples, "flag_decide_route_breaker_open", R"(route="pgbouncer")"), "0");
     EXPECT_EQ(value_of(samples, "flag_decide_route_breaker_open", R"(route="replica1")"), "1");
+    EXPECT_EQ(
+        value_of(samples, "flag_decide_route_queries_total", R"(route="replica1",attempt="first")"),
+        "40");
+    EXPECT_EQ(
+        value_of(samples, "flag_decide_route_queries_total", R"(route="replica1",attempt="retry")"),
+        "3");
+    EXPECT_EQ(
+        value_of(samples, "flag_decide_route_queries_total", R"(route="replica1",attempt="hedge")"),
+        "2");
     EXPECT_EQ(value_of(samples, "flag_decide_definitions_loaded"), "1");
     EXPECT_EQ(value_of(samples, "flag_decide_definitions_version"), "7");
     EXPECT_EQ(value_of(samples, "flag_decide_open_connections"), "12");
