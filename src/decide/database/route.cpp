@@ -220,21 +220,23 @@ asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParam
 // ---- background probes ----
 
 void Route::start_probing(const std::shared_ptr<Route>& route,
-                          std::shared_ptr<WalProgressHistory> history) {
+                          std::shared_ptr<WalProgressHistory> history,
+                          std::shared_ptr<const WarmUpSource> warm_up) {
     // close() stops the loop through this signal. The coroutine's cancellation state lives in
     // the signal's storage until the coroutine has fully finished, so the completion handler
     // keeps it alive and lets it go one turn of the event loop later, never from inside.
     auto control = route->probe_control_;
     auto executor = route->executor_;
     asio::co_spawn(
-        executor, probe_loop(route, std::move(history)),
+        executor, probe_loop(route, std::move(history), std::move(warm_up)),
         asio::bind_cancellation_slot(control->stop.slot(), [control, executor](std::exception_ptr) {
             asio::post(executor, [control] {});
         }));
 }
 
 asio::awaitable<void> Route::probe_loop(std::shared_ptr<Route> route,
-                                        std::shared_ptr<WalProgressHistory> history) {
+                                        std::shared_ptr<WalProgressHistory> history,
+                                        std::shared_ptr<const WarmUpSource> warm_up) {
     // Stopping arrives as a cancellation: let waits report it as an error code, not throw.
     co_await asio::this_coro::throw_if_cancelled(false);
     asio::steady_timer pause(route->executor_);
@@ -245,7 +247,7 @@ asio::awaitable<void> Route::probe_loop(std::shared_ptr<Route> route,
         try {
             co_await route->probe_once(connection, *history, deadline);
             if (!route->closed_ && route->breaker_.allows_requests())
-                co_await route->keep_warm(deadline);
+                co_await route->keep_warm(*warm_up, deadline);
         } catch (const std::exception& error) {
             connection.reset();
             route->last_error_ = std::string("probe: ") + error.what();
@@ -291,16 +293,22 @@ asio::awaitable<void> Route::probe_once(std::unique_ptr<PgConnection>& connectio
     record(result, true);
 }
 
-asio::awaitable<void> Route::keep_warm(Clock::time_point deadline) {
-    // One idle connection ready, so the first request after a recovery does not pay the connect.
-    if (closed_ || !idle_.empty() || busy_ >= options_.max_pool_size || !waiters_.empty())
+asio::awaitable<void> Route::keep_warm(const WarmUpSource& warm_up, Clock::time_point deadline) {
+    // Idle connections ready, so the first requests after a failover elsewhere or a recovery
+    // here pay neither the connect nor a cold backend.
+    if (closed_ || idle_.size() >= options_.warm_idle || busy_ >= options_.max_pool_size ||
+        !waiters_.empty())
         co_return;
     ++busy_;
     Lease lease(*this);
     auto connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
-    if (connected.connection) ++connections_opened_;
-    lease.connection =
-        std::move(connected.connection);  // a failure here is the next probe's business
+    if (!connected.connection) co_return;  // a failure here is the next probe's business
+    ++connections_opened_;
+    lease.connection = std::move(connected.connection);
+    if (const std::shared_ptr<const WarmUpQuery> query = warm_up.query) {
+        // Its answer does not matter; a connection it breaks is not pooled (Lease).
+        co_await lease.connection->query(query->sql, query->params, deadline);
+    }
 }
 
 void Route::note_read_only() {

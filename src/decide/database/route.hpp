@@ -44,6 +44,21 @@ struct RouteOptions {
     // A query unanswered this long is sent on another route too (a hedge); the first answer
     // wins. At or past the deadline: never.
     std::chrono::milliseconds hedge_after;
+    // Idle connections the probe keeps open and warm (one more per probe round at most), so
+    // that a route taking over from a failed one does not start from cold backends.
+    std::size_t warm_idle = 2;
+};
+
+// A recent request's statement, replayed on each connection the probe opens ahead of demand:
+// the backend then has the library loaded and the team's definitions compiled (about 10 ms on
+// a cold backend, a fifth of the deadline), so a failover onto this route finds it warm.
+struct WarmUpQuery {
+    std::string sql;
+    QueryParams params;
+};
+// Shared by a RouteSet and its routes: the latest statement to warm up with, null until one.
+struct WarmUpSource {
+    std::shared_ptr<const WarmUpQuery> query;
 };
 
 // What the last successful probe saw.
@@ -108,10 +123,12 @@ public:
                                               Clock::time_point deadline);
 
     // Spawns the background probe: every probe_interval, on a connection of its own (not the
-    // pool), until close(). Success closes the breaker and keeps one pooled connection warm;
-    // failure counts against the breaker. WAL positions seen go into `history`.
+    // pool), until close(). Success closes the breaker and tops the idle pooled connections up
+    // towards warm_idle, each warmed with `warm_up`'s statement; failure counts against the
+    // breaker. WAL positions seen go into `history`.
     static void start_probing(const std::shared_ptr<Route>& route,
-                              std::shared_ptr<WalProgressHistory> history);
+                              std::shared_ptr<WalProgressHistory> history,
+                              std::shared_ptr<const WarmUpSource> warm_up);
 
     // A write was refused as read-only (25006): the route is a standby now, whatever the last
     // probe said; the next probe will confirm.
@@ -127,7 +144,8 @@ private:
     struct ProbeControl;
 
     static boost::asio::awaitable<void> probe_loop(std::shared_ptr<Route> route,
-                                                   std::shared_ptr<WalProgressHistory> history);
+                                                   std::shared_ptr<WalProgressHistory> history,
+                                                   std::shared_ptr<const WarmUpSource> warm_up);
 
     boost::asio::awaitable<bool> acquire_slot(Clock::time_point deadline);
     void release_slot();
@@ -137,7 +155,7 @@ private:
     boost::asio::awaitable<void> probe_once(std::unique_ptr<PgConnection>& connection,
                                             WalProgressHistory& history,
                                             Clock::time_point deadline);
-    boost::asio::awaitable<void> keep_warm(Clock::time_point deadline);
+    boost::asio::awaitable<void> keep_warm(const WarmUpSource& warm_up, Clock::time_point deadline);
 
     boost::asio::any_io_executor executor_;
     RouteConfig config_;

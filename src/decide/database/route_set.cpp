@@ -47,7 +47,7 @@ RouteSet::~RouteSet() { stop(); }
 void RouteSet::start() {
     if (started_ || stopped_) return;
     started_ = true;
-    for (const auto& route : routes_) Route::start_probing(route, wal_history_);
+    for (const auto& route : routes_) Route::start_probing(route, wal_history_, warm_up_);
 }
 
 void RouteSet::stop() {
@@ -156,6 +156,13 @@ std::string route_names(const boost::container::small_vector<const Route*, 8>& r
 
 }  // namespace
 
+void RouteSet::remember_for_warm_up(const std::string& sql, const QueryParams& params,
+                                    Clock::time_point now) {
+    if (now - warm_up_taken_ < std::chrono::seconds(1)) return;
+    warm_up_taken_ = now;
+    warm_up_->query = std::make_shared<const WarmUpQuery>(WarmUpQuery{sql, params});
+}
+
 bool RouteSet::take_hedge_token() {
     if (hedge_tokens_ < 1.0) return false;
     hedge_tokens_ -= 1.0;
@@ -176,6 +183,8 @@ asio::awaitable<QueryOutcome> RouteSet::query(Purpose purpose, std::string sql, 
                 running.erase(std::remove(running.begin(), running.end(), done.route.get()),
                               running.end());
                 if (done.result.ok() || !is_retryable(done.result)) {
+                    if (done.result.ok() && purpose == Purpose::PersonData)
+                        remember_for_warm_up(race->sql, race->params, Clock::now());
                     outcome.result = std::move(done.result);
                     outcome.route = done.route->name();
                     co_return outcome;

@@ -110,9 +110,15 @@ private:
     static constexpr double kHedgeBurst = 1000;
     bool take_hedge_token();
 
+    // Keeps a successful person-data statement, at most once a second, for warming connections.
+    void remember_for_warm_up(const std::string& sql, const QueryParams& params,
+                              Clock::time_point now);
+
     boost::asio::any_io_executor executor_;
     RouteOptions options_;
     double hedge_tokens_ = kHedgeBurst;
+    std::shared_ptr<WarmUpSource> warm_up_ = std::make_shared<WarmUpSource>();
+    Clock::time_point warm_up_taken_{};
     std::vector<std::shared_ptr<Route>> routes_;
     std::shared_ptr<WalProgressHistory> wal_history_;
     bool started_ = false;
