@@ -23,6 +23,9 @@ class Fault:
     short = False           # part of the short form (make tap)
     description = ""        # for docs/resilience.md
     down_for_good = ()      # routes that stay down after this fault (settling ignores them)
+    # Some route to a healthy server stays usable all along: no answer may be degraded (the
+    # short form, on a busy machine: none may give up before its deadline).
+    healthy_route_remains = False
 
     def __init__(self):
         self.checks = []     # (ok, text): assertions of this fault beyond the common ones
@@ -76,6 +79,7 @@ class PgBouncerKilled(Fault):
     name = "pgbouncer-kill"
     title = "PgBouncer killed (-9)"
     short = True
+    healthy_route_remains = True
     description = ("SIGKILL to pgbouncer1 (the first route): its connections reset, new ones are refused. "
                    "Cleared by starting it again on the same port.")
 
@@ -89,10 +93,47 @@ class PgBouncerKilled(Fault):
         d.topology.start_pgbouncer(1)
 
 
+class BothPgBouncersKilled(Fault):
+    name = "pgbouncers-kill"
+    title = "both PgBouncers killed (-9)"
+    short = True
+    healthy_route_remains = True
+    description = ("SIGKILL to pgbouncer1 and pgbouncer2 at once: the pooler tier is gone, the standbys "
+                   "and the primary are healthy. Cleared by starting both again.")
+
+    def inject(self, d):
+        self.pids = [d.topology.signal_pgbouncer(n, signal.SIGKILL) for n in (1, 2)]
+        for n in (1, 2):
+            gone = poll_until(10, lambda: not port_open(d.topology.port[f"pgbouncer{n}"]))
+            self.check(gone, f"pgbouncer{n} is gone after SIGKILL")
+
+    def clear(self, d):
+        for n, pid in zip((1, 2), self.pids):
+            d.topology.wait_process_gone(pid)
+            d.topology.start_pgbouncer(n)
+
+
+class BothPgBouncersHung(Fault):
+    name = "pgbouncers-sigstop"
+    title = "both PgBouncers hung (SIGSTOP)"
+    short = True
+    healthy_route_remains = True
+    description = ("SIGSTOP to pgbouncer1 and pgbouncer2 at once: both accept connections and answer "
+                   "nothing; the standbys and the primary are healthy. Cleared by SIGCONT.")
+
+    def inject(self, d):
+        self.pids = [d.topology.signal_pgbouncer(n, signal.SIGSTOP) for n in (1, 2)]
+
+    def clear(self, d):
+        for pid in self.pids:
+            os.kill(pid, signal.SIGCONT)
+
+
 class PgBouncerStopped(Fault):
     name = "pgbouncer-sigstop"
     title = "PgBouncer stopped (SIGSTOP), resumed"
     short = True
+    healthy_route_remains = True
     description = ("SIGSTOP to pgbouncer1: the kernel still accepts its connections, nothing answers "
                    "(a hung pooler, a black-holed host). Cleared by SIGCONT.")
 
@@ -106,6 +147,7 @@ class PgBouncerStopped(Fault):
 class PgBouncerPaused(Fault):
     name = "pgbouncer-pause"
     title = "PgBouncer PAUSE (both)"
+    healthy_route_remains = True
     description = ("PAUSE on the admin console of both PgBouncers: they accept clients and hold every "
                    "query (the whole pooler tier in maintenance). Cleared by RESUME.")
 
@@ -122,6 +164,7 @@ class StandbyStopped(Fault):
     name = "standby-stop"
     title = "standby stopped (immediate)"
     short = True
+    healthy_route_remains = True
     description = ("pg_ctl stop -m immediate on standby1, behind pgbouncer1 and the standby1 route: "
                    "PgBouncer keeps accepting clients but has no server. Cleared by starting it.")
 
@@ -136,6 +179,7 @@ class BackendKilled(Fault):
     name = "backend-kill"
     title = "backends killed on a standby"
     short = True
+    healthy_route_remains = True
     description = ("pg_terminate_backend() of every flag_decide session on standby1 (the service's own "
                    "and PgBouncer's server connections), every 250 ms: queries in flight die with "
                    "57P01, pooled connections are lost.")
@@ -164,6 +208,7 @@ class BackendKilled(Fault):
 class PoolExhausted(Fault):
     name = "pool-exhaustion"
     title = "pool exhaustion (both PgBouncers)"
+    healthy_route_remains = True
     description = ("default_pool_size sessions per PgBouncer, as the service's role, each in pg_sleep "
                    "(one pgbench process per pooler): every server connection of both poolers is taken, "
                    "the service's queries queue. Cleared by terminating the sleepers.")
@@ -204,6 +249,7 @@ class HotStandbyConflict(Fault):
     name = "hot-standby-conflict"
     title = "hot-standby conflicts"
     short = True
+    healthy_route_remains = True
     description = ("standby1 with max_standby_streaming_delay = 0 and hot_standby_feedback = off; the "
                    "primary takes an ACCESS EXCLUSIVE lock on flag_eval.persons every 10 ms, which "
                    "standby1 replays by cancelling the queries reading it (SQLSTATE 40001, conflict "
@@ -255,6 +301,7 @@ class ReplicaLag(Fault):
     name = "replica-lag"
     title = "replica lag beyond the bound"
     short = True
+    healthy_route_remains = True  # the primary
     description = ("pg_wal_replay_pause() on both standbys while the primary keeps writing: their lag grows "
                    "past max_replica_lag_ms. A canary person is then changed on the primary: every answer "
                    "for it must show the change (no stale replica answers person data). Cleared by "
@@ -371,6 +418,6 @@ class PrimaryPromoted(Fault):
                    "experience-continuity writes go to the promoted standby1 (5 of 5 overrides there)")
 
 
-ALL = [PgBouncerKilled, PgBouncerStopped, PgBouncerPaused, StandbyStopped, BackendKilled, PoolExhausted,
-       HotStandbyConflict, ReplicaLag, AllDown, PrimaryPromoted]
+ALL = [PgBouncerKilled, PgBouncerStopped, PgBouncerPaused, BothPgBouncersKilled, BothPgBouncersHung,
+       StandbyStopped, BackendKilled, PoolExhausted, HotStandbyConflict, ReplicaLag, AllDown, PrimaryPromoted]
 BY_NAME = {f.name: f for f in ALL}

@@ -7,7 +7,9 @@ Per request a worker records: when it was sent (wall clock, comparable with the 
 timeline), latency, HTTP status (0 = no answer: connection error or client timeout), whether the
 answer was degraded (errorsWhileComputingFlags or a failed flag), how many answered flags were
 wrong (enabled, variant or payload differ from the expected answer, or a flag is missing or
-unexpected), and how many of the subject's database-free flags were failed or wrong.
+unexpected), how many of the subject's database-free flags were failed or wrong, and whether a
+degraded answer gave up before its deadline (a failed flag whose reason is not a timeout: the
+service stopped trying while time was left).
 
 The driver reads, while the load runs, the completion time of the latest answer that was not
 full (shared memory), and gets every record at the end.
@@ -21,7 +23,14 @@ import time
 
 from subjects import flag_value
 
-FIELDS = ("sent", "latency", "status", "degraded", "failed", "wrong", "local_bad", "kind")
+FIELDS = ("sent", "latency", "status", "degraded", "failed", "wrong", "local_bad", "kind", "gave_up")
+
+
+def gave_up_early(body):
+    """Does a failed flag of this answer say anything but that the deadline passed?"""
+    flags = json.loads(body).get("flags") or {}
+    return any(detail.get("failed") and "(timeout" not in (detail.get("reason") or {}).get("description", "")
+               for detail in flags.values() if isinstance(detail, dict))
 
 
 def judge(body, expected, local_keys):
@@ -91,10 +100,11 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", url_port, timeout=timeout)
         latency = time.perf_counter() - t0
-        degraded, failed, wrong, local_bad = True, 0, 0, 0
+        degraded, failed, wrong, local_bad, gave_up = True, 0, 0, 0, False
         if status == 200:
             try:
                 degraded, failed, wrong, local_bad, problem = judge(body, expected, local_keys)
+                gave_up = degraded and gave_up_early(body)
             except ValueError as error:
                 wrong, problem = 1, f"unreadable answer: {error}"
             if problem and (wrong or local_bad):
@@ -104,7 +114,7 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
         if status != 200 or degraded or wrong:
             last_bad[index] = time.time()
         sent_count[index] += 1
-        records.append((sent, latency, status, int(degraded), failed, wrong, local_bad, kind))
+        records.append((sent, latency, status, int(degraded), failed, wrong, local_bad, kind, int(gave_up)))
         next_at += interval
     conn.close()
     with open(os.path.join(out_dir, f"worker{index}.json"), "w") as f:

@@ -1,6 +1,7 @@
 """The drill's view of flag-decide besides the load: single requests, and a sampler of /metrics that
-records, every 100 ms, which routes the service saw down (route_up 0 or breaker open) and how far
-behind it judged each replica, so that each fault's row can show that the fault took effect."""
+records, every 100 ms, which routes the service saw down (route_up 0 or breaker open), how far
+behind it judged each replica and how many queries it retried or hedged, so that each fault's row
+can show that the fault took effect and how the service got round it."""
 
 import http.client
 import json
@@ -9,6 +10,8 @@ import threading
 import time
 
 METRIC_LINE = re.compile(r'^flag_decide_route_(up|breaker_open|lag_seconds)\{route="([^"]+)"[^}]*\} (\S+)$')
+# Queries sent per route and attempt kind (first, retry, hedge).
+QUERIES_LINE = re.compile(r'^flag_decide_route_queries_total\{route="([^"]+)",attempt="([^"]+)"\} (\S+)$')
 # The service's own view of its /flags latency (from request headers to response written).
 DURATION_LINE = re.compile(r'^flag_decide_request_duration_seconds_bucket\{endpoint="flags",le="([^"]+)"\} (\S+)$')
 
@@ -43,6 +46,11 @@ class Service:
             m = METRIC_LINE.match(line)
             if m:
                 routes.setdefault(m.group(2), {})[m.group(1)] = float(m.group(3))
+                continue
+            m = QUERIES_LINE.match(line)
+            if m:
+                queries = routes.setdefault(m.group(1), {}).setdefault("queries", {})
+                queries[m.group(2)] = float(m.group(3))
                 continue
             m = DURATION_LINE.match(line)
             if m:
@@ -89,6 +97,22 @@ class MetricsSampler(threading.Thread):
                     if "lag_seconds" in values:
                         lag[name] = max(lag.get(name, 0.0), values["lag_seconds"])
         return sorted(down), lag
+
+    def attempts_between(self, start, end):
+        """{attempt kind: queries of that kind sent on all routes} between the samples nearest to
+        start and end (empty without samples)."""
+        inside = [routes for t, routes in self.samples if start - 0.2 <= t <= end + 0.2]
+        if len(inside) < 2:
+            return {}
+
+        def totals(routes):
+            out = {}
+            for values in routes.values():
+                for kind, count in values.get("queries", {}).items():
+                    out[kind] = out.get(kind, 0) + count
+            return out
+        first, last = totals(inside[0]), totals(inside[-1])
+        return {kind: int(last[kind] - first.get(kind, 0)) for kind in last}
 
     def server_slower_than(self, start, end, bound="0.1"):
         """/flags answers the service itself took longer than `bound` seconds for, between the
