@@ -9,7 +9,10 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kFlagSourceNames = {"local", "database", "failed"};
 
+constexpr std::array<std::string_view, 2> kRateLimitNames = {"address", "token"};
+
 std::size_t index_of(FlagSource source) { return static_cast<std::size_t>(source); }
+std::size_t index_of(RateLimitKind kind) { return static_cast<std::size_t>(kind); }
 
 // Shortest text that reads back as the same double, in plain notation where %g would use it
 // (bucket bounds read 0.0005, not 5e-04); Prometheus spells infinities +Inf/-Inf.
@@ -112,6 +115,16 @@ void Metrics::record_connection_rejected() {
     ++connections_rejected_;
 }
 
+void Metrics::record_rate_limited(RateLimitKind kind) {
+    std::lock_guard lock(mutex_);
+    ++rate_limited_[index_of(kind)];
+}
+
+void Metrics::record_rate_limit_warned(RateLimitKind kind) {
+    std::lock_guard lock(mutex_);
+    ++rate_limit_warned_[index_of(kind)];
+}
+
 void Metrics::set_gauge_source(std::function<ServiceGauges()> source) {
     std::lock_guard lock(mutex_);
     gauge_source_ = std::move(source);
@@ -138,6 +151,16 @@ std::uint64_t Metrics::flags_evaluated_total(FlagSource source) const {
 std::uint64_t Metrics::connections_rejected_total() const {
     std::lock_guard lock(mutex_);
     return connections_rejected_;
+}
+
+std::uint64_t Metrics::rate_limited_total(RateLimitKind kind) const {
+    std::lock_guard lock(mutex_);
+    return rate_limited_[index_of(kind)];
+}
+
+std::uint64_t Metrics::rate_limit_warned_total(RateLimitKind kind) const {
+    std::lock_guard lock(mutex_);
+    return rate_limit_warned_[index_of(kind)];
 }
 
 std::string Metrics::render() const {
@@ -198,6 +221,31 @@ std::string Metrics::render() const {
     append_family(out, "flag_decide_connections_rejected_total", "counter",
                   "Connections closed on accept because the connection limit was reached.");
     append_sample(out, "flag_decide_connections_rejected_total", {}, connections_rejected_);
+
+    append_family(out, "flag_decide_rate_limited_total", "counter",
+                  "Requests answered 429 by a rate limit: per client address or per token.");
+    for (std::size_t i = 0; i < kRateLimitNames.size(); ++i) {
+        append_sample(out, "flag_decide_rate_limited_total", {{"limit", kRateLimitNames[i]}},
+                      rate_limited_[i]);
+    }
+    append_family(out, "flag_decide_rate_limit_warned_total", "counter",
+                  "Requests that left more than 80 % of a rate limit's burst used; answered, "
+                  "they carry X-PostHog-Rate-Limit-Warning.");
+    for (std::size_t i = 0; i < kRateLimitNames.size(); ++i) {
+        append_sample(out, "flag_decide_rate_limit_warned_total", {{"limit", kRateLimitNames[i]}},
+                      rate_limit_warned_[i]);
+    }
+    append_family(out, "flag_decide_rate_limit_keys", "gauge",
+                  "Client addresses or tokens a rate limit holds a bucket for now; absent when "
+                  "the limit is off.");
+    if (gauges.address_rate_limit_keys) {
+        append_sample(out, "flag_decide_rate_limit_keys", {{"limit", "address"}},
+                      *gauges.address_rate_limit_keys);
+    }
+    if (gauges.token_rate_limit_keys) {
+        append_sample(out, "flag_decide_rate_limit_keys", {{"limit", "token"}},
+                      *gauges.token_rate_limit_keys);
+    }
 
     append_family(out, "flag_decide_open_connections", "gauge", "Client connections open now.");
     if (gauges.open_connections) {

@@ -21,6 +21,9 @@ namespace flag_eval::decide {
 // computable (the answer says failed: true).
 enum class FlagSource { local, database, failed };
 
+// Which rate limit a request met (rate_limits.hpp).
+enum class RateLimitKind { address, token };
+
 struct RouteGauge {
     std::string route;                  // configured route name
     std::string role;                   // pooler | replica | primary
@@ -39,6 +42,9 @@ struct ServiceGauges {
     std::optional<std::int64_t> definitions_version;  // omitted until definitions are loaded
     bool definitions_loaded = false;
     std::optional<std::uint64_t> open_connections;  // HttpServer::open_connections()
+    // Keys each rate limit holds (RateLimits::keys()); omitted when the limit is off.
+    std::optional<std::uint64_t> address_rate_limit_keys;
+    std::optional<std::uint64_t> token_rate_limit_keys;
 };
 
 class Metrics {
@@ -57,6 +63,9 @@ public:
     void record_flags_evaluated(FlagSource source, std::uint64_t count = 1);
     // A connection accepted beyond the configured maximum and closed at once.
     void record_connection_rejected();
+    // A request answered 429 by a rate limit; one that left more than 80 % of its burst used.
+    void record_rate_limited(RateLimitKind kind);
+    void record_rate_limit_warned(RateLimitKind kind);
 
     // Called by render(); must be callable from the thread that renders.
     void set_gauge_source(std::function<ServiceGauges()> source);
@@ -69,6 +78,8 @@ public:
     std::uint64_t degraded_answers_total() const;
     std::uint64_t flags_evaluated_total(FlagSource source) const;
     std::uint64_t connections_rejected_total() const;
+    std::uint64_t rate_limited_total(RateLimitKind kind) const;
+    std::uint64_t rate_limit_warned_total(RateLimitKind kind) const;
 
 private:
     struct Histogram {
@@ -86,6 +97,8 @@ private:
     std::uint64_t degraded_answers_ = 0;
     std::array<std::uint64_t, 3> flags_evaluated_{};
     std::uint64_t connections_rejected_ = 0;
+    std::array<std::uint64_t, 2> rate_limited_{};
+    std::array<std::uint64_t, 2> rate_limit_warned_{};
     std::function<ServiceGauges()> gauge_source_;
 };
 

@@ -189,6 +189,34 @@ TEST(Metrics, RouteAndDefinitionGaugesComeFromTheCallbackAtRenderTime) {
     EXPECT_EQ(value_of(samples, "flag_decide_definitions_version"), "8");
 }
 
+TEST(Metrics, CountsRateLimitedAndWarnedRequestsByLimitAndShowsTheKeysHeld) {
+    Metrics metrics;
+    auto samples = parse_exposition(metrics.render());
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limited_total", R"(limit="address")"), "0");
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limited_total", R"(limit="token")"), "0");
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limit_keys", R"(limit="token")"), "<absent>")
+        << "a limit that is off holds nothing";
+
+    metrics.record_rate_limited(RateLimitKind::token);
+    metrics.record_rate_limited(RateLimitKind::token);
+    metrics.record_rate_limited(RateLimitKind::address);
+    metrics.record_rate_limit_warned(RateLimitKind::address);
+    metrics.set_gauge_source([] {
+        ServiceGauges gauges;
+        gauges.address_rate_limit_keys = 42;
+        return gauges;
+    });
+    samples = parse_exposition(metrics.render());
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limited_total", R"(limit="token")"), "2");
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limited_total", R"(limit="address")"), "1");
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limit_warned_total", R"(limit="address")"), "1");
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limit_warned_total", R"(limit="token")"), "0");
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limit_keys", R"(limit="address")"), "42");
+    EXPECT_EQ(value_of(samples, "flag_decide_rate_limit_keys", R"(limit="token")"), "<absent>");
+    EXPECT_EQ(metrics.rate_limited_total(RateLimitKind::token), 2u);
+    EXPECT_EQ(metrics.rate_limit_warned_total(RateLimitKind::token), 0u);
+}
+
 TEST(Metrics, LabelValuesAreEscaped) {
     EXPECT_EQ(escape_label_value(R"(a"b\c)"
                                  "\n"
