@@ -43,6 +43,13 @@ struct Config {
     std::size_t pool_size;
     std::size_t threads;  // event-loop threads; 0: one per CPU the process may run on
     std::vector<std::string> cors_allowed_origins;  // "*" for any; empty: none
+    // Requests a second and burst per public token and per client address; a rate of 0 is no
+    // limit, a burst of 0 ten seconds of the rate.
+    std::size_t rate_limit_per_token;
+    std::size_t rate_limit_per_token_burst;
+    std::size_t rate_limit_per_address;
+    std::size_t rate_limit_per_address_burst;
+    std::vector<std::string> trusted_proxies;  // addresses or networks whose X-Forwarded-For counts
 
     // --help was given: the caller prints config_usage() and exits; nothing else was checked.
     bool help_requested = false;

@@ -3,6 +3,8 @@
 #include "decide/settings.hpp"
 
 #include "decide/api/cors_policy.hpp"
+#include "decide/api/rate_limiter.hpp"
+#include "decide/http/client_address.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/value.hpp>
@@ -20,6 +22,7 @@ namespace flag_eval::decide {
 namespace {
 
 constexpr std::uint64_t kMaxNumber = std::numeric_limits<std::int64_t>::max();
+constexpr std::uint64_t kMaxRate = RateLimiter::kMaxRate;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -72,10 +75,11 @@ T from_number(std::uint64_t n) {
 
 // ---- kinds of setting ----
 
-// A whole number (a count, or milliseconds) of at least `min`. `what` names it in errors.
+// A whole number (a count, or milliseconds) from `min` to `max`. `what` names it in errors.
 template <typename T>
 Setting number(std::string key, std::string flag, T Config::*field, std::uint64_t default_value,
-               std::uint64_t min, std::string what, std::string help) {
+               std::uint64_t min, std::string what, std::string help,
+               std::uint64_t max = kMaxNumber) {
     Setting s;
     s.keys = {key};
     s.flag = flag;
@@ -83,15 +87,18 @@ Setting number(std::string key, std::string flag, T Config::*field, std::uint64_
     s.help = std::move(help);
     s.default_text = std::to_string(default_value);
     const std::string bound = min == 1 ? "> 0" : ">= " + std::to_string(min);
-    if (min > 0) s.range_text = bound;
+    if (max < kMaxNumber)
+        s.range_text = std::to_string(min) + "-" + std::to_string(max);
+    else if (min > 0)
+        s.range_text = bound;
     s.set_default = [field, default_value](Config& c) { c.*field = from_number<T>(default_value); };
-    s.read_json = [field](Config& c, std::string_view k, const boost::json::value& v,
-                          std::string_view origin) {
-        c.*field = from_number<T>(file_number(v, k, origin, kMaxNumber));
+    s.read_json = [field, max](Config& c, std::string_view k, const boost::json::value& v,
+                               std::string_view origin) {
+        c.*field = from_number<T>(file_number(v, k, origin, max));
     };
-    s.read_flags = [field, flag](Config& c, const std::vector<std::string_view>& values) {
+    s.read_flags = [field, flag, max](Config& c, const std::vector<std::string_view>& values) {
         for (std::string_view value : values)
-            c.*field = from_number<T>(flag_number(flag, value, kMaxNumber));
+            c.*field = from_number<T>(flag_number(flag, value, max));
     };
     s.validate = [field, min, message = what + " (" + key + " / " + flag + ") must be " + bound](
                      const Config& c) {
@@ -287,6 +294,20 @@ Setting routes() {
     return s;
 }
 
+// The items of a comma-separated flag value, spaces around them removed, empty ones dropped.
+std::vector<std::string> comma_list(std::string_view value) {
+    std::vector<std::string> items;
+    while (!value.empty()) {
+        const auto comma = value.find(',');
+        std::string_view item = value.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) items.emplace_back(item);
+        value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    }
+    return items;
+}
+
 // The origins whose pages may read the public endpoints. In the file a list of origins or "*";
 // as a flag one comma-separated value ("" for none).
 Setting cors_origins() {
@@ -312,18 +333,7 @@ Setting cors_origins() {
             c.cors_allowed_origins.push_back(file_string(entry, k, origin));
     };
     s.read_flags = [](Config& c, const std::vector<std::string_view>& values) {
-        for (std::string_view value : values) {
-            c.cors_allowed_origins.clear();
-            while (!value.empty()) {
-                const auto comma = value.find(',');
-                std::string_view item = value.substr(0, comma);
-                while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-                while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-                if (!item.empty()) c.cors_allowed_origins.emplace_back(item);
-                value =
-                    comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-            }
-        }
+        for (std::string_view value : values) c.cors_allowed_origins = comma_list(value);
     };
     s.validate = [](const Config& c) {
         for (const std::string& origin : c.cors_allowed_origins)
@@ -334,10 +344,44 @@ Setting cors_origins() {
     return s;
 }
 
+// The proxies whose X-Forwarded-For names the client for the per-address limit. In the file a
+// list; as a flag one comma-separated value ("" for none).
+Setting trusted_proxies() {
+    Setting s;
+    s.keys = {"trusted_proxies"};
+    s.flag = "--trusted-proxies";
+    s.value_name = "ADDRESSES";
+    s.help =
+        "load balancers and proxies in front of the service (addresses or\n"
+        "networks: 10.0.0.0/8,fd00::/8): the per-address limit counts the\n"
+        "client their X-Forwarded-For names, not them; never list an address\n"
+        "a client can send from";
+    s.default_text = "none";
+    s.set_default = [](Config& c) { c.trusted_proxies.clear(); };
+    s.read_json = [](Config& c, std::string_view k, const boost::json::value& v,
+                     std::string_view origin) {
+        if (!v.is_array()) file_error(origin, k, "must be an array of addresses or networks");
+        c.trusted_proxies.clear();
+        for (const auto& entry : v.get_array())
+            c.trusted_proxies.push_back(file_string(entry, k, origin));
+    };
+    s.read_flags = [](Config& c, const std::vector<std::string_view>& values) {
+        for (std::string_view value : values) c.trusted_proxies = comma_list(value);
+    };
+    s.validate = [](const Config& c) {
+        for (const std::string& entry : c.trusted_proxies)
+            if (const std::string problem = trusted_proxy_problem(entry); !problem.empty())
+                throw ConfigError("trusted proxy (trusted_proxies / --trusted-proxies) " +
+                                  quoted(entry) + " " + problem);
+    };
+    return s;
+}
+
 }  // namespace
 
 // number<M> is milliseconds, number<N> a count; their columns: file key, flag, Config field,
-// default, minimum (checked after the file and the flags), the name validation errors use, help.
+// default, minimum (checked after the file and the flags), the name validation errors use, help,
+// and a maximum where there is one (checked as the value is read).
 const std::vector<Setting>& settings() {
     using M = std::chrono::milliseconds;
     using N = std::size_t;
@@ -365,6 +409,22 @@ const std::vector<Setting>& settings() {
         number<N>("threads", "--threads", &Config::threads, 0, 0, "threads",
                   "event-loop threads serving requests (0: one per CPU)"),
         cors_origins(),
+        // Off by default: see docs/deployment.md (Rate limits).
+        number<N>("rate_limit_per_token", "--rate-limit-per-token", &Config::rate_limit_per_token,
+                  0, 0, "rate limit per token",
+                  "requests a second per public token, on average (0: no limit)", kMaxRate),
+        number<N>("rate_limit_per_token_burst", "--rate-limit-per-token-burst",
+                  &Config::rate_limit_per_token_burst, 0, 0, "rate limit per token burst",
+                  "requests per public token at once (0: ten seconds of the rate)", kMaxRate),
+        number<N>("rate_limit_per_address", "--rate-limit-per-address",
+                  &Config::rate_limit_per_address, 0, 0, "rate limit per address",
+                  "requests a second per client address (IPv6: per /64), on average\n"
+                  "(0: no limit)",
+                  kMaxRate),
+        number<N>("rate_limit_per_address_burst", "--rate-limit-per-address-burst",
+                  &Config::rate_limit_per_address_burst, 0, 0, "rate limit per address burst",
+                  "requests per client address at once (0: ten seconds of the rate)", kMaxRate),
+        trusted_proxies(),
     };
     return table;
 }

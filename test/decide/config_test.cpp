@@ -101,7 +101,10 @@ TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
     EXPECT_EQ(c.max_connections, 10000u);
     EXPECT_EQ(c.probe_interval, 250ms);
     EXPECT_EQ(c.pool_size, 16u);
-    EXPECT_EQ(c.threads, 0u);  // one per CPU
+    EXPECT_EQ(c.threads, 0u);               // one per CPU
+    EXPECT_EQ(c.rate_limit_per_token, 0u);  // no rate limits
+    EXPECT_EQ(c.rate_limit_per_address, 0u);
+    EXPECT_TRUE(c.trusted_proxies.empty());
     EXPECT_FALSE(c.help_requested);
 }
 
@@ -266,6 +269,34 @@ TEST_F(ConfigTest, CorsOriginsAreAnyByDefaultAndCheckedWhenListed) {
         "\"cors_allowed_origins\" must be \"*\" or an array of origins");
 }
 
+TEST_F(ConfigTest, RateLimitsAreOffByDefaultAndBoundedWhenSet) {
+    const Config c =
+        load({kRoute, "--rate-limit-per-token=50", "--rate-limit-per-address=20",
+              "--rate-limit-per-address-burst=100", "--trusted-proxies=10.0.0.0/8, 2001:db8::7"});
+    EXPECT_EQ(c.rate_limit_per_token, 50u);
+    EXPECT_EQ(c.rate_limit_per_token_burst, 0u) << "ten seconds of the rate, later";
+    EXPECT_EQ(c.rate_limit_per_address, 20u);
+    EXPECT_EQ(c.rate_limit_per_address_burst, 100u);
+    EXPECT_EQ(c.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::7"}));
+    EXPECT_CONTAINS(error_of({kRoute, "--rate-limit-per-token=1000000001"}),
+                    "--rate-limit-per-token: \"1000000001\" is not a whole number from 0 to "
+                    "1000000000");
+    EXPECT_CONTAINS(
+        error_of({"--config",
+                  write_file("big.json", R"({"rate_limit_per_address_burst": 2000000000})"),
+                  kRoute}),
+        "\"rate_limit_per_address_burst\" must be a whole number from 0 to 1000000000");
+    EXPECT_CONTAINS(error_of({kRoute, "--trusted-proxies=10.0.0.0/33"}),
+                    "trusted proxy (trusted_proxies / --trusted-proxies) \"10.0.0.0/33\" has a "
+                    "prefix length that is not 0-32");
+    EXPECT_CONTAINS(error_of({kRoute, "--trusted-proxies=proxy.internal"}),
+                    "\"proxy.internal\" is not an IPv4 or IPv6 address or network");
+    EXPECT_CONTAINS(
+        error_of(
+            {"--config", write_file("bad.json", R"({"trusted_proxies": "10.0.0.1"})"), kRoute}),
+        "\"trusted_proxies\" must be an array of addresses or networks");
+}
+
 // ---- each setting is declared once, in the table of settings.cpp ----
 
 TEST_F(ConfigTest, HelpListsEverySettingWithItsFlagKeysAndDefault) {
@@ -310,6 +341,12 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
         {"--probe-ms", {R"({"probe_interval_ms": 7})", "7"}},
         {"--pool-size", {R"({"pool_size": 7})", "7"}},
         {"--threads", {R"({"threads": 3})", "3"}},
+        {"--rate-limit-per-token", {R"({"rate_limit_per_token": 7})", "7"}},
+        {"--rate-limit-per-token-burst", {R"({"rate_limit_per_token_burst": 7})", "7"}},
+        {"--rate-limit-per-address", {R"({"rate_limit_per_address": 7})", "7"}},
+        {"--rate-limit-per-address-burst", {R"({"rate_limit_per_address_burst": 7})", "7"}},
+        {"--trusted-proxies",
+         {R"({"trusted_proxies": ["10.1.2.3", "fd00::/8"]})", "10.1.2.3, fd00::/8"}},
         {"--cors-origins",
          {R"({"cors_allowed_origins": ["https://a.example", "http://localhost:3000"]})",
           "https://a.example, http://localhost:3000"}},
