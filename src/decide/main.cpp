@@ -111,7 +111,10 @@ int main(int argc, char** argv) {
             loop.get_executor(),
             asio::ip::tcp::endpoint(asio::ip::make_address(config.listen_address),
                                     config.listen_port),
-            HttpLimits(config), [&service](Request& request) { return service.handle(request); },
+            HttpLimits(config),
+            [&service](Request& request, const asio::ip::address& peer) {
+                return service.handle(request, peer);
+            },
             &metrics, workers);
         server.set_response_decorator([&service](const Request& request, Response& response) {
             service.add_cors_headers(request, response);

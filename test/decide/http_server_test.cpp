@@ -53,6 +53,12 @@ bool eventually(Condition condition, std::chrono::milliseconds timeout = 3000ms)
 class RawClient {
 public:
     explicit RawClient(tcp::endpoint server) : socket_(io_) { socket_.connect(server); }
+    // Connects from `source` (any 127.0.0.0/8 address works on loopback).
+    RawClient(tcp::endpoint server, const asio::ip::address& source) : socket_(io_) {
+        socket_.open(server.protocol());
+        socket_.bind(tcp::endpoint(source, 0));
+        socket_.connect(server);
+    }
 
     void send(std::string_view bytes) {
         asio::write(socket_, asio::buffer(bytes.data(), bytes.size()));
@@ -140,7 +146,7 @@ std::string post(std::string_view target, std::string_view body) {
 }
 
 // Answers 200 with "<method> <target> <body>"; /boom throws; labels requests "echo".
-asio::awaitable<Response> echo_handler(Request& request) {
+asio::awaitable<Response> echo_handler(Request& request, const asio::ip::address&) {
     if (request.target().starts_with("/boom")) throw std::runtime_error("boom");
     Response response{http::status::ok, request.version()};
     response.set(http::field::content_type, "text/plain");
@@ -157,9 +163,9 @@ protected:
         auto calls = handler_calls_;
         server_ = std::make_unique<HttpServer>(
             io_.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), limits,
-            [calls, handler](Request& request) {
+            [calls, handler](Request& request, const asio::ip::address& peer) {
                 ++*calls;
-                return handler(request);
+                return handler(request, peer);
             },
             &metrics_, start_workers());
         if (labeler) server_->set_endpoint_labeler(std::move(labeler));
@@ -331,11 +337,12 @@ TEST_P(HttpServerTest, ConnectionCloseAndHttp10CloseAfterTheAnswer) {
 }
 
 TEST_P(HttpServerTest, DefaultContentTypeIsJson) {
-    start(HttpLimits(Config{}), [](Request&) -> asio::awaitable<Response> {
-        Response response{http::status::ok, 11};
-        response.body() = "{}";
-        co_return response;
-    });
+    start(HttpLimits(Config{}),
+          [](Request&, const asio::ip::address&) -> asio::awaitable<Response> {
+              Response response{http::status::ok, 11};
+              response.body() = "{}";
+              co_return response;
+          });
     RawClient client(endpoint());
     client.send(get("/"));
     auto response = client.read_response();
@@ -630,13 +637,15 @@ TEST_P(HttpServerTest, TheLabelerNamesUnlabelledRequests) {
 TEST_P(HttpServerTest, ConnectionsAreServedByTheWorkersInTurn) {
     auto threads = std::make_shared<std::mutex>();
     auto seen = std::make_shared<std::vector<std::thread::id>>();
-    start(HttpLimits{Config{}}, [threads, seen](Request& request) -> asio::awaitable<Response> {
-        {
-            std::lock_guard lock(*threads);
-            seen->push_back(std::this_thread::get_id());
-        }
-        co_return co_await echo_handler(request);
-    });
+    start(HttpLimits{Config{}},
+          [threads, seen](Request& request,
+                          const asio::ip::address& peer) -> asio::awaitable<Response> {
+              {
+                  std::lock_guard lock(*threads);
+                  seen->push_back(std::this_thread::get_id());
+              }
+              co_return co_await echo_handler(request, peer);
+          });
     std::vector<std::unique_ptr<RawClient>> clients;
     for (int i = 0; i < 4; ++i) {
         auto& client = clients.emplace_back(std::make_unique<RawClient>(endpoint()));
@@ -650,6 +659,22 @@ TEST_P(HttpServerTest, ConnectionsAreServedByTheWorkersInTurn) {
     std::set<std::thread::id> distinct(seen->begin(), seen->end());
     EXPECT_EQ(distinct.size(), GetParam() == 0 ? 1u : static_cast<std::size_t>(GetParam()));
     EXPECT_FALSE(distinct.contains(std::this_thread::get_id()));
+}
+
+TEST_P(HttpServerTest, TheHandlerIsToldThePeersAddress) {
+    start(HttpLimits{Config{}},
+          [](Request& request, const asio::ip::address& peer) -> asio::awaitable<Response> {
+              Response response{http::status::ok, request.version()};
+              response.body() = peer.to_string();
+              co_return response;
+          });
+    for (const char* source : {"127.0.0.1", "127.0.0.2"}) {
+        RawClient client(endpoint(), asio::ip::make_address(source));
+        client.send(get("/who"));
+        const auto response = client.read_response();
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->body(), source);
+    }
 }
 
 TEST_P(HttpServerTest, StopClosesEveryConnection) {

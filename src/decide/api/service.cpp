@@ -93,7 +93,8 @@ std::string query_param(const boost::urls::url_view& url, std::string_view name)
 
 }  // namespace
 
-boost::asio::awaitable<Response> Service::handle(const Request& request) {
+boost::asio::awaitable<Response> Service::handle(const Request& request,
+                                                 const boost::asio::ip::address& /*peer*/) {
     std::string endpoint = "other";
     Response response = co_await route(request, endpoint);
     response.set(kEndpointLabelField, endpoint);

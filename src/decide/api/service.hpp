@@ -12,6 +12,7 @@
 #include "decide/database/route_set.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <string>
 
@@ -29,8 +30,10 @@ public:
           flags_(cache, routes, metrics, config.request_deadline),
           cors_(config.cors_allowed_origins) {}
 
-    // Answers one request, labelled (kEndpointLabelField) with the endpoint metrics count it under.
-    boost::asio::awaitable<Response> handle(const Request& request);
+    // Answers one request from `peer` (the TCP peer), labelled (kEndpointLabelField) with the
+    // endpoint metrics count it under.
+    boost::asio::awaitable<Response> handle(const Request& request,
+                                            const boost::asio::ip::address& peer);
 
     // The CORS headers of a response to `request` (the handler's, or the HTTP server's own
     // error answer): on every endpoint web pages may read, none on the others.

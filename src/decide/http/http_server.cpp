@@ -161,6 +161,8 @@ public:
     Connection(std::shared_ptr<HttpServerState> state, HttpWorker& worker, tcp::socket socket)
         : state_(std::move(state)), worker_(worker), stream_(std::move(socket)) {
         state_->connection_opened(worker_, &stream_);
+        beast::error_code ec;  // a peer already gone: the unspecified address
+        peer_ = stream_.socket().remote_endpoint(ec).address();
     }
     ~Connection() { state_->connection_closed(worker_, &stream_); }
     Connection(const Connection&) = delete;
@@ -199,6 +201,7 @@ private:
     HttpWorker& worker_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
+    asio::ip::address peer_;
 };
 
 asio::awaitable<void> Connection::run() {
@@ -282,7 +285,7 @@ asio::awaitable<bool> Connection::await_next_request() {
 asio::awaitable<Response> Connection::call_handler(Request& request) {
     std::string failure;
     try {
-        co_return co_await state_->handler(request);
+        co_return co_await state_->handler(request, peer_);
     } catch (const std::exception& e) {
         failure = e.what();
     } catch (...) {

@@ -64,7 +64,9 @@ struct HttpLimits {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
-using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
+// Called with the request and the address of the TCP peer that sent it.
+using Handler =
+    std::function<boost::asio::awaitable<Response>(Request&, const boost::asio::ip::address& peer)>;
 
 // The handler names the endpoint a request counted under in the metrics by setting this field
 // on its response; the server removes it before sending.
