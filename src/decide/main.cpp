@@ -119,9 +119,11 @@ int main(int argc, char** argv) {
         server.set_response_decorator([&service](const Request& request, Response& response) {
             service.add_cors_headers(request, response);
         });
-        metrics.set_gauge_source([&routes, &cache, &server] {
+        metrics.set_gauge_source([&routes, &cache, &server, &service] {
             ServiceGauges out = gauges(routes, cache);
             out.open_connections = server.open_connections();
+            out.address_rate_limit_keys = service.rate_limits().keys(RateLimitKind::address);
+            out.token_rate_limit_keys = service.rate_limits().keys(RateLimitKind::token);
             return out;
         });
 

@@ -54,6 +54,25 @@ TEST(CorsPolicy, ListedOriginsAreEchoedAndOthersRefused) {
     EXPECT_TRUE(none.allows(""));
 }
 
+TEST(CorsPolicy, TheRateLimitHeadersAreExposedToThePage) {
+    const CorsPolicy listed({"https://app.example"});
+    Response plain{http::status::ok, 11};
+    listed.decorate(request_from("https://app.example"), plain);
+    EXPECT_EQ(header_of(plain, http::field::access_control_expose_headers), "(none)");
+
+    Response refused{http::status::too_many_requests, 11};
+    refused.set(http::field::retry_after, "1");
+    listed.decorate(request_from("https://app.example"), refused);
+    EXPECT_EQ(header_of(refused, http::field::access_control_allow_origin), "https://app.example");
+    EXPECT_EQ(header_of(refused, http::field::access_control_expose_headers), "Retry-After");
+
+    Response warned{http::status::ok, 11};
+    warned.set("X-PostHog-Rate-Limit-Warning", "true");
+    CorsPolicy({"*"}).decorate(request_from("https://shop.example"), warned);
+    EXPECT_EQ(header_of(warned, http::field::access_control_expose_headers),
+              "X-PostHog-Rate-Limit-Warning");
+}
+
 TEST(CorsPolicy, PreflightAllowsTheMethodsAndAskedHeadersForTwoHours) {
     const CorsPolicy listed({"https://app.example"});
     Request ask = request_from("https://app.example", http::verb::options);

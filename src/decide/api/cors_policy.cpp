@@ -1,6 +1,7 @@
 #include "decide/api/cors_policy.hpp"
 
 #include "core/ascii_case.hpp"
+#include "decide/api/rate_limits.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -61,6 +62,14 @@ bool CorsPolicy::allows(std::string_view origin) const {
 }
 
 void CorsPolicy::decorate(const Request& request, Response& response) const {
+    // A page's script reads only the safelisted response headers unless told otherwise.
+    const bool retry_after = response.count(http::field::retry_after) > 0,
+               warning = response.count(kRateLimitWarningHeader) > 0;
+    if (retry_after || warning)
+        response.set(http::field::access_control_expose_headers,
+                     retry_after && warning ? "Retry-After, X-PostHog-Rate-Limit-Warning"
+                     : retry_after          ? "Retry-After"
+                                            : "X-PostHog-Rate-Limit-Warning");
     if (any_origin_) {
         response.set(http::field::access_control_allow_origin, "*");
         return;

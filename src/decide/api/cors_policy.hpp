@@ -27,7 +27,8 @@ public:
     bool allows(std::string_view origin) const;
 
     // Adds Access-Control-Allow-Origin (and Vary: Origin when the answer depends on it) to the
-    // response of a public endpoint.
+    // response of a public endpoint, and Access-Control-Expose-Headers for the rate limits'
+    // Retry-After and X-PostHog-Rate-Limit-Warning when it carries them.
     void decorate(const Request& request, Response& response) const;
 
     // The answer to a preflight (OPTIONS) of a public endpoint: 204 with the methods and headers

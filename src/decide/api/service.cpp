@@ -94,14 +94,18 @@ std::string query_param(const boost::urls::url_view& url, std::string_view name)
 }  // namespace
 
 boost::asio::awaitable<Response> Service::handle(const Request& request,
-                                                 const boost::asio::ip::address& /*peer*/) {
+                                                 const boost::asio::ip::address& peer) {
     std::string endpoint = "other";
-    Response response = co_await route(request, endpoint);
+    RateLimitState rate;
+    Response response = co_await route(request, peer, endpoint, rate);
+    RateLimits::mark(rate, response);
     response.set(kEndpointLabelField, endpoint);
     co_return response;
 }
 
-boost::asio::awaitable<Response> Service::route(const Request& request, std::string& endpoint) {
+boost::asio::awaitable<Response> Service::route(const Request& request,
+                                                const boost::asio::ip::address& peer,
+                                                std::string& endpoint, RateLimitState& rate) {
     auto parsed = boost::urls::parse_origin_form(request.target());
     if (!parsed) {
         co_return error_response(request, 400, "malformed request target");
@@ -112,13 +116,20 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
     const bool get = request.method() == http::verb::get,
                post = request.method() == http::verb::post;
 
-    if (readable_cross_origin(target.endpoint)) {
-        // A browser asks before a request it may not send simply; a page of an origin not
-        // allowed is refused before anything is evaluated or written.
-        if (request.method() == http::verb::options) co_return cors_.preflight(request);
-        if (!cors_.allows(header_value(request, http::field::origin)))
-            co_return error_response(request, 403, kOriginNotAllowed);
+    // A browser asks before a request it may not send simply (not counted: a refused
+    // preflight reads to posthog-js as a network failure); a page of an origin not allowed is
+    // refused before anything is evaluated or written.
+    const bool public_endpoint = readable_cross_origin(target.endpoint);
+    if (public_endpoint && request.method() == http::verb::options)
+        co_return cors_.preflight(request);
+    // Every request counts against its address, before its body is read, but the operator's.
+    if (target.endpoint != Endpoint::Healthz && target.endpoint != Endpoint::Readyz &&
+        target.endpoint != Endpoint::Metrics) {
+        if (auto refused = rate_limits_.admit_address(request, peer, rate))
+            co_return std::move(*refused);
     }
+    if (public_endpoint && !cors_.allows(header_value(request, http::field::origin)))
+        co_return error_response(request, 403, kOriginNotAllowed);
 
     switch (target.endpoint) {
         case Endpoint::Flags:
@@ -132,16 +143,16 @@ boost::asio::awaitable<Response> Service::route(const Request& request, std::str
                                 : (!version.empty() && std::atoi(version.c_str()) >= 4);
             const std::string compression =
                 query_param(url, "compression");  // a named local: see flags_endpoint.cpp
-            co_return co_await flags(request, compression, v2);
+            co_return co_await flags(request, compression, v2, rate);
         }
         case Endpoint::RemoteConfig:
         case Endpoint::RemoteConfigScript:
             if (!get) co_return error_response(request, 405, "use GET");
-            co_return remote_config(request, target);
+            co_return remote_config(request, target, rate);
         case Endpoint::Events: co_return error_response(request, 404, kNotAnEventSink);
         case Endpoint::Definitions:
             if (!get) co_return error_response(request, 405, "use GET");
-            co_return definitions(request, query_param(url, "token"));
+            co_return definitions(request, query_param(url, "token"), rate);
         case Endpoint::Healthz:
         case Endpoint::Readyz:
         case Endpoint::Metrics:
@@ -163,9 +174,12 @@ void Service::add_cors_headers(const Request& request, Response& response) const
         cors_.decorate(request, response);
 }
 
-Response Service::remote_config(const Request& request, const EndpointRoute& target) const {
+Response Service::remote_config(const Request& request, const EndpointRoute& target,
+                                RateLimitState& rate) {
     if (!is_public_token(target.token))
         return error_response(request, 400, "invalid token in the remote config path");
+    if (auto refused = rate_limits_.admit_token(request, target.token, rate))
+        return std::move(*refused);
     const auto team = cache_.by_api_token(target.token);
     if (!team && cache_.loaded()) return error_response(request, 404, "invalid API token");
     // Without definitions yet, flags may still come from the database: say there are some.
@@ -181,7 +195,8 @@ Response Service::remote_config(const Request& request, const EndpointRoute& tar
 }
 
 boost::asio::awaitable<Response> Service::flags(const Request& request,
-                                                std::string_view compression, bool v2) {
+                                                std::string_view compression, bool v2,
+                                                RateLimitState& rate) {
     auto body = decode_body(request.body(), header_value(request, http::field::content_encoding),
                             header_value(request, http::field::content_type), compression,
                             config_.max_body_bytes);
@@ -191,6 +206,9 @@ boost::asio::awaitable<Response> Service::flags(const Request& request,
     if (auto* error = std::get_if<RequestError>(&parsed))
         co_return error_response(request, error->status, error->message);
     DecideRequest& decide_request = std::get<DecideRequest>(parsed);
+    // Before any database work.
+    if (auto refused = rate_limits_.admit_token(request, decide_request.token, rate))
+        co_return std::move(*refused);
     if (!decide_request.runtime_declared)
         decide_request.scope.runtime = runtime_from_headers(runtime_hints(request));
 
@@ -208,9 +226,11 @@ boost::asio::awaitable<Response> Service::flags(const Request& request,
         v2 ? flags_v2_body(answer, request_id, evaluated_at) : flags_v1_body(answer, request_id));
 }
 
-Response Service::definitions(const Request& request, std::string_view token) {
+Response Service::definitions(const Request& request, std::string_view token,
+                              RateLimitState& rate) {
     if (!cache_.loaded())
         return error_response(request, 503, "flag definitions are not loaded yet");
+    if (auto refused = rate_limits_.admit_token(request, token, rate)) return std::move(*refused);
     std::string_view authorization = header_value(request, http::field::authorization);
     constexpr std::string_view kBearer = "Bearer ";
     const std::string_view secret = authorization.starts_with(kBearer)
