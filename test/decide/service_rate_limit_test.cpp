@@ -208,14 +208,14 @@ TEST_F(ServiceRateLimitTest, ATokenOverItsLimitGets429WhileAnotherTokenIsAnswere
     EXPECT_EQ(status("127.0.0.1", flags_request("phc_1")), 429u);
 }
 
-TEST_F(ServiceRateLimitTest, AnAddressOverItsLimitGets429BeforeItsBodyIsRead) {
+TEST_F(ServiceRateLimitTest, AnAddressOverItsLimitGets429BeforeItsBodyIsDecoded) {
     Config config;
     config.rate_limit_per_address = 1;
     config.rate_limit_per_address_burst = 2;
     start(config);
     EXPECT_EQ(status("127.0.0.1", flags_request("phc_1")), 200u);
     EXPECT_EQ(status("127.0.0.1", flags_request("phc_1")), 200u);
-    // A body that would get 400 gets 429: it is never read.
+    // A body that would get 400 gets 429: it is never decoded.
     const std::string broken =
         "POST /flags?v=2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 5\r\n\r\n"
         "{nope";

@@ -1,8 +1,8 @@
 // The service's rate limits (docs/reference.md, Rate limits), so that a flood from one client
 // address or one token leaves the others their answers:
 //   - per client address (TrustedProxies decides the address): every request the handler gets
-//     but the health checks, /metrics and CORS preflights, counted before its body is read (the
-//     HTTP server's own 400/413/414/431 answers never reach it);
+//     but the health checks, /metrics and CORS preflights, counted before its body is decoded
+//     or parsed (the HTTP server's own 400/413/414/431 answers never reach it);
 //   - per public token: /flags and /decide once the body names the token, remote config and the
 //     definitions feed, all before any database work. Once definitions are loaded a token they
 //     do not know gets its 401 from memory, so it is not counted and takes no memory here.

@@ -122,7 +122,7 @@ boost::asio::awaitable<Response> Service::route(const Request& request,
     const bool public_endpoint = readable_cross_origin(target.endpoint);
     if (public_endpoint && request.method() == http::verb::options)
         co_return cors_.preflight(request);
-    // Every request counts against its address, before its body is read, but the operator's.
+    // Every request counts against its address, before its body is decoded, but the operator's.
     if (target.endpoint != Endpoint::Healthz && target.endpoint != Endpoint::Readyz &&
         target.endpoint != Endpoint::Metrics) {
         if (auto refused = rate_limits_.admit_address(request, peer, rate))
