@@ -760,6 +760,68 @@ TEST_F(RouteSetTest, FiftyConcurrentQueriesShareAPoolOfFour) {
         [&] { routes.stop(); });
 }
 
+TEST_F(RouteSetTest, QueriesBeyondMaxConnectingWaitInsteadOfOpeningMoreConnections) {
+    // A burst of queries on a route with no idle connection forks no more backends at once than
+    // max_connecting (a server that hangs on connect shows how many were tried).
+    TestListener black_hole(io, TestListener::Mode::BlackHole);
+    RouteOptions options = quick_options();
+    options.max_connecting = 1;
+    RouteSet routes(io.get_executor(),
+                    {{"hung", RouteRole::Replica, conninfo_for("127.0.0.1", black_hole.port())}},
+                    options);
+    run(
+        [&]() -> asio::awaitable<void> {
+            int timed_out = 0;
+            for (int i = 0; i < 3; ++i) {
+                asio::co_spawn(
+                    io,
+                    [&]() -> asio::awaitable<void> {
+                        auto outcome = co_await routes.query(Purpose::PersonData, "SELECT 1", {},
+                                                             Clock::now() + 200ms);
+                        EXPECT_EQ(outcome.result.status, QueryStatus::Timeout)
+                            << outcome.result.error;
+                        ++timed_out;
+                    },
+                    asio::detached);
+            }
+            EXPECT_TRUE(co_await poll_until([&] { return timed_out == 3; }, 3s));
+            EXPECT_EQ(black_hole.accepted(), 1u) << "one connect; the other two waited for it";
+        },
+        [&] {
+            routes.stop();
+            black_hole.close();
+        });
+}
+
+TEST_F(RouteSetTest, AFailedConnectFailsThoseWaitingForAConnectionAtOnce) {
+    asio::io_context spare;
+    const auto port = closed_port(spare);
+    RouteOptions options = quick_options();
+    options.max_connecting = 1;
+    RouteSet routes(io.get_executor(),
+                    {{"dead", RouteRole::Replica, conninfo_for("127.0.0.1", port)}}, options);
+    run(
+        [&]() -> asio::awaitable<void> {
+            int failed = 0;
+            const auto start = Clock::now();
+            for (int i = 0; i < 3; ++i) {
+                asio::co_spawn(
+                    io,
+                    [&]() -> asio::awaitable<void> {
+                        auto outcome = co_await routes.query(Purpose::PersonData, "SELECT 1", {},
+                                                             Clock::now() + 3s);
+                        EXPECT_EQ(outcome.result.status, QueryStatus::ConnectionLost)
+                            << outcome.result.error;
+                        ++failed;
+                    },
+                    asio::detached);
+            }
+            EXPECT_TRUE(co_await poll_until([&] { return failed == 3; }, 3s));
+            EXPECT_LT(ms_since(start), 1000.0) << "nobody waited for the deadline";
+        },
+        [&] { routes.stop(); });
+}
+
 TEST_F(RouteSetTest, StopEndsProbesAndLaterQueriesGetNoRoute) {
     TestListener black_hole(io, TestListener::Mode::BlackHole);
     RouteOptions options = quick_options();

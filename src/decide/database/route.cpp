@@ -102,6 +102,64 @@ private:
     bool granted_ = false;
 };
 
+// ---- connections: at most max_connecting opened at once; other queries wait for one ----
+
+class Route::ConnectionWaiter {
+public:
+    ConnectionWaiter(Route& route, Clock::time_point deadline)
+        : route_(route), timer_(route.executor_, deadline) {
+        position_ = route_.connection_waiters_.insert(route_.connection_waiters_.end(), this);
+    }
+    ~ConnectionWaiter() { dequeue(); }
+    ConnectionWaiter(const ConnectionWaiter&) = delete;
+    ConnectionWaiter& operator=(const ConnectionWaiter&) = delete;
+
+    // A connection another query gave back; null at the deadline, when the route closed, or
+    // when a connect failed (then failure() says how).
+    asio::awaitable<std::unique_ptr<PgConnection>> wait() {
+        co_await timer_.async_wait(as_awaitable_tuple);
+        co_return std::move(connection_);
+    }
+    void hand(std::unique_ptr<PgConnection> connection) {
+        dequeue();
+        connection_ = std::move(connection);
+        timer_.cancel();
+    }
+    void fail(const QueryResult& failure) {
+        dequeue();
+        failure_ = failure;
+        timer_.cancel();
+    }
+    void wake() { timer_.cancel(); }
+    const std::optional<QueryResult>& failure() const { return failure_; }
+
+private:
+    void dequeue() {
+        if (!queued_) return;
+        route_.connection_waiters_.erase(position_);
+        queued_ = false;
+    }
+
+    Route& route_;
+    asio::steady_timer timer_;
+    std::list<ConnectionWaiter*>::iterator position_;
+    bool queued_ = true;
+    std::unique_ptr<PgConnection> connection_;
+    std::optional<QueryResult> failure_;
+};
+
+// Counts a connect in flight for as long as it lives.
+class Route::Connecting {
+public:
+    explicit Connecting(Route& route) : route_(route) { ++route_.connecting_; }
+    ~Connecting() { --route_.connecting_; }
+    Connecting(const Connecting&) = delete;
+    Connecting& operator=(const Connecting&) = delete;
+
+private:
+    Route& route_;
+};
+
 // A held pool slot and the connection used under it; gives both back however the query ends.
 class Route::Lease {
 public:
@@ -165,10 +223,13 @@ std::unique_ptr<PgConnection> Route::take_idle() {
 }
 
 void Route::give_back(std::unique_ptr<PgConnection> connection) {
-    if (!connection || connection->broken() || closed_ || !breaker_.allows_requests() ||
-        idle_.size() >= options_.max_pool_size)
+    if (!connection || connection->broken() || closed_ || !breaker_.allows_requests())
         return;  // discarded: PQfinish never blocks
-    idle_.push_back(std::move(connection));
+    if (!connection_waiters_.empty()) {
+        connection_waiters_.front()->hand(std::move(connection));
+        return;
+    }
+    if (idle_.size() < options_.max_pool_size) idle_.push_back(std::move(connection));
 }
 
 void Route::record(const QueryResult& result, bool from_probe) {
@@ -203,10 +264,30 @@ asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParam
         co_return QueryResult::failure(QueryStatus::Timeout,
                                        "deadline passed waiting for a pooled connection");
     lease.connection = take_idle();
+    if (!lease.connection && connecting_ >= options_.max_connecting) {
+        ConnectionWaiter waiter(*this, deadline);
+        lease.connection = co_await waiter.wait();
+        if (!lease.connection) {
+            if (waiter.failure()) co_return *waiter.failure();  // counted once, by the connect
+            if (closed_)
+                co_return QueryResult::failure(QueryStatus::ConnectionLost,
+                                               "route " + name() + " is closed");
+            co_return QueryResult::failure(QueryStatus::Timeout,
+                                           "no connection came free before the deadline (" +
+                                               std::to_string(connecting_) + " being opened)");
+        }
+    }
     if (!lease.connection) {
-        auto connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
+        PgConnection::ConnectResult connected;
+        {
+            Connecting counted(*this);
+            connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
+        }
         if (!connected.connection) {
             record(connected.failure, false);
+            // Those waiting for a connection would wait in vain: the next route may answer.
+            while (!connection_waiters_.empty())
+                connection_waiters_.front()->fail(connected.failure);
             co_return std::move(connected.failure);
         }
         lease.connection = std::move(connected.connection);
@@ -297,11 +378,15 @@ asio::awaitable<void> Route::keep_warm(const WarmUpSource& warm_up, Clock::time_
     // Idle connections ready, so the first requests after a failover elsewhere or a recovery
     // here pay neither the connect nor a cold backend.
     if (closed_ || idle_.size() >= options_.warm_idle || busy_ >= options_.max_pool_size ||
-        !waiters_.empty())
+        !waiters_.empty() || connecting_ >= options_.max_connecting)
         co_return;
     ++busy_;
     Lease lease(*this);
-    auto connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
+    PgConnection::ConnectResult connected;
+    {
+        Connecting counted(*this);
+        connected = co_await PgConnection::connect(executor_, config_.conninfo, deadline);
+    }
     if (!connected.connection) co_return;  // a failure here is the next probe's business
     ++connections_opened_;
     lease.connection = std::move(connected.connection);
@@ -324,6 +409,7 @@ void Route::close() {
     closed_ = true;
     idle_.clear();
     for (SlotWaiter* waiter : waiters_) waiter->wake();
+    for (ConnectionWaiter* waiter : connection_waiters_) waiter->wake();
     probe_control_->stop.emit(asio::cancellation_type::terminal);
 }
 

@@ -47,6 +47,9 @@ struct RouteOptions {
     // Idle connections the probe keeps open and warm (one more per probe round at most), so
     // that a route taking over from a failed one does not start from cold backends.
     std::size_t warm_idle = 2;
+    // Connections being opened at once; further queries wait for one another query gives back.
+    // A burst of connects is what makes new backends slow (each forks and loads the library).
+    std::size_t max_connecting = 2;
 };
 
 // A recent request's statement, replayed on each connection the probe opens ahead of demand:
@@ -140,7 +143,9 @@ public:
 
 private:
     class SlotWaiter;
+    class ConnectionWaiter;
     class Lease;
+    class Connecting;
     struct ProbeControl;
 
     static boost::asio::awaitable<void> probe_loop(std::shared_ptr<Route> route,
@@ -168,6 +173,8 @@ private:
     std::uint64_t connections_opened_ = 0;
     std::array<std::uint64_t, kAttemptKinds> attempts_{};  // request queries sent here, by kind
     std::list<SlotWaiter*> waiters_;                       // FIFO
+    std::size_t connecting_ = 0;  // connects in flight (requests' and keep_warm's)
+    std::list<ConnectionWaiter*> connection_waiters_;  // FIFO, each holding a slot
     std::shared_ptr<ProbeControl>
         probe_control_;  // outlives the probe coroutine: see start_probing
     bool closed_ = false;
