@@ -7,7 +7,11 @@ contract): no request fails, latency never exceeds the deadline plus 50 ms (in t
 half the time a hung route is held: no answer waits on a hang), flags that need no stored data
 are always correct, full answers within 5 s after a fault clears.
 
-    test/drill/drill.py                      the full drill (a few minutes)
+    test/drill/drill.py                      the full drill (about ten minutes): the service's
+                                             capacity measured first, every fault at 70 % of it,
+                                             then every fault again at 400 requests/s with a busy
+                                             loop on each core
+    test/drill/drill.py --rate 400           one pass at a fixed rate (--busy: with busy loops)
     test/drill/drill.py --short              a subset with short holds (make tap: 020_drill_short.pl)
     test/drill/drill.py --faults a,b         only these faults (--list names them)
     test/drill/drill.py --report docs/resilience.md   also write the Markdown report
@@ -25,6 +29,7 @@ import os
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -58,7 +63,12 @@ def parse_args(argv):
     p.add_argument("--short", action="store_true", help="the short form: fewer faults, shorter holds")
     p.add_argument("--faults", help="comma-separated fault names (default: all, or the short set)")
     p.add_argument("--list", action="store_true", help="list the faults and exit")
-    p.add_argument("--rate", type=float, default=400, help="requests per second, all workers together [400]")
+    p.add_argument("--rate", type=float,
+                   help="one pass at this many requests/s, all workers together [short: 400; full: two passes, "
+                        "at --capacity-share of the measured capacity, then at --busy-rate with busy loops]")
+    p.add_argument("--capacity-share", type=float, default=0.7, help="the full drill's first pass rate [0.7]")
+    p.add_argument("--busy-rate", type=float, default=400, help="the full drill's second pass rate [400]")
+    p.add_argument("--busy", action="store_true", help="with --rate: a busy loop on each core during the pass")
     p.add_argument("--workers", type=int, default=8, help="load worker processes [8]")
     p.add_argument("--hold", type=float, help="seconds each fault is held [5; short 2]")
     p.add_argument("--persons", type=int, help="persons in the sample data [100000; short 20000]")
@@ -72,6 +82,10 @@ def parse_args(argv):
     p.add_argument("--trace", help="write every request record and /metrics sample here (JSON)")
     p.add_argument("--keep", action="store_true", help="leave the topology running at the end (debugging)")
     args = p.parse_args(argv)
+    if args.short and args.rate is None:
+        args.rate = 400.0
+    if args.busy and args.rate is None:
+        p.error("--busy goes with --rate (the full drill has a busy pass of its own)")
     if args.hold is None:
         args.hold = 2.0 if args.short else 5.0
     if args.persons is None:
@@ -204,6 +218,118 @@ def copy_logs(topology, log_dir):
             shutil.copy(path, os.path.join(log_dir, "drill_" + name))
 
 
+def plan_passes(args):
+    """The load of each pass: {"title", "rate" (None: measure the capacity first), "busy", "last"}.
+    The promotion fault discards the primary, so it runs in the last pass only."""
+    if args.rate is not None:
+        title = f"at {args.rate:g} requests/s" + (", a busy loop on each core" if args.busy else "")
+        return [{"title": title, "rate": args.rate, "busy": args.busy, "last": True}]
+    return [{"title": "at capacity", "rate": None, "busy": False, "last": False},
+            {"title": f"at {args.busy_rate:g} requests/s, a busy loop on each core", "rate": args.busy_rate,
+             "busy": True, "last": True}]
+
+
+class BusyLoops:
+    """A spinning process per core (other work on the machine), ended by pid however the drill ends."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, count):
+        for _ in range(count):
+            self.procs.append(subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"]))
+
+    def stop(self):
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+        self.procs = []
+
+
+def measure_capacity(d, subjects, out_dir, seconds=4.0, warm_up=1.0):
+    """Requests/s the service answers with every database up, the drill's own load generator
+    sending as fast as answers come back (closed loop; on a small machine the generator's CPU is
+    part of what limits it)."""
+    load = Load(d.topology.port["decide"], subjects, None, d.args.workers, out_dir)
+    start = load.start()
+    time.sleep(max(0.0, start + warm_up + seconds - time.time()))
+    records, _, _ = load.stop()
+    counted = [r for r in records if start + warm_up <= r[0] < start + warm_up + seconds]
+    capacity = len(counted) / seconds
+    full = sum(1 for r in counted if r[2] == 200 and not r[3])
+    log(f"capacity: {capacity:.0f} requests/s ({full} of {len(counted)} answers full)")
+    return capacity
+
+
+def run_pass(d, plan, number, subjects, out_dir, result):
+    """A baseline and every fault of the pass under steady load at the pass's rate. Returns
+    (timeline rows, records, problems, problem count, whether the drill must stop here)."""
+    d.down_for_good = set()
+    d.load = Load(d.topology.port["decide"], subjects, plan["rate"], d.args.workers, out_dir)
+    baseline_start = d.load.start()
+    log(f"load: {plan['rate']:g} requests/s from {d.args.workers} workers")
+    rows = []
+    stopped_early = False
+    try:
+        time.sleep(max(0.0, baseline_start + (3.0 if d.args.short else 5.0) - time.time()))
+        rows.append({"name": "baseline", "title": "no fault (baseline)", "start": baseline_start,
+                     "end": time.time(), "cleared": None, "held": None, "restore_s": None,
+                     "notes": [], "checks": [], "healthy_route_remains": True})
+        for fault_class in d.args.fault_classes:
+            if fault_class.down_for_good and not plan["last"]:
+                continue
+            fault = fault_class()
+            try:
+                rows.append(run_fault(d, fault))
+            except Exception:
+                # A fault that cannot be injected or cleared leaves the topology in an unknown
+                # state: the drill stops here and reports what it has.
+                trace = traceback.format_exc()
+                log(f"{fault.title}: failed:\n{trace}")
+                result["assertions"].append((False, f"{fault.title}: the drill could inject and clear it: "
+                                                    f"{trace.strip().splitlines()[-1]}"))
+                stopped_early = True
+                break
+            if not d.load.alive():
+                raise RuntimeError("a load worker died")
+    finally:
+        records, problems, problem_count = d.load.stop()
+    for row in rows:
+        row["pass"] = number
+    return rows, records, problems, problem_count, stopped_early
+
+
+def judge_row(d, row, records, latency_bound, latency_why, strict, result):
+    """The row's figures from the records, and its assertions into result."""
+    sampled_down, lag = d.sampler.summary(row["start"], row["end"])
+    row["routes_down"] = sampled_down
+    row["max_lag_s"] = lag
+    attempts = d.sampler.attempts_between(row["start"], row["end"])
+    row["attempts"] = attempts
+    if attempts.get("retry") or attempts.get("hedge"):
+        row["notes"].append(f"{attempts.get('retry', 0)} queries retried after a failure, "
+                            f"{attempts.get('hedge', 0)} hedged beside a slow attempt "
+                            f"(of {attempts.get('first', 0)} first attempts)")
+    slow = d.sampler.server_slower_than(row["start"], row["end"])
+    row["server_slower_than_100ms"] = slow
+    if slow:
+        row["notes"].append(f"{slow} answers took the service itself over 100 ms (its /metrics)")
+    # A route that is down reports the lag of its last probe, growing: not lag, so left out.
+    behind = {name: seconds for name, seconds in lag.items() if seconds >= 0.5 and name not in sampled_down}
+    if behind:
+        row["notes"].append("largest lag the service saw: " + ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in sorted(behind.items())))
+    row["stats"] = report.window_stats(records, row["start"], row["end"], row["cleared"], row.get("clear_start"))
+    if row["stats"]["degraded"]:
+        row["notes"].append(f"{row['stats']['failed_per_degraded']:.1f} failed flags per degraded answer")
+    is_fault = row["name"] != "baseline"
+    prefix = f"pass {row['pass'] + 1}, " if len(result["passes"]) > 1 else ""
+    for ok, text in report.assertions_for(row, latency_bound, latency_why, is_fault, strict=strict):
+        result["assertions"].append((ok, prefix + text))
+    result["assertions"].extend((ok, prefix + text) for ok, text in row["checks"])
+    result["rows"].append({k: v for k, v in row.items() if k not in ("checks",)})
+
+
 def main(argv):
     args = parse_args(argv)
     if args.list:
@@ -232,18 +358,21 @@ def main(argv):
             skip = True
         elif not a.startswith(("--json=", "--trace=", "--log-dir=", "--work-dir=")):
             shown.append(a)
+    passes = plan_passes(args)
     result = {
         "command": " ".join(shlex.quote(a) for a in ["test/drill/drill.py"] + shown),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": report.machine(),
         "settings": {"deadline_ms": args.deadline_ms, "max_lag_ms": args.max_lag_ms, "persons": args.persons,
-                     "rate": args.rate, "workers": args.workers, "hold": args.hold},
+                     "workers": args.workers, "hold": args.hold},
+        "passes": passes,
         "rows": [],
         "assertions": [],
     }
     records, problems, problem_count = [], [], 0
     error = None
     timeline = []
+    busy = BusyLoops()
     started = time.monotonic()
     try:
         if not os.access(args.decide_bin, os.X_OK):
@@ -260,27 +389,27 @@ def main(argv):
             raise TopologyError("with every database up the service does not give the expected answers:\n  "
                                 + "\n  ".join(check_full_answers(d.service, subjects)[:20]))
         d.sampler.start()
-        d.load = Load(topology.port["decide"], subjects, args.rate, args.workers, os.path.join(work_dir, "load"))
-        baseline_start = d.load.start()
-        log(f"load: {args.rate:g} requests/s from {args.workers} workers")
-        time.sleep(baseline_start + (3.0 if args.short else 5.0) - time.time())
-        timeline.append({"name": "baseline", "title": "no fault (baseline)", "start": baseline_start,
-                         "end": time.time(), "cleared": None, "held": None, "restore_s": None,
-                         "notes": [], "checks": []})
-        for fault_class in args.fault_classes:
-            fault = fault_class()
+        for number, plan in enumerate(passes):
+            if plan["rate"] is None:
+                capacity = measure_capacity(d, subjects, os.path.join(work_dir, "capacity"))
+                result["settings"]["capacity"] = capacity
+                plan["rate"] = round(args.capacity_share * capacity)
+                plan["title"] = (f"at {args.capacity_share:.0%} of capacity: {plan['rate']:g} requests/s "
+                                 f"(capacity {capacity:.0f} requests/s)")
+            log(f"pass {number + 1}: {plan['title']}")
+            if plan["busy"]:
+                busy.start(os.cpu_count() or 1)
             try:
-                timeline.append(run_fault(d, fault))
-            except Exception:
-                # A fault that cannot be injected or cleared leaves the topology in an unknown
-                # state: the drill stops here and reports what it has.
-                trace = traceback.format_exc()
-                log(f"{fault.title}: failed:\n{trace}")
-                result["assertions"].append((False, f"{fault.title}: the drill could inject and clear it: "
-                                                    f"{trace.strip().splitlines()[-1]}"))
+                rows, pass_records, pass_problems, pass_count, stopped_early = run_pass(
+                    d, plan, number, subjects, os.path.join(work_dir, f"load{number + 1}"), result)
+            finally:
+                busy.stop()
+            timeline.extend(rows)
+            records.extend(pass_records)
+            problems.extend(pass_problems)
+            problem_count += pass_count
+            if stopped_early:
                 break
-            if not d.load.alive():
-                raise RuntimeError("a load worker died")
     except Exception:
         error = traceback.format_exc()
         log(f"the drill could not run:\n{error}")
@@ -288,9 +417,13 @@ def main(argv):
         # A second SIGTERM or Ctrl-C must not cut the clean-up short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if d.load is not None:
+        busy.stop()
+        if d.load is not None and d.load.running():
             try:
-                records, problems, problem_count = d.load.stop()
+                pass_records, pass_problems, pass_count = d.load.stop()
+                records.extend(pass_records)
+                problems.extend(pass_problems)
+                problem_count += pass_count
             except Exception:
                 error = error or traceback.format_exc()
         if d.sampler.is_alive():
@@ -304,6 +437,8 @@ def main(argv):
                 error = error or "deploy/down.sh --purge failed"
             elif temp_work:
                 shutil.rmtree(work_dir, ignore_errors=True)
+    records.sort()
+    problems.sort()
 
     # The full drill runs on a quiet machine and holds the service to its deadline. The short form
     # runs inside `make test`, where other work may hold both cores: there the promise asserted is
@@ -315,40 +450,17 @@ def main(argv):
         latency_bound = args.deadline_ms + 50
         latency_why = "deadline + 50 ms"
     for row in timeline:
-        sampled_down, lag = d.sampler.summary(row["start"], row["end"])
-        row["routes_down"] = sampled_down
-        row["max_lag_s"] = lag
-        attempts = d.sampler.attempts_between(row["start"], row["end"])
-        row["attempts"] = attempts
-        if attempts.get("retry") or attempts.get("hedge"):
-            row["notes"].append(f"{attempts.get('retry', 0)} queries retried after a failure, "
-                                f"{attempts.get('hedge', 0)} hedged beside a slow attempt "
-                                f"(of {attempts.get('first', 0)} first attempts)")
-        slow = d.sampler.server_slower_than(row["start"], row["end"])
-        row["server_slower_than_100ms"] = slow
-        if slow:
-            row["notes"].append(f"{slow} answers took the service itself over 100 ms (its /metrics)")
-        # A route that is down reports the lag of its last probe, growing: not lag, so left out.
-        behind = {name: seconds for name, seconds in lag.items() if seconds >= 0.5 and name not in sampled_down}
-        if behind:
-            row["notes"].append("largest lag the service saw: " + ", ".join(
-                f"{name} {seconds:.1f} s" for name, seconds in sorted(behind.items())))
-        row["stats"] = report.window_stats(records, row["start"], row["end"], row["cleared"], row.get("clear_start"))
-        if row["stats"]["degraded"]:
-            row["notes"].append(f"{row['stats']['failed_per_degraded']:.1f} failed flags per degraded answer")
-        is_fault = row["name"] != "baseline"
-        result["assertions"].extend(report.assertions_for(row, latency_bound, latency_why, is_fault,
-                                                          strict=not args.short))
-        result["assertions"].extend(row["checks"])
-        result["rows"].append({k: v for k, v in row.items() if k not in ("checks",)})
-    if timeline:
-        base = timeline[0]["stats"]
-        # A busy machine slows the load generator too: the short form asks only that the load ran
-        # (the figures at full pace are make drill's).
-        pace = 0.25 if args.short else 0.9
-        result["assertions"].append((base["rate"] >= pace * args.rate,
-                                     f"the load kept its pace: {base['rate']:.0f} requests/s in the baseline "
-                                     f"(asked {args.rate:g}, at least {pace:.0%} of it)"))
+        judge_row(d, row, records, latency_bound, latency_why, strict=not args.short, result=result)
+    # A busy machine slows the load generator too: the short form asks only that the load ran
+    # (the figures at full pace are make drill's).
+    pace = 0.25 if args.short else 0.9
+    for row in timeline:
+        if row["name"] == "baseline":
+            plan = passes[row["pass"]]
+            result["assertions"].append((row["stats"]["rate"] >= pace * plan["rate"],
+                                         f"{plan['title']}: the load kept its pace: {row['stats']['rate']:.0f} "
+                                         f"requests/s in the baseline (asked {plan['rate']:g}, at least "
+                                         f"{pace:.0%} of it)"))
     if error:
         result["assertions"].append((False, f"the drill ran to the end: {error.strip().splitlines()[-1]}"))
         result["error"] = error
@@ -368,7 +480,7 @@ def main(argv):
         report.write_markdown(args.report, result, args.fault_classes)
         log(f"report written to {args.report}")
     print()
-    print(report.markdown_table(result["rows"]) if result["rows"] else "no figures")
+    print(report.results_by_pass(result) if result["rows"] else "no figures")
     for ok, text in result["assertions"]:
         print(f"{'ok' if ok else 'NOT OK'}: {text}")
     for p in result["problems"][:20]:

@@ -1,7 +1,8 @@
 """Steady /flags?v=2 traffic: worker processes (no shared interpreter lock between them, so one
 worker's JSON parsing never shows up as another's latency), each on one keep-alive connection,
 each sending at a fixed pace whatever the answers' speed (open loop: a slow answer delays that
-worker's next request, and it catches up afterwards without bursting).
+worker's next request, and it catches up afterwards without bursting). Without a rate, each
+worker sends its next request as soon as the last is answered (closed loop: the capacity).
 
 Per request a worker records: when it was sent (wall clock, comparable with the driver's fault
 timeline), latency, HTTP status (0 = no answer: connection error or client timeout), whether the
@@ -73,7 +74,7 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
     mine = subjects[index::workers]
     bodies = [json.dumps(request).encode() for _, request, _, _ in mine]
     headers = {"Content-Type": "application/json"}
-    interval = workers / rate
+    interval = workers / rate if rate else 0.0
     records, problems = [], []
     conn = http.client.HTTPConnection("127.0.0.1", url_port, timeout=timeout)
     next_at = start_at + index * interval / workers  # workers spread over one interval
@@ -82,7 +83,7 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
         now = time.time()
         if next_at > now:
             time.sleep(next_at - now)
-        elif now - next_at > 5 * interval:
+        elif interval and now - next_at > 5 * interval:
             next_at = now  # far behind (a stall): resume the pace instead of bursting
         k = n % len(mine)
         kind, request, expected, local_keys = mine[k]
@@ -122,7 +123,8 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
 
 
 class Load:
-    """start(); ... last_bad_completion(); stop() -> (records, problems)."""
+    """start(); ... last_bad_completion(); stop() -> (records, problems, problem count).
+    `rate` None: closed loop."""
 
     def __init__(self, port, subjects, rate, workers, out_dir, timeout=5.0):
         self.port = port
@@ -155,6 +157,10 @@ class Load:
 
     def requests_sent(self):
         return sum(self.sent)
+
+    def running(self):
+        """Started and not stopped yet."""
+        return bool(self.procs) and not self.stop_event.is_set()
 
     def alive(self):
         return all(p.is_alive() for p in self.procs)

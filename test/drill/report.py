@@ -141,20 +141,38 @@ def markdown_table(rows):
     return head + "\n".join(lines) + "\n"
 
 
+def results_by_pass(result):
+    """Markdown: per pass, its title, its table and the notes of its rows."""
+    parts = []
+    for number, plan in enumerate(result["passes"]):
+        rows = [row for row in result["rows"] if row.get("pass", 0) == number]
+        if not rows:
+            continue
+        notes = []
+        for row in rows:
+            extra = list(row.get("notes", []))
+            if row.get("restore_s") is not None:
+                extra.append(f"clearing took {row['restore_s']:.2f} s, answers were full "
+                             f"{row['stats']['seconds_to_full_since_clearing_began']:.2f} s after it began")
+            extra.append("degraded answers by subject kind: " +
+                         ", ".join(f"{k} {v}" for k, v in row["stats"]["degraded_by_kind"].items()))
+            notes.append(f"- **{row['title']}**: " + "; ".join(extra) + ".")
+        heading = f"### Pass {number + 1}: {plan['title']}\n\n" if len(result["passes"]) > 1 else ""
+        parts.append(heading + markdown_table(rows) + "\n" + "\n".join(notes) + "\n")
+    return "\n".join(parts)
+
+
 def write_markdown(path, result, fault_classes):
-    rows = result["rows"]
     failed = [text for ok, text in result["assertions"] if not ok]
-    notes = []
-    for row in rows:
-        extra = list(row.get("notes", []))
-        if row.get("restore_s") is not None:
-            extra.append(f"clearing took {row['restore_s']:.2f} s, answers were full "
-                         f"{row['stats']['seconds_to_full_since_clearing_began']:.2f} s after it began")
-        extra.append("degraded answers by subject kind: " +
-                     ", ".join(f"{k} {v}" for k, v in row["stats"]["degraded_by_kind"].items()))
-        notes.append(f"- **{row['title']}**: " + "; ".join(extra) + ".")
     descriptions = "\n".join(f"| {f.title} | {f.description} |" for f in fault_classes)
     settings = result["settings"]
+    passes = result["passes"]
+    if len(passes) > 1:
+        load_rate = (f"first at {passes[0]['title'].removeprefix('at ')}, then, with a process spinning on "
+                     f"each core, at {passes[1]['rate']:g} requests/s (the promotion, which discards the "
+                     f"primary, runs in the last pass only)")
+    else:
+        load_rate = passes[0]["title"].removeprefix("at ")
     text = f"""# Resilience: the decide service under failure drills
 
 What happens to `/flags?v=2` traffic while the databases behind `flag-decide` fail, measured by
@@ -178,8 +196,11 @@ standby, and `flag-decide` with routes pgbouncer1, pgbouncer2, standby1, standby
 other settings at their defaults; {settings['persons']} persons of `deploy/sample_data.sql`
 (team `phc_demo`, 50 flags).
 
-Load: {settings['workers']} worker processes, each on one keep-alive connection, together
-{settings['rate']} requests/s at a fixed pace (open loop), cycling over {settings['subjects']}:
+Load: {settings['workers']} worker processes, each on one keep-alive connection, together at a
+fixed pace (open loop), {load_rate}. The capacity is what the same workers get with every
+database up when each sends its next request as soon as the last is answered (closed loop); on
+this machine they share its cores with the service, the databases and the poolers. They cycle
+over {settings['subjects']}:
 stored persons (`user-<i>`, most flags need the database; every fourth request carries an
 `$anon_distinct_id`, so the service also writes experience-continuity overrides on the primary),
 visitors (`visitor-<i>`, the request carries every property the flags read; only the static
@@ -207,13 +228,13 @@ service's `/metrics` showed down or with an open circuit breaker during the wind
 The drill asserts, for every row: every request answered 200; latency never above the deadline
 plus 50 ms ({settings['deadline_ms'] + 50} ms); every answered flag correct; flags that need no
 stored data never failed or wrong; full answers within {FULL_WITHIN:g} s after the fault cleared;
-and per fault that the fault took effect (listed in the notes).
+no degraded answer at all where a route to a healthy server remained (every fault but "every
+database down" and the promotion); and per fault that the fault took effect (listed in the
+notes).
 
 ## Results
 
-{markdown_table(rows)}
-{chr(10).join(notes)}
-"""
+{results_by_pass(result)}"""
     if failed:
         text += "\n### Failed assertions\n\n" + "\n".join(f"- {t}" for t in failed) + "\n"
         if result.get("problems"):
