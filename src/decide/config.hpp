@@ -35,6 +35,7 @@ struct Config {
     std::chrono::milliseconds request_deadline;
     std::chrono::milliseconds hedge_after;
     std::chrono::milliseconds refresh_interval;
+    std::chrono::milliseconds definitions_stale_after;
     std::string snapshot_path;  // empty = no snapshot
     std::chrono::milliseconds max_replica_lag;
     std::size_t max_body_bytes;

@@ -45,6 +45,8 @@ ServiceGauges gauges(const RouteSet& routes, const DefinitionsCache& cache) {
     }
     out.definitions_loaded = cache.loaded();
     if (cache.loaded()) out.definitions_version = cache.version();
+    if (const auto age = cache.freshness().age(std::chrono::system_clock::now()))
+        out.definitions_age_seconds = std::chrono::duration<double>(*age).count();
     return out;
 }
 
@@ -90,7 +92,7 @@ int main(int argc, char** argv) {
 
         // Definitions come from any route; a failure is just a poll that did not happen.
         QueryText query_text =
-            [&routes, &config](std::string sql) -> asio::awaitable<std::optional<std::string>> {
+            [&routes, &config](std::string sql) -> asio::awaitable<std::optional<TextRead>> {
             const auto deadline =
                 std::chrono::steady_clock::now() +
                 std::max(config.refresh_interval, std::chrono::milliseconds(1000));
@@ -98,9 +100,15 @@ int main(int argc, char** argv) {
             auto read = routes.query(Purpose::Definitions, std::move(sql), QueryParams{}, deadline);
             const QueryOutcome outcome = co_await std::move(read);
             if (!outcome.result.ok() || outcome.result.rows.empty() ||
-                outcome.result.rows[0].empty())
+                outcome.result.rows[0].empty() || !outcome.result.rows[0][0])
                 co_return std::nullopt;
-            co_return outcome.result.rows[0][0];
+            TextRead answer{*outcome.result.rows[0][0]};
+            for (const RouteStatus& route : routes.status())
+                if (route.name == outcome.route && route.lag_seconds)
+                    answer.staleness =
+                        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                            std::chrono::duration<double>(*route.lag_seconds));
+            co_return answer;
         };
         DefinitionsRefresher refresher(loop.get_executor(), cache, query_text,
                                        RefresherOptions(config));  // logs to standard error

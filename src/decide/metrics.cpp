@@ -294,6 +294,13 @@ std::string Metrics::render() const {
     if (gauges.definitions_version) {
         append_sample(out, "flag_decide_definitions_version", {}, *gauges.definitions_version);
     }
+    append_family(out, "flag_decide_definitions_age_seconds", "gauge",
+                  "Time since the definitions held were last confirmed to be the database's "
+                  "current ones (less the answering replica's lag).");
+    if (gauges.definitions_age_seconds) {
+        append_sample(out, "flag_decide_definitions_age_seconds", {},
+                      *gauges.definitions_age_seconds);
+    }
     return out;
 }
 

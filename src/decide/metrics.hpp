@@ -40,6 +40,7 @@ struct RouteGauge {
 struct ServiceGauges {
     std::vector<RouteGauge> routes;
     std::optional<std::int64_t> definitions_version;  // omitted until definitions are loaded
+    std::optional<double> definitions_age_seconds;    // omitted until first confirmed current
     bool definitions_loaded = false;
     std::optional<std::uint64_t> open_connections;  // HttpServer::open_connections()
     // Keys each rate limit holds (RateLimits::keys()); omitted when the limit is off.

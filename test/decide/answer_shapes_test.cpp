@@ -286,3 +286,25 @@ TEST(ParseV2Body, OtherShapesAreErrorsNamingThePath) {
 }
 
 }  // namespace
+
+TEST(StaleDefinitions, EveryReasonDescriptionSaysSoAndNothingElseChanges) {
+    Evaluated evaluated;
+    Answer answer = answer_of(evaluated.summary);
+    const Answer before = answer_of(evaluated.summary);
+    note_stale_definitions(answer, std::chrono::seconds(312));
+    ASSERT_EQ(answer.flags.size(), before.flags.size());
+    for (std::size_t i = 0; i < answer.flags.size(); ++i) {
+        const FlagAnswerView& stale = answer.flags[i];
+        const FlagAnswerView& fresh = before.flags[i];
+        SCOPED_TRACE(stale.key);
+        EXPECT_EQ(stale.reason_description,
+                  std::string(fresh.reason_description) +
+                      " (stale definitions: last confirmed current 312 s ago)");
+        EXPECT_EQ(stale.reason_code, fresh.reason_code);
+        EXPECT_EQ(stale.enabled, fresh.enabled);
+        EXPECT_EQ(stale.variant, fresh.variant);
+        EXPECT_EQ(stale.failed, fresh.failed);
+    }
+    EXPECT_EQ(answer.errors_while_computing, before.errors_while_computing)
+        << "stale is not an error";
+}

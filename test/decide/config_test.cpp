@@ -95,6 +95,7 @@ TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
     EXPECT_EQ(c.request_deadline, 50ms);
     EXPECT_EQ(c.hedge_after, 10ms);
     EXPECT_EQ(c.refresh_interval, 1000ms);
+    EXPECT_EQ(c.definitions_stale_after, 30000ms);
     EXPECT_EQ(c.snapshot_path, "");
     EXPECT_EQ(c.max_replica_lag, 2000ms);
     EXPECT_EQ(c.max_body_bytes, 1u << 20);
@@ -334,6 +335,7 @@ TEST_F(ConfigTest, EverySettingIsReadFromTheFileAndAsAFlag) {
         {"--deadline-ms", {R"({"request_deadline_ms": 7})", "7"}},
         {"--hedge-ms", {R"({"hedge_after_ms": 7})", "7"}},
         {"--refresh-ms", {R"({"refresh_interval_ms": 7})", "7"}},
+        {"--stale-after-ms", {R"({"definitions_stale_after_ms": 7})", "7"}},
         {"--snapshot", {R"({"snapshot_path": "/tmp/s.json"})", "/tmp/s.json"}},
         {"--max-lag-ms", {R"({"max_replica_lag_ms": 7})", "7"}},
         {"--max-body-bytes", {R"({"max_body_bytes": 7})", "7"}},

@@ -46,6 +46,7 @@ std::string document(std::int64_t version, std::string_view flag_key = "f") {
 struct FakeDatabase {
     std::optional<std::string> version;
     std::optional<std::string> definitions;
+    std::chrono::system_clock::duration staleness{};  // of the server answering
     bool throws = false;
     int version_queries = 0;
     int definitions_queries = 0;
@@ -57,18 +58,20 @@ struct FakeDatabase {
     }
 
     QueryText query() {
-        return [this](std::string sql) -> asio::awaitable<std::optional<std::string>> {
+        return [this](std::string sql) -> asio::awaitable<std::optional<TextRead>> {
             if (throws) throw std::runtime_error("connection reset by peer");
+            std::optional<std::string> answer;
             if (sql == kVersionQuery) {
                 ++version_queries;
-                co_return version;
-            }
-            if (sql == kDefinitionsQuery) {
+                answer = version;
+            } else if (sql == kDefinitionsQuery) {
                 ++definitions_queries;
-                co_return definitions;
+                answer = definitions;
+            } else {
+                ADD_FAILURE() << "unexpected query " << sql;
             }
-            ADD_FAILURE() << "unexpected query " << sql;
-            co_return std::nullopt;
+            if (!answer) co_return std::nullopt;
+            co_return TextRead{*answer, staleness};
         };
     }
 };
@@ -133,6 +136,55 @@ TEST_F(Refresher, FetchesOnlyWhenTheVersionChanges) {
     EXPECT_EQ(cache.by_api_token("phc_1")->flags.flags().at(0)->key, "g");
     EXPECT_EQ(refresher.stats().applied, 2u);
     EXPECT_TRUE(refresher.stats().last_success);
+}
+
+TEST_F(Refresher, APollThatFindsTheDefinitionsCurrentConfirmsTheirFreshness) {
+    using namespace std::chrono_literals;
+    using SystemClock = std::chrono::system_clock;
+    DefinitionsRefresher refresher(io.get_executor(), cache, db.query(), options());
+    EXPECT_FALSE(cache.freshness().age(SystemClock::now())) << "nothing confirmed yet";
+
+    db.at(10);
+    db.staleness = 5s;  // a replica 5 s behind: what it says was true 5 s ago
+    EXPECT_TRUE(run(io, refresher.refresh_once()));
+    auto age = cache.freshness().age(SystemClock::now());
+    ASSERT_TRUE(age);
+    EXPECT_GE(*age, 5s);
+    EXPECT_LT(*age, 6s);
+
+    db.staleness = 0s;  // the same version, from a server that is current
+    EXPECT_TRUE(run(io, refresher.refresh_once()));
+    EXPECT_LT(*cache.freshness().age(SystemClock::now()), 1s);
+
+    // The database unreachable: the age grows from the last confirmation.
+    const auto confirmed_age = *cache.freshness().age(SystemClock::now());
+    db.version.reset();
+    EXPECT_FALSE(run(io, refresher.refresh_once()));
+    EXPECT_GE(*cache.freshness().age(SystemClock::now() + 60s), confirmed_age + 60s);
+}
+
+TEST_F(Refresher, ALaggingVersionConfirmsNothing) {
+    using namespace std::chrono_literals;
+    DefinitionsRefresher refresher(io.get_executor(), cache, db.query(), options());
+    db.at(20);
+    db.staleness = 30s;
+    EXPECT_TRUE(run(io, refresher.refresh_once()));
+    const auto confirmed = *cache.freshness().age(std::chrono::system_clock::now());
+    db.at(19);  // a replica further behind: it proves nothing about version 20
+    db.staleness = 0s;
+    EXPECT_TRUE(run(io, refresher.refresh_once()));
+    EXPECT_GE(*cache.freshness().age(std::chrono::system_clock::now()), confirmed);
+}
+
+TEST(DefinitionsFreshness, KeepsTheLatestConfirmationAndNeverGoesNegative) {
+    using namespace std::chrono_literals;
+    DefinitionsFreshness freshness;
+    const auto now = std::chrono::system_clock::now();
+    freshness.confirm(now - 10s);
+    freshness.confirm(now - 20s);  // older: ignored
+    EXPECT_EQ(*freshness.age(now), 10s);
+    freshness.confirm(now + 1s);  // clocks disagree a little: the age is 0, not negative
+    EXPECT_EQ(*freshness.age(now), 0s);
 }
 
 TEST_F(Refresher, NeverAppliesALowerVersion) {
@@ -208,12 +260,19 @@ TEST_F(Refresher, WritesTheSnapshotAndAStartWithoutDatabaseServesFromIt) {
         EXPECT_EQ(refresher.stats().snapshot_writes, 1u);  // same version: not written again
     }
 
-    // A restart with every database down.
+    // A restart with every database down, an hour after the snapshot was written: the
+    // definitions count as an hour old.
+    using namespace std::chrono_literals;
+    fs::last_write_time(snapshot, fs::file_time_type::clock::now() - 1h);
     DefinitionsCache restarted;
     FakeDatabase down;
     DefinitionsRefresher refresher(io.get_executor(), restarted, down.query(), options(snapshot));
     EXPECT_TRUE(refresher.restore_from_snapshot());
     EXPECT_EQ(restarted.version(), 30);
+    const auto age = restarted.freshness().age(std::chrono::system_clock::now());
+    ASSERT_TRUE(age);
+    EXPECT_GE(*age, 1h);
+    EXPECT_LT(*age, 1h + 1min);
     EXPECT_EQ(restarted.by_api_token("phc_1")->flags.flags().at(0)->key, "saved");
     EXPECT_FALSE(run(io, refresher.refresh_once()));
     EXPECT_EQ(restarted.version(), 30);  // still serving
@@ -340,9 +399,11 @@ TEST(RefresherAgainstPostgres, FollowsTheDatabase) {
     asio::io_context io;
     DefinitionsCache cache;
     int fetches = 0;
-    QueryText query = [&](std::string sql) -> asio::awaitable<std::optional<std::string>> {
+    QueryText query = [&](std::string sql) -> asio::awaitable<std::optional<TextRead>> {
         fetches += sql == kDefinitionsQuery;
-        co_return db->value(sql);
+        const std::optional<std::string> value = db->value(sql);
+        if (!value) co_return std::nullopt;
+        co_return TextRead{*value};
     };
     TempDir dir;
     RefresherOptions options{Config{}};
@@ -384,7 +445,7 @@ TEST(RefresherAgainstPostgres, FollowsTheDatabase) {
     DefinitionsCache restarted;
     DefinitionsRefresher offline(
         io.get_executor(), restarted,
-        [](std::string) -> asio::awaitable<std::optional<std::string>> { co_return std::nullopt; },
+        [](std::string) -> asio::awaitable<std::optional<TextRead>> { co_return std::nullopt; },
         options);
     ASSERT_TRUE(offline.restore_from_snapshot());
     EXPECT_EQ(restarted.version(), cache.version());

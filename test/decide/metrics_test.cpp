@@ -160,6 +160,7 @@ TEST(Metrics, RouteAndDefinitionGaugesComeFromTheCallbackAtRenderTime) {
         gauges.routes.push_back({"replica1", "replica", false, 1.5, true, 40, 3, 2});
         gauges.definitions_loaded = true;
         gauges.definitions_version = version;
+        gauges.definitions_age_seconds = 0.25;
         gauges.open_connections = 12;
         return gauges;
     });
@@ -182,6 +183,7 @@ TEST(Metrics, RouteAndDefinitionGaugesComeFromTheCallbackAtRenderTime) {
         "2");
     EXPECT_EQ(value_of(samples, "flag_decide_definitions_loaded"), "1");
     EXPECT_EQ(value_of(samples, "flag_decide_definitions_version"), "7");
+    EXPECT_EQ(value_of(samples, "flag_decide_definitions_age_seconds"), "0.25");
     EXPECT_EQ(value_of(samples, "flag_decide_open_connections"), "12");
 
     version = 8;

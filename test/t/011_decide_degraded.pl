@@ -27,6 +27,9 @@ use FlagEval::Test::Topology;
 
 my $TOKEN    = $FlagEval::Test::Topology::TOKEN;
 my $DEADLINE = 50;    # ms of database work per request (--deadline-ms)
+# Definitions unconfirmed this long are declared stale (--stale-after-ms): long enough that no
+# check before the wait for it below sees it on a busy machine.
+my $STALE_AFTER = 8000;
 # Every degraded response must arrive well within this; the real figures are printed.
 my $RESPONSE_BOUND = 1.0;
 
@@ -36,7 +39,10 @@ my ($primary, $standby, $pgbouncer) = @$topology{qw(primary standby pgbouncer)};
 my $service = FlagEval::Test::DecideService->new(
 	name   => 'flag_decide',
 	routes => $topology->routes,
-	args   => [ '--deadline-ms', $DEADLINE, '--refresh-ms', 200, '--probe-ms', 100 ]);
+	args   => [
+		'--deadline-ms', $DEADLINE, '--refresh-ms', 200, '--probe-ms', 100,
+		'--stale-after-ms', $STALE_AFTER
+	]);
 $service->start;
 ok($service->wait_ready(30), 'flag-decide is ready')
   or die "flag-decide did not become ready:\n" . $service->last_log_lines(40);
@@ -50,7 +56,10 @@ my @pure = qw(rollout-50 rollout-100 rollout-sha1-30 mv-checkout exp-pricing);
 my @stored = qw(paid-plan adults webmail cohort-beta-testers cohort-paying-adults cohort-nested
   paid-checkout-a early-access);
 
-my $full = $service->post_json('/flags?v=2', $user7)->{json};
+my $full_response = $service->post_json('/flags?v=2', $user7);
+my $full = $full_response->{json};
+cmp_ok($full_response->{headers}{'x-flag-decide-definitions-age'} // 'none',
+	'<', 5, 'all up: the definitions age header is a few refresh intervals at most');
 is_deeply($full->{flags}, $topology->sql_decide($standby, $user7)->{flags},
 	'all up: user-7 gets the full answer');
 my $full_visitor = $service->post_json('/flags?v=2', $visitor)->{json};
@@ -63,6 +72,27 @@ sub is_full_answer
 	return $response->{status} == 200
 	  && !$response->{json}{errorsWhileComputingFlags}
 	  && encode_json_canonical($response->{json}{flags}) eq encode_json_canonical($full->{flags});
+}
+
+# A flag's answer without the note that stale definitions add to its reason's description.
+sub without_stale_note
+{
+	my ($flag) = @_;
+	return $flag unless ref $flag eq 'HASH' && ref $flag->{reason} eq 'HASH';
+	my %copy = (%$flag, reason => { %{ $flag->{reason} } });
+	$copy{reason}{description} =~ s/ \(stale definitions: [^)]*\)$//
+	  if defined $copy{reason}{description};
+	return \%copy;
+}
+
+sub stale_everywhere
+{
+	my ($answer) = @_;
+	my @flags = values %{ $answer->{flags} // {} };
+	return @flags && !grep {
+		($_->{reason}{description} // '') !~
+		  /\(stale definitions: last confirmed current \d+ s ago\)$/
+	} @flags;
 }
 
 sub encode_json_canonical { return JSON::PP->new->canonical->encode($_[0] // {}) }
@@ -126,7 +156,7 @@ is($degraded->{status}, 200, 'all down: v2 for user-7: 200');
 ok($degraded->{json}{errorsWhileComputingFlags}, 'all down: errorsWhileComputingFlags true');
 for my $key (@pure)
 {
-	is_deeply($degraded->{json}{flags}{$key}, $full->{flags}{$key},
+	is_deeply(without_stale_note($degraded->{json}{flags}{$key}), $full->{flags}{$key},
 		"all down: $key (a pure rollout) is answered as with the databases up");
 }
 is_deeply(
@@ -157,6 +187,25 @@ is($service->get('/readyz')->{status},  200, 'all down: /readyz 200 (definitions
 is( $service->get("/flags/definitions?token=$TOKEN", authorization => "Bearer phs_demo")->{status},
 	200, 'all down: the definitions feed is served from memory');
 
+# Nothing could confirm the definitions for --stale-after-ms: every flag's reason says so.
+my $stale = poll_until(
+	20,
+	sub {
+		my $response = $service->post_json('/flags?v=2', $user7);
+		return stale_everywhere($response->{json}) ? $response : undef;
+	});
+ok($stale, "all down: after $STALE_AFTER ms every reason description says the definitions are stale");
+if ($stale)
+{
+	cmp_ok($stale->{headers}{'x-flag-decide-definitions-age'},
+		'>=', $STALE_AFTER / 1000, 'all down: the definitions age header is past the bound');
+	is($stale->{json}{flags}{'rollout-100'}{reason}{code},
+		$full->{flags}{'rollout-100'}{reason}{code},
+		'stale: the reason code is still the evaluation reason');
+	is_deeply(without_stale_note($stale->{json}{flags}{'rollout-100'}),
+		$full->{flags}{'rollout-100'}, 'stale: the answer itself is unchanged');
+}
+
 # ---- the databases come back ----
 
 $primary->start;
@@ -165,6 +214,8 @@ $pgbouncer->start;
 my $back_started = time;
 my $back = poll_until(5, sub { is_full_answer($service->post_json('/flags?v=2', $user7)) });
 ok($back, 'databases back: full answers again within 5 s');
+ok(poll_until(5, sub { !stale_everywhere($service->post_json('/flags?v=2', $user7)->{json}) }),
+	'databases back: the definitions are no longer declared stale');
 note sprintf('databases back: full answers after %.2f s', time - $back_started);
 
 # ---- a restart with every database down: the snapshot ----
@@ -183,7 +234,7 @@ is($from_snapshot->{status}, 200, 'from the snapshot: v2 for user-7: 200');
 ok($from_snapshot->{json}{errorsWhileComputingFlags}, 'from the snapshot: errorsWhileComputingFlags true');
 for my $key (@pure)
 {
-	is_deeply($from_snapshot->{json}{flags}{$key}, $full->{flags}{$key},
+	is_deeply(without_stale_note($from_snapshot->{json}{flags}{$key}), $full->{flags}{$key},
 		"from the snapshot: $key (a pure rollout) is answered");
 }
 is_deeply(

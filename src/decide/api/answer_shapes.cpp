@@ -148,6 +148,16 @@ FlagAnswerView failed_answer(const flag_eval::Flag& flag, std::string_view descr
     return answer;
 }
 
+void note_stale_definitions(Answer& answer, std::chrono::seconds age) {
+    const std::string note =
+        " (stale definitions: last confirmed current " + std::to_string(age.count()) + " s ago)";
+    for (FlagAnswerView& flag : answer.flags) {
+        std::string description(flag.reason_description);
+        description += note;
+        flag.reason_description = answer.keep(description);
+    }
+}
+
 FlagAnswerView stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome,
                              Answer& answer) {
     FlagAnswerView view;

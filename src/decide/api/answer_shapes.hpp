@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -26,6 +27,10 @@ FlagAnswerView failed_answer(const flag_eval::Flag& flag, std::string_view descr
 // A flag whose evaluation flag_eval.decide_outcomes() sent: what the database decided, with the
 // flag's id, version, description and payload from the service's own definitions, as the flags
 // the service evaluates itself are answered. The view points into `flag` and `answer`.
+// Definitions the service could not confirm for `age`: each flag's reason description says so
+// (SDKs report it as $feature_flag_reason), its code and value stay as evaluated.
+void note_stale_definitions(Answer& answer, std::chrono::seconds age);
+
 FlagAnswerView stored_answer(const flag_eval::Flag& flag, const flag_eval::OutcomeLine& outcome,
                              Answer& answer);
 

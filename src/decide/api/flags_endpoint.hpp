@@ -27,8 +27,12 @@ struct FlagsFailure {  // nothing could be answered
 class FlagsEndpoint {
 public:
     FlagsEndpoint(DefinitionsCache& cache, RouteSet& routes, Metrics& metrics,
-                  std::chrono::milliseconds deadline)
-        : cache_(cache), routes_(routes), metrics_(metrics), deadline_(deadline) {}
+                  std::chrono::milliseconds deadline, std::chrono::milliseconds stale_after)
+        : cache_(cache),
+          routes_(routes),
+          metrics_(metrics),
+          deadline_(deadline),
+          stale_after_(stale_after) {}
 
     boost::asio::awaitable<std::variant<Answer, FlagsFailure>> answer(const DecideRequest& request);
 
@@ -43,6 +47,7 @@ private:
     RouteSet& routes_;
     Metrics& metrics_;
     std::chrono::milliseconds deadline_;
+    std::chrono::milliseconds stale_after_;  // definitions unconfirmed longer are declared stale
 };
 
 // The parameters of flag_eval.decide() for a request, $7 limited to `flag_keys` when given.

@@ -221,9 +221,11 @@ boost::asio::awaitable<Response> Service::flags(const Request& request,
     const auto evaluated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
-    co_return json_response(
+    Response response = json_response(
         request, http::status::ok,
         v2 ? flags_v2_body(answer, request_id, evaluated_at) : flags_v1_body(answer, request_id));
+    add_definitions_age(response);
+    co_return response;
 }
 
 Response Service::definitions(const Request& request, std::string_view token,
@@ -245,11 +247,21 @@ Response Service::definitions(const Request& request, std::string_view token,
         Response response{http::status::not_modified, request.version()};
         response.set(http::field::etag, team->sdk_feed_etag);
         response.keep_alive(request.keep_alive());
+        add_definitions_age(response);
         return response;
     }
     Response response = json_response(request, http::status::ok, team->sdk_feed_body);
     response.set(http::field::etag, team->sdk_feed_etag);
+    add_definitions_age(response);
     return response;
+}
+
+void Service::add_definitions_age(Response& response) const {
+    const auto age = cache_.freshness().age(std::chrono::system_clock::now());
+    if (!age) return;
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", std::chrono::duration<double>(*age).count());
+    response.set(kDefinitionsAgeField, seconds);
 }
 
 boost::asio::awaitable<Response> Service::metrics(const Request& request) {

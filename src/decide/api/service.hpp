@@ -19,6 +19,9 @@
 
 namespace flag_eval::decide {
 
+// On answers computed from the service's definitions: their age in seconds (DefinitionsFreshness).
+inline constexpr std::string_view kDefinitionsAgeField = "X-Flag-Decide-Definitions-Age";
+
 // handle() and add_cors_headers() may run on any event-loop thread, several at once: the
 // definitions are an atomic snapshot, metrics and rate limits lock, and database work runs on the
 // routes' executor.
@@ -31,7 +34,7 @@ public:
           cache_(cache),
           routes_(routes),
           metrics_(metrics),
-          flags_(cache, routes, metrics, config.request_deadline),
+          flags_(cache, routes, metrics, config.request_deadline, config.definitions_stale_after),
           cors_(config.cors_allowed_origins),
           rate_limits_(config, cache, metrics, std::move(now)) {}
 
@@ -57,6 +60,8 @@ private:
     Response definitions(const Request& request, std::string_view token, RateLimitState& rate);
     Response readiness(const Request& request) const;
     boost::asio::awaitable<Response> metrics(const Request& request);
+    // Seconds since the definitions answered from were last confirmed current (none before).
+    void add_definitions_age(Response& response) const;
 
     const Config& config_;
     DefinitionsCache& cache_;

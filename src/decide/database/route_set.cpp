@@ -98,15 +98,23 @@ std::shared_ptr<Route> RouteSet::next_route(Purpose purpose, Clock::time_point n
         if (!fallback) fallback = route;
         return false;
     };
-    if (purpose == Purpose::PrimaryWrite) {
-        // The configured primary first; a promoted standby after it.
+    // Writes go to the configured primary first and to a promoted standby after it. Definitions
+    // come from a route within max_lag first: a lagging one would delay every flag edit.
+    const auto preferred = [&](const Route& route) {
+        switch (purpose) {
+            case Purpose::PrimaryWrite: return route.role() == RouteRole::Primary;
+            case Purpose::Definitions: {
+                const auto lag = staleness(route, now);
+                return !lag || *lag <= options_.max_lag;
+            }
+            case Purpose::PersonData: return true;
+        }
+        return true;
+    };
+    for (const bool first_choice : {true, false}) {
         for (const auto& route : routes_)
-            if (route->role() == RouteRole::Primary && apart(route)) return route;
-        for (const auto& route : routes_)
-            if (route->role() != RouteRole::Primary && apart(route)) return route;
-    } else {
-        for (const auto& route : routes_)
-            if (apart(route)) return route;
+            if (preferred(*route) == first_choice && apart(route)) return route;
+        if (fallback) break;
     }
     return fallback;
 }

@@ -11,6 +11,7 @@
 #pragma once
 #include "core/bucketing.hpp"
 #include "core/flag_set.hpp"
+#include "decide/definitions/definitions_freshness.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -108,7 +109,11 @@ public:
     bool loaded() const { return current() != nullptr; }
     std::int64_t version() const;
 
+    DefinitionsFreshness& freshness() { return freshness_; }
+    const DefinitionsFreshness& freshness() const { return freshness_; }
+
 private:
+    DefinitionsFreshness freshness_;
     mutable std::mutex mutex_;
     std::shared_ptr<const DefinitionsGeneration> current_;  // under mutex_
 };

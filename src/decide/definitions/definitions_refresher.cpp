@@ -92,6 +92,10 @@ bool DefinitionsRefresher::restore_from_snapshot() {
     if (cache_.loaded() && prepared.report.version <= cache_.version())
         return true;  // already newer
     cache_.install(prepared);
+    // Current when the snapshot was written, at least: that is when they were applied.
+    std::error_code error;
+    const auto written = std::filesystem::last_write_time(options_.snapshot_path, error);
+    if (!error) cache_.freshness().confirm(std::chrono::file_clock::to_sys(written));
     report(prepared.report, "snapshot " + options_.snapshot_path.string());
     return true;
 }
@@ -121,9 +125,15 @@ asio::awaitable<bool> DefinitionsRefresher::poll() {
     bool current = false;
     std::string failure;
 
-    const std::optional<std::string> version_text = co_await query_(kVersionQuery);
+    // What the version read shows was the database's state at this moment, or earlier.
+    const auto asked_at = std::chrono::system_clock::now();
+    const std::optional<TextRead> version_read = co_await query_(kVersionQuery);
+    const std::optional<std::string> version_text =
+        version_read ? std::optional<std::string>(version_read->text) : std::nullopt;
     const std::optional<std::int64_t> reported =
         version_text ? parse_version(*version_text) : std::nullopt;
+    const auto as_of = asked_at - (version_read ? version_read->staleness
+                                                : std::chrono::system_clock::duration::zero());
     if (!version_text) {
         failure = "no database answered definitions_version()";
     } else if (!reported) {
@@ -137,12 +147,14 @@ asio::awaitable<bool> DefinitionsRefresher::poll() {
                     ", older than the cached " + std::to_string(cache_.version()) +
                     " (a lagging replica)");
             last_lagging_logged_ = *reported;
+        } else {
+            cache_.freshness().confirm(as_of);
         }
         current = true;
     } else {
-        std::optional<std::string> fetched = co_await query_(kDefinitionsQuery);
+        std::optional<TextRead> fetched = co_await query_(kDefinitionsQuery);
         if (fetched) {
-            const auto text = std::make_shared<const std::string>(std::move(*fetched));
+            const auto text = std::make_shared<const std::string>(std::move(fetched->text));
             const std::shared_ptr<const DefinitionsGeneration> previous = cache_.current();
             const auto compile = [text, previous] { return prepare_definitions(*text, previous); };
             const PreparedDefinitions prepared = co_await on_worker(worker_, compile);
@@ -154,11 +166,14 @@ asio::awaitable<bool> DefinitionsRefresher::poll() {
                 current = cache_.version() >= *reported;
                 if (!current)
                     failure = "the definitions fetched were older than the version reported";
+                else if (cache_.version() == *reported)
+                    cache_.freshness().confirm(as_of);
             } else {
                 cache_.install(prepared);
                 ++stats_.applied;
                 report(prepared.report, "the database");
                 current = true;
+                if (prepared.report.version >= *reported) cache_.freshness().confirm(as_of);
                 if (!options_.snapshot_path.empty()) {
                     const auto write = [path = options_.snapshot_path, text] {
                         return write_snapshot(path, *text);

@@ -7,7 +7,8 @@
 // The database is reached only through the injected QueryText, so routes, breakers and
 // deadlines stay the caller's business. Compiling the definitions and writing the snapshot run on
 // a worker thread of the refresher's own, never on the event loop; the cache is only touched on
-// the event loop.
+// the event loop. A poll that leaves the cache current confirms its freshness (the version
+// read's time, less the answering server's lag); a restored snapshot counts from its file time.
 #pragma once
 #include "decide/config.hpp"
 #include "decide/definitions/definitions_cache.hpp"
@@ -27,10 +28,15 @@
 
 namespace flag_eval::decide {
 
-// Runs `sql` somewhere reachable and returns the first column of the first row as text; nullopt
-// on any failure (no route, timeout, SQL error, NULL).
-using QueryText =
-    std::function<boost::asio::awaitable<std::optional<std::string>>(std::string sql)>;
+// The first column of the first row as text, and how far the server that answered was behind
+// the primary (zero on the primary, or when unknown).
+struct TextRead {
+    std::string text;
+    std::chrono::system_clock::duration staleness{};
+};
+
+// Runs `sql` somewhere reachable; nullopt on any failure (no route, timeout, SQL error, NULL).
+using QueryText = std::function<boost::asio::awaitable<std::optional<TextRead>>(std::string sql)>;
 
 // The interval and the snapshot file are settings, taken from the configuration.
 struct RefresherOptions {
