@@ -390,7 +390,7 @@ const std::vector<Setting>& settings() {
         routes(),
         number<M>("request_deadline_ms", "--deadline-ms", &Config::request_deadline, 50, 1,
                   "request deadline", "database work allowed per request"),
-        number<M>("refresh_interval_ms", "--refresh-ms", &Config::refresh_interval, 1000, 1,
+        number<M>("refresh_interval_ms", "--refresh-ms", &Config::refresh_interval, 500, 1,
                   "refresh interval", "definitions refresh period"),
         number<M>("definitions_stale_after_ms", "--stale-after-ms",
                   &Config::definitions_stale_after, 30000, 1, "definitions stale after",

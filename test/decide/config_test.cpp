@@ -75,7 +75,7 @@ constexpr const char* kFullFile = R"({
   ],
   "request_deadline_ms": 40,
   "hedge_after_ms": 15,
-  "refresh_interval_ms": 500,
+  "refresh_interval_ms": 700,
   "snapshot_path": "/var/lib/flag-decide/snapshot.json",
   "max_replica_lag_ms": 3000,
   "max_body_bytes": 2048,
@@ -94,7 +94,7 @@ TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
     EXPECT_EQ(c.routes[0].conninfo, "host=127.0.0.1 dbname=app");
     EXPECT_EQ(c.request_deadline, 50ms);
     EXPECT_EQ(c.hedge_after, 10ms);
-    EXPECT_EQ(c.refresh_interval, 1000ms);
+    EXPECT_EQ(c.refresh_interval, 500ms);
     EXPECT_EQ(c.definitions_stale_after, 30000ms);
     EXPECT_EQ(c.snapshot_path, "");
     EXPECT_EQ(c.max_replica_lag, 2000ms);
@@ -122,7 +122,7 @@ TEST_F(ConfigTest, ReadsEveryKeyOfTheFile) {
     EXPECT_EQ(c.routes[2].conninfo, "postgresql://10.0.0.1/app");
     EXPECT_EQ(c.request_deadline, 40ms);
     EXPECT_EQ(c.hedge_after, 15ms);
-    EXPECT_EQ(c.refresh_interval, 500ms);
+    EXPECT_EQ(c.refresh_interval, 700ms);
     EXPECT_EQ(c.snapshot_path, "/var/lib/flag-decide/snapshot.json");
     EXPECT_EQ(c.max_replica_lag, 3000ms);
     EXPECT_EQ(c.max_body_bytes, 2048u);

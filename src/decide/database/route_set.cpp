@@ -99,13 +99,15 @@ std::shared_ptr<Route> RouteSet::next_route(Purpose purpose, Clock::time_point n
         return false;
     };
     // Writes go to the configured primary first and to a promoted standby after it. Definitions
-    // come from a route within max_lag first: a lagging one would delay every flag edit.
+    // come first from a route no further behind than the probes can tell (a probe interval):
+    // a lagging one would delay every flag edit.
     const auto preferred = [&](const Route& route) {
         switch (purpose) {
             case Purpose::PrimaryWrite: return route.role() == RouteRole::Primary;
             case Purpose::Definitions: {
                 const auto lag = staleness(route, now);
-                return !lag || *lag <= options_.max_lag;
+                return !lag || *lag <= std::min<Clock::duration>(options_.max_lag,
+                                                                 options_.probe_interval);
             }
             case Purpose::PersonData: return true;
         }
