@@ -43,6 +43,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import faults  # noqa: E402
 import report  # noqa: E402
+from freshness import FreshnessProbe  # noqa: E402
 from load import Load, judge  # noqa: E402
 from service import MetricsSampler, Service  # noqa: E402
 from subjects import prepare_subjects  # noqa: E402
@@ -117,6 +118,7 @@ class Drill:
         self.canary_id = "drill-canary"
         self.canary_person = None
         self.down_for_good = set()
+        self.freshness = FreshnessProbe(topology, topology.port["decide"], log)
 
 
 def create_canary(topology, distinct_id):
@@ -320,6 +322,10 @@ def judge_row(d, row, records, latency_bound, latency_why, strict, result):
         row["notes"].append("largest lag the service saw: " + ", ".join(
             f"{name} {seconds:.1f} s" for name, seconds in sorted(behind.items())))
     row["stats"] = report.window_stats(records, row["start"], row["end"], row["cleared"], row.get("clear_start"))
+    row["freshness"] = d.freshness.window(row["start"], row["end"])
+    note = report.freshness_note(row["freshness"])
+    if note:
+        row["notes"].append(note)
     if row["stats"]["degraded"]:
         row["notes"].append(f"{row['stats']['failed_per_degraded']:.1f} failed flags per degraded answer")
     is_fault = row["name"] != "baseline"
@@ -389,6 +395,10 @@ def main(argv):
             raise TopologyError("with every database up the service does not give the expected answers:\n  "
                                 + "\n  ".join(check_full_answers(d.service, subjects)[:20]))
         d.sampler.start()
+        d.freshness.create_team()
+        if not d.freshness.wait_for_team():
+            raise TopologyError("the service does not serve the freshness probe's team")
+        d.freshness.start()
         for number, plan in enumerate(passes):
             if plan["rate"] is None:
                 capacity = measure_capacity(d, subjects, os.path.join(work_dir, "capacity"))
@@ -418,6 +428,8 @@ def main(argv):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         busy.stop()
+        if d.freshness.is_alive():
+            d.freshness.stop()
         if d.load is not None and d.load.running():
             try:
                 pass_records, pass_problems, pass_count = d.load.stop()

@@ -27,6 +27,14 @@ from subjects import flag_value
 FIELDS = ("sent", "latency", "status", "degraded", "failed", "wrong", "local_bad", "kind", "gave_up")
 
 
+def failure_reason(body):
+    """The reason description of the first failed flag of an answer, or None."""
+    for key, detail in (json.loads(body).get("flags") or {}).items():
+        if isinstance(detail, dict) and detail.get("failed"):
+            return f"{key} failed: {(detail.get('reason') or {}).get('description')}"
+    return None
+
+
 def gave_up_early(body):
     """Does a failed flag of this answer say anything but that the deadline passed?"""
     flags = json.loads(body).get("flags") or {}
@@ -76,6 +84,7 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
     headers = {"Content-Type": "application/json"}
     interval = workers / rate if rate else 0.0
     records, problems = [], []
+    degraded_noted = 0
     conn = http.client.HTTPConnection("127.0.0.1", url_port, timeout=timeout)
     next_at = start_at + index * interval / workers  # workers spread over one interval
     n = 0
@@ -110,6 +119,10 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
                 wrong, problem = 1, f"unreadable answer: {error}"
             if problem and (wrong or local_bad):
                 problems.append((sent, f"{request['distinct_id']}: {problem}"))
+            elif degraded and not wrong and degraded_noted < 50:  # an outage degrades thousands
+                degraded_noted += 1
+                problems.append((sent, f"{request['distinct_id']}: degraded after "
+                                       f"{1000 * (time.perf_counter() - t0):.0f} ms: {failure_reason(body)}"))
         elif status:
             problems.append((sent, f"{request['distinct_id']}: HTTP {status}: {body[:200]!r}"))
         if status != 200 or degraded or wrong:

@@ -14,6 +14,7 @@ import subprocess
 from collections import Counter
 
 FULL_WITHIN = 5.0  # seconds after clearing (the issue's bound)
+FRESH_WITHIN = 1.0  # seconds from a flag edit on the primary to every answer and the SDK feed
 
 
 def percentile(sorted_values, p):
@@ -80,6 +81,16 @@ def assertions_for(row, latency_bound_ms, latency_why, is_fault=True, strict=Tru
     out.append((s["max_ms"] <= latency_bound_ms,
                 f"{title}: max latency {s['max_ms']:.1f} ms <= {latency_why} = {latency_bound_ms:.0f} ms"))
     out.append((s["wrong"] == 0, f"{title}: every answered flag is correct ({s['wrong']} wrong)"))
+    for where, f in sorted((row.get("freshness") or {}).items()):
+        if not f["edits"]:
+            continue  # the primary took no edit in this window (it was down)
+        if strict:
+            ok = f["not_seen"] == 0 and f["p99_s"] <= FRESH_WITHIN
+            out.append((ok, f"{title}: flag edits reach the {where} within {FRESH_WITHIN:g} s "
+                            f"(p99 {fmt_seconds(f['p99_s'])} over {f['edits']} edits, {f['not_seen']} not seen)"))
+        else:
+            out.append((f["not_seen"] == 0, f"{title}: every flag edit reached the {where} "
+                                            f"({f['edits']} edits, {f['not_seen']} not seen within 10 s)"))
     out.append((s["local_bad"] == 0,
                 f"{title}: flags that need no stored data are always answered and correct "
                 f"({s['local_bad']} failed or wrong)"))
@@ -88,6 +99,23 @@ def assertions_for(row, latency_bound_ms, latency_why, is_fault=True, strict=Tru
                     f"{title}: full answers {s['seconds_to_full']:.2f} s after the fault cleared "
                     f"(<= {FULL_WITHIN:g} s)"))
     return out
+
+
+def fmt_seconds(value):
+    return "–" if value is None else f"{value:.2f} s"
+
+
+def freshness_note(freshness):
+    """One line on the flag edits of a window, or None."""
+    parts = []
+    for where, f in sorted(freshness.items()):
+        if f["edits"]:
+            parts.append(f"{where} p50 {fmt_seconds(f['p50_s'])}, max {fmt_seconds(f['max_s'])}"
+                         + (f", {f['not_seen']} not seen" if f["not_seen"] else ""))
+    if not parts:
+        return None
+    edits = max(f["edits"] for f in freshness.values())
+    return f"{edits} flag edits on the primary reached the " + "; the ".join(parts)
 
 
 def fmt_statuses(statuses):
