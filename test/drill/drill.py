@@ -44,6 +44,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import faults  # noqa: E402
 import report  # noqa: E402
 from freshness import FreshnessProbe  # noqa: E402
+from soak import Soak  # noqa: E402
 from load import Load, judge  # noqa: E402
 from service import MetricsSampler, Service  # noqa: E402
 from subjects import prepare_subjects  # noqa: E402
@@ -70,6 +71,9 @@ def parse_args(argv):
     p.add_argument("--capacity-share", type=float, default=0.7, help="the full drill's first pass rate [0.7]")
     p.add_argument("--busy-rate", type=float, default=400, help="the full drill's second pass rate [400]")
     p.add_argument("--busy", action="store_true", help="with --rate: a busy loop on each core during the pass")
+    p.add_argument("--soak", type=float, default=0,
+                   help="also this many seconds at --capacity-share of capacity (or --rate) with the faults "
+                        "cycling, sampling flag-decide's memory, descriptors and connections [0: no soak]")
     p.add_argument("--workers", type=int, default=8, help="load worker processes [8]")
     p.add_argument("--hold", type=float, help="seconds each fault is held [5; short 2]")
     p.add_argument("--persons", type=int, help="persons in the sample data [100000; short 20000]")
@@ -119,6 +123,7 @@ class Drill:
         self.canary_person = None
         self.down_for_good = set()
         self.freshness = FreshnessProbe(topology, topology.port["decide"], log)
+        self.soak = Soak(topology, log)
 
 
 def create_canary(topology, distinct_id):
@@ -221,14 +226,21 @@ def copy_logs(topology, log_dir):
 
 
 def plan_passes(args):
-    """The load of each pass: {"title", "rate" (None: measure the capacity first), "busy", "last"}.
-    The promotion fault discards the primary, so it runs in the last pass only."""
+    """The load of each pass: {"title", "rate" (None: measure the capacity first), "busy", "last",
+    "soak" (seconds of faults cycling, or absent)}. The promotion fault discards the primary, so it
+    runs in the last pass only, and never in a soak."""
     if args.rate is not None:
         title = f"at {args.rate:g} requests/s" + (", a busy loop on each core" if args.busy else "")
-        return [{"title": title, "rate": args.rate, "busy": args.busy, "last": True}]
-    return [{"title": "at capacity", "rate": None, "busy": False, "last": False},
-            {"title": f"at {args.busy_rate:g} requests/s, a busy loop on each core", "rate": args.busy_rate,
-             "busy": True, "last": True}]
+        passes = [{"title": title, "rate": args.rate, "busy": args.busy, "last": True}]
+    else:
+        passes = [{"title": "at capacity", "rate": None, "busy": False, "last": False},
+                  {"title": f"at {args.busy_rate:g} requests/s, a busy loop on each core", "rate": args.busy_rate,
+                   "busy": True, "last": True}]
+    if args.soak:
+        # Before the last pass, whose promotion leaves the primary down.
+        passes.insert(len(passes) - 1, {"title": f"soak: {args.soak:g} s, faults cycling", "rate": args.rate,
+                                        "busy": False, "last": False, "soak": args.soak})
+    return passes
 
 
 class BusyLoops:
@@ -277,10 +289,15 @@ def run_pass(d, plan, number, subjects, out_dir, result):
         rows.append({"name": "baseline", "title": "no fault (baseline)", "start": baseline_start,
                      "end": time.time(), "cleared": None, "held": None, "restore_s": None,
                      "notes": [], "checks": [], "healthy_route_remains": True})
-        for fault_class in d.args.fault_classes:
-            if fault_class.down_for_good and not plan["last"]:
-                continue
-            fault = fault_class()
+        cycle = [f for f in d.args.fault_classes if not f.down_for_good or plan["last"]]
+        soak_until = time.time() + plan["soak"] if plan.get("soak") else None
+        if soak_until:
+            cycle = [f for f in cycle if not f.down_for_good]
+            d.soak.start_sampling()
+        index = 0
+        while index < len(cycle) or (soak_until and time.time() < soak_until):
+            fault = cycle[index % len(cycle)]()
+            index += 1
             try:
                 rows.append(run_fault(d, fault))
             except Exception:
@@ -295,9 +312,11 @@ def run_pass(d, plan, number, subjects, out_dir, result):
             if not d.load.alive():
                 raise RuntimeError("a load worker died")
     finally:
+        d.soak.stop_sampling()
         records, problems, problem_count = d.load.stop()
     for row in rows:
         row["pass"] = number
+        row["busy"] = plan["busy"]
     return rows, records, problems, problem_count, stopped_early
 
 
@@ -352,7 +371,11 @@ def main(argv):
     temp_work = args.work_dir is None
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="flag_eval_drill.", dir="/var/tmp")
     os.makedirs(work_dir, exist_ok=True)
-    settings = (f'"request_deadline_ms": {args.deadline_ms}, "max_replica_lag_ms": {args.max_lag_ms}')
+    # A per-address limit the load (many addresses, see load.py) never meets and the flood fault's
+    # one address does; 127.0.0.1 is the "proxy" whose X-Forwarded-For is believed.
+    settings = (f'"request_deadline_ms": {args.deadline_ms}, "max_replica_lag_ms": {args.max_lag_ms}, '
+                f'"rate_limit_per_address": {faults.FLOOD_LIMIT}, '
+                f'"rate_limit_per_address_burst": {faults.FLOOD_LIMIT}, "trusted_proxies": ["127.0.0.1"]')
     topology = Topology(REPO, work_dir, args.persons, settings, log)
     d = Drill(args, topology)
     # The command that reproduces the figures: without the options that only say where output goes.
@@ -400,7 +423,10 @@ def main(argv):
             raise TopologyError("the service does not serve the freshness probe's team")
         d.freshness.start()
         for number, plan in enumerate(passes):
-            if plan["rate"] is None:
+            if plan["rate"] is None and "capacity" in result["settings"]:
+                plan["rate"] = round(args.capacity_share * result["settings"]["capacity"])
+                plan["title"] += f" at {plan['rate']:g} requests/s"
+            elif plan["rate"] is None:
                 capacity = measure_capacity(d, subjects, os.path.join(work_dir, "capacity"))
                 result["settings"]["capacity"] = capacity
                 plan["rate"] = round(args.capacity_share * capacity)
@@ -463,6 +489,13 @@ def main(argv):
         latency_why = "deadline + 50 ms"
     for row in timeline:
         judge_row(d, row, records, latency_bound, latency_why, strict=not args.short, result=result)
+    if args.soak:
+        result["soak"] = d.soak.summary()
+        if not result["soak"]:
+            result["assertions"].append((False, "soak: flag-decide's resources were sampled for two minutes"))
+        for name, f in result["soak"].items():
+            result["assertions"].append((f["flat"], f"soak: {name} flat (first minute {f['first']}, last minute "
+                                                    f"{f['last']}, max {f['max']})"))
     # A busy machine slows the load generator too: the short form asks only that the load ran
     # (the figures at full pace are make drill's).
     pace = 0.25 if args.short else 0.9

@@ -6,6 +6,9 @@ Order matters only for the last one: the promotion leaves the old primary down f
 runs last (the topology is thrown away afterwards).
 """
 
+import http.client
+import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -15,6 +18,8 @@ import time
 from topology import DB_NAME, PG_BINDIR, SERVICE_ROLE, TOKEN, TopologyError, poll_until, port_open
 
 HOLD_TAG = "drill-hold"
+FLOOD_LIMIT = 100  # requests/s (and burst) per client address, set in the drill's service
+FLOOD_ADDRESS = "203.0.113.66"
 
 
 class Fault:
@@ -245,6 +250,66 @@ class PoolExhausted(Fault):
             t.helpers.remove(proc)
 
 
+def flood(port, stop, counts):
+    """One client address asking for stored persons' flags as fast as answers come back; counts
+    answers by status (200, 429, other)."""
+    import signal as signals
+    signals.signal(signals.SIGINT, signals.SIG_IGN)
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": FLOOD_ADDRESS}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    n = 0
+    while not stop.is_set():
+        n += 1
+        body = json.dumps({"token": TOKEN, "distinct_id": f"user-{n % 1000 + 1}"})
+        try:
+            conn.request("POST", "/flags?v=2", body, headers)
+            response = conn.getresponse()
+            response.read()
+            slot = {200: 0, 429: 1}.get(response.status, 2)
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            slot = 2
+        counts[slot] += 1
+
+
+class AddressFlood(Fault):
+    name = "address-flood"
+    title = "flood from one client address"
+    short = True
+    healthy_route_remains = True
+    description = (f"A client at one address ({FLOOD_ADDRESS}, via the trusted local proxy's X-Forwarded-For) "
+                   f"asks for stored persons' flags as fast as it is answered, beside the load (whose "
+                   f"requests come from many addresses). The service limits each address to {FLOOD_LIMIT} "
+                   f"requests/s: the flood gets 429 beyond it, the others' answers stay full.")
+
+    def inject(self, d):
+        context = multiprocessing.get_context("fork")
+        self.stop = context.Event()
+        self.counts = context.Array("q", 3, lock=False)
+        self.started = time.time()
+        self.proc = context.Process(target=flood, args=(d.topology.port["decide"], self.stop, self.counts),
+                                    name="flood")
+        self.proc.start()
+
+    def clear(self, d):
+        self.stop.set()
+        self.proc.join(10)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.seconds = time.time() - self.started
+
+    def after(self, d):
+        answered, limited, other = self.counts
+        self.note(f"the flood sent {answered + limited + other} requests in {self.seconds:.1f} s: {answered} answered, "
+                  f"{limited} refused with 429, {other} other")
+        self.check(limited > 0, f"the flooding address was refused with 429 ({limited} times)")
+        allowed = FLOOD_LIMIT * (self.seconds + 1) + FLOOD_LIMIT  # the rate over the flood, plus the burst
+        self.check(answered <= allowed, f"the flooding address got at most its limit answered "
+                                        f"({answered} <= {allowed:.0f})")
+
+
 class HotStandbyConflict(Fault):
     name = "hot-standby-conflict"
     title = "hot-standby conflicts"
@@ -419,5 +484,6 @@ class PrimaryPromoted(Fault):
 
 
 ALL = [PgBouncerKilled, PgBouncerStopped, PgBouncerPaused, BothPgBouncersKilled, BothPgBouncersHung,
-       StandbyStopped, BackendKilled, PoolExhausted, HotStandbyConflict, ReplicaLag, AllDown, PrimaryPromoted]
+       StandbyStopped, BackendKilled, PoolExhausted, AddressFlood, HotStandbyConflict, ReplicaLag, AllDown,
+       PrimaryPromoted]
 BY_NAME = {f.name: f for f in ALL}

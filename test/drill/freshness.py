@@ -115,6 +115,7 @@ class FreshnessProbe(threading.Thread):
 
     def _request(self, method, path, body, headers):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        headers = dict(headers, **{"X-Forwarded-For": f"198.19.255.{random.randrange(1, 255)}"})
         try:
             conn.request(method, path, body, headers)
             response = conn.getresponse()

@@ -78,8 +78,15 @@ def assertions_for(row, latency_bound_ms, latency_why, is_fault=True, strict=Tru
     answered = s["statuses"].get("200", 0)
     out.append((s["requests"] > 0 and answered == s["requests"],
                 f"{title}: every request answered 200 ({answered} of {s['requests']}; {fmt_statuses(s['statuses'])})"))
-    out.append((s["max_ms"] <= latency_bound_ms,
-                f"{title}: max latency {s['max_ms']:.1f} ms <= {latency_why} = {latency_bound_ms:.0f} ms"))
+    if row.get("busy") and strict:
+        # Spinning processes starve the load generator as much as the service: the bound holds
+        # for the service's own time (its histogram), not for what the starved client measured.
+        slow = row.get("server_slower_than_100ms")
+        out.append((slow == 0, f"{title}: the service itself answered every request within 100 ms "
+                               f"(its /metrics histogram: {slow} slower; client-side max {s['max_ms']:.1f} ms)"))
+    else:
+        out.append((s["max_ms"] <= latency_bound_ms,
+                    f"{title}: max latency {s['max_ms']:.1f} ms <= {latency_why} = {latency_bound_ms:.0f} ms"))
     out.append((s["wrong"] == 0, f"{title}: every answered flag is correct ({s['wrong']} wrong)"))
     for where, f in sorted((row.get("freshness") or {}).items()):
         if not f["edits"]:
@@ -169,12 +176,60 @@ def markdown_table(rows):
     return head + "\n".join(lines) + "\n"
 
 
+def aggregate_rows(rows):
+    """The rows of each fault as one (a soak repeats them): counts summed, latencies and times to
+    full at their worst, the title with the number of times."""
+    by_title = {}
+    for row in rows:
+        by_title.setdefault(row["title"], []).append(row)
+    out = []
+    for title, same in by_title.items():
+        stats = [r["stats"] for r in same]
+        statuses = Counter()
+        for s in stats:
+            statuses.update(s["statuses"])
+        requests = sum(s["requests"] for s in stats)
+        degraded = sum(s["degraded"] for s in stats)
+        held = [r["held"] for r in same if r.get("held") is not None]
+        out.append({
+            "title": f"{title} (x{len(same)})" if len(same) > 1 else title,
+            "held": sum(held) if held else None,
+            "routes_down": sorted(set().union(*(r.get("routes_down", []) for r in same))),
+            "notes": [], "restore_s": None,
+            "stats": {"requests": requests, "statuses": dict(sorted(statuses.items())), "degraded": degraded,
+                      "degraded_pct": 100.0 * degraded / requests if requests else 0.0,
+                      "wrong": sum(s["wrong"] for s in stats), "local_bad": sum(s["local_bad"] for s in stats),
+                      "p50_ms": max(s["p50_ms"] for s in stats), "p99_ms": max(s["p99_ms"] for s in stats),
+                      "max_ms": max(s["max_ms"] for s in stats),
+                      "seconds_to_full": max(s["seconds_to_full"] for s in stats),
+                      "degraded_by_kind": {}},
+        })
+    return out
+
+
+def soak_table(soak):
+    names = {"rss_kib": "flag-decide resident memory, KiB", "descriptors": "flag-decide open descriptors",
+             "sockets": "flag-decide sockets (clients, pools, probes)",
+             "database_connections": "flag_decide sessions on the three servers"}
+    lines = ["| measure | first minute (median) | last minute (median) | max | flat |", "|---|---:|---:|---:|---|"]
+    for key, f in soak.items():
+        lines.append(f"| {names.get(key, key)} | {f['first']} | {f['last']} | {f['max']} | "
+                     f"{'yes' if f['flat'] else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
 def results_by_pass(result):
-    """Markdown: per pass, its title, its table and the notes of its rows."""
+    """Markdown: per pass, its title, its table and the notes of its rows (a soak: one row per
+    fault, and its resources)."""
     parts = []
     for number, plan in enumerate(result["passes"]):
         rows = [row for row in result["rows"] if row.get("pass", 0) == number]
         if not rows:
+            continue
+        if plan.get("soak"):
+            heading = f"### Pass {number + 1}: {plan['title']}\n\n"
+            parts.append(heading + markdown_table(aggregate_rows(rows)) + "\n"
+                         + (soak_table(result["soak"]) if result.get("soak") else ""))
             continue
         notes = []
         for row in rows:

@@ -5,6 +5,7 @@ can show that the fault took effect and how the service got round it."""
 
 import http.client
 import json
+import random
 import re
 import threading
 import time
@@ -25,6 +26,8 @@ class Service:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         try:
             headers = {"Content-Type": "application/json"} if body is not None else {}
+            # The drill's own requests, each from a client address of its own (see load.py).
+            headers["X-Forwarded-For"] = f"198.19.{random.randrange(256)}.{random.randrange(1, 255)}"
             conn.request(method, path, json.dumps(body) if body is not None else None, headers)
             response = conn.getresponse()
             return response.status, response.read()
