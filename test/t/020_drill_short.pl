@@ -1,12 +1,15 @@
 # The failure drill's short form (test/drill/drill.py --short; `make drill` runs the full one):
 # a topology of its own (deploy/up.sh on free ports: primary, two standbys, a PgBouncer per
 # standby, flag-decide) under steady /flags traffic, while faults come and go: PgBouncer killed
-# and stopped, a standby stopped, backends killed, hot-standby conflicts, replica lag, every
-# database down. Each of the drill's assertions becomes one TAP assertion: every request answered
-# 200, no answer waited on a hung route (latency under half the 2 s a hang is held: a bound that
-# holds on a busy machine; the deadline itself is `make drill`'s, on a quiet one), every answered
-# flag correct, flags that need no stored data never failed, full answers within 5 s after the
-# fault cleared, and that each fault took effect.
+# and stopped, both PgBouncers killed and both hung, a standby stopped, backends killed, a flood
+# from one client address, hot-standby conflicts, replica lag, every database down. Each of the
+# drill's assertions becomes one TAP assertion: every request answered 200, no answer waited on a
+# hung route (latency under half the 2 s a hang is held: a bound that holds on a busy machine;
+# the deadline itself is `make drill`'s, on a quiet one), no answer gave up on stored data before
+# its deadline while a healthy route remained, every answered flag correct, flags that need no
+# stored data never failed, full answers within 5 s after the fault cleared, every flag edit on
+# the primary reached the answers and the SDK feed, the flood met 429s, and that each fault took
+# effect.
 #
 # The drill's output (the table of figures) is in build/tap/log/020_drill_short_drill.log, the
 # servers' logs next to it (drill_*.log).
