@@ -1,8 +1,10 @@
 #include "decide/database/route_set.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -106,8 +108,8 @@ std::shared_ptr<Route> RouteSet::next_route(Purpose purpose, Clock::time_point n
             case Purpose::PrimaryWrite: return route.role() == RouteRole::Primary;
             case Purpose::Definitions: {
                 const auto lag = staleness(route, now);
-                return !lag || *lag <= std::min<Clock::duration>(options_.max_lag,
-                                                                 options_.probe_interval);
+                return !lag ||
+                       *lag <= std::min<Clock::duration>(options_.max_lag, options_.probe_interval);
             }
             case Purpose::PersonData: return true;
         }
@@ -125,13 +127,35 @@ namespace {
 
 // One request's attempts. Attempts that lose run on after query() has returned (they end by
 // the deadline and feed their route's breaker), so what they use lives here, shared.
+// Resumes query() when an attempt finishes, at once and on the same thread (dispatch), not
+// through the event loop's queue: on a busy routes' loop that queue is long, and each turn
+// through it is added to the answer's latency.
+class Wakeup {
+public:
+    template <typename Token>
+    auto wait(Token&& token) {
+        return asio::async_initiate<Token, void()>(
+            [this](auto handler) { waiting_.emplace(std::move(handler)); }, token);
+    }
+    void notify() {
+        if (!waiting_) return;
+        auto handler = std::move(*waiting_);
+        waiting_.reset();
+        const auto executor = asio::get_associated_executor(handler);
+        asio::dispatch(executor, std::move(handler));
+    }
+
+private:
+    std::optional<asio::any_completion_handler<void()>> waiting_;
+};
+
 struct Race {
     Race(asio::any_io_executor executor, std::string statement, QueryParams parameters,
          std::chrono::steady_clock::time_point until)
         : sql(std::move(statement)),
           params(std::move(parameters)),
           deadline(until),
-          wake(std::move(executor)) {}
+          timer(std::move(executor)) {}
 
     struct Finished {
         std::shared_ptr<Route> route;
@@ -141,7 +165,8 @@ struct Race {
     const std::string sql;
     const QueryParams params;
     const std::chrono::steady_clock::time_point deadline;
-    asio::steady_timer wake;         // query() waits on it; a finishing attempt cancels the wait
+    Wakeup wakeup;                   // what query() waits on: an attempt finished, or `timer`
+    asio::steady_timer timer;        // the next hedge or the deadline
     std::vector<Finished> finished;  // not yet looked at by query(), oldest first
 };
 
@@ -155,7 +180,7 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::shared_ptr<Ro
     }
     if (result.sqlstate == "25006") route->note_read_only();
     race->finished.push_back({std::move(route), std::move(result)});
-    race->wake.cancel();
+    race->wakeup.notify();
 }
 
 std::string route_names(const boost::container::small_vector<const Route*, 8>& routes) {
@@ -231,8 +256,13 @@ asio::awaitable<QueryOutcome> RouteSet::query(Purpose purpose, std::string sql, 
                 }
                 start_now = false;
             }
-            race->wake.expires_at(std::min(hedge_at, deadline));
-            co_await race->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (!race->finished.empty()) continue;  // an attempt ended as it was started
+            race->timer.expires_at(std::min(hedge_at, deadline));
+            race->timer.async_wait([race](const boost::system::error_code& error) {
+                if (!error) race->wakeup.notify();
+            });
+            co_await race->wakeup.wait(asio::use_awaitable);
+            race->timer.cancel();
         }
 
         if (!running.empty()) {
