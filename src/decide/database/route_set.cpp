@@ -125,8 +125,6 @@ std::shared_ptr<Route> RouteSet::next_route(Purpose purpose, Clock::time_point n
 
 namespace {
 
-// One request's attempts. Attempts that lose run on after query() has returned (they end by
-// the deadline and feed their route's breaker), so what they use lives here, shared.
 // Resumes query() when an attempt finishes, at once and on the same thread (dispatch), not
 // through the event loop's queue: on a busy routes' loop that queue is long, and each turn
 // through it is added to the answer's latency.
@@ -149,6 +147,8 @@ private:
     std::optional<asio::any_completion_handler<void()>> waiting_;
 };
 
+// One request's attempts. Attempts that lose run on after query() has returned (they end by
+// the deadline and feed their route's breaker), so what they use lives here, shared.
 struct Race {
     Race(asio::any_io_executor executor, std::string statement, QueryParams parameters,
          std::chrono::steady_clock::time_point until)
