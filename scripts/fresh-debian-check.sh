@@ -551,7 +551,7 @@ prep_base_packages() {
     in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 update
     in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y --no-install-recommends git make
     in_root git --version
-    in_root make --version | head -n1
+    in_root make --version | sed -n 1p  # sed reads it all: head could end make with SIGPIPE
 }
 
 prep_clone() {
