@@ -127,7 +127,7 @@ down:
 # The failure drills (test/drill/; never part of `make test`, whose short form is
 # test/t/020_drill_short.pl): faults under steady /flags traffic at 70 % of the measured
 # capacity, a 10-minute soak with the faults cycling, then the faults at 400/s with a busy loop
-# per core; figures in docs/resilience.md. About 25 minutes.
+# per core; figures in docs/resilience.md. About 15 minutes.
 .PHONY: drill
 drill: check-checkout all decide
 	$(MAKE) install
