@@ -7,8 +7,10 @@
 #pragma once
 #include "core/flag_answer.hpp"  // FlagAnswer(View): one flag, as the core defines it for every host
 
+#include <chrono>
 #include <forward_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +21,9 @@ class Answer {
 public:
     std::vector<FlagAnswerView> flags;  // in the order they are written out
     bool errors_while_computing = false;
+    // How old the service's definitions it was computed from are (DefinitionsFreshness); none
+    // when they were never confirmed or decide() answered alone.
+    std::optional<std::chrono::system_clock::duration> definitions_age;
     ReasonDescriptions descriptions;  // the reasons' descriptions the views point into
 
     Answer() = default;

@@ -223,9 +223,10 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     metrics_.record_flags_evaluated(FlagSource::database, from_stored);
     metrics_.record_flags_evaluated(FlagSource::failed, failed);
     if (!stored_failure.empty() || !write_failure.empty()) metrics_.record_degraded_answer();
-    const auto age = cache_.freshness().age(std::chrono::system_clock::now());
-    if (age && *age > stale_after_)
-        note_stale_definitions(answer, std::chrono::duration_cast<std::chrono::seconds>(*age));
+    answer.definitions_age = cache_.freshness().age(std::chrono::system_clock::now());
+    if (answer.definitions_age && *answer.definitions_age > stale_after_)
+        note_stale_definitions(
+            answer, std::chrono::duration_cast<std::chrono::seconds>(*answer.definitions_age));
     co_return answer;
 }
 

@@ -35,6 +35,15 @@ Response json_response(const Request& request, http::status status, std::string 
     return text_response(request, status, std::move(body), "application/json");
 }
 
+// The age of the definitions an answer comes from, in seconds; nothing when it is not known.
+void add_definitions_age(Response& response,
+                         const std::optional<std::chrono::system_clock::duration>& age) {
+    if (!age) return;
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", std::chrono::duration<double>(*age).count());
+    response.set(kDefinitionsAgeField, seconds);
+}
+
 Response error_response(const Request& request, unsigned status, std::string_view detail) {
     std::string_view type = "validation_error", code = "invalid_input";
     if (status == 401) type = "authentication_error", code = "invalid_api_key";
@@ -224,7 +233,7 @@ boost::asio::awaitable<Response> Service::flags(const Request& request,
     Response response = json_response(
         request, http::status::ok,
         v2 ? flags_v2_body(answer, request_id, evaluated_at) : flags_v1_body(answer, request_id));
-    add_definitions_age(response);
+    add_definitions_age(response, answer.definitions_age);
     co_return response;
 }
 
@@ -247,21 +256,13 @@ Response Service::definitions(const Request& request, std::string_view token,
         Response response{http::status::not_modified, request.version()};
         response.set(http::field::etag, team->sdk_feed_etag);
         response.keep_alive(request.keep_alive());
-        add_definitions_age(response);
+        add_definitions_age(response, cache_.freshness().age(std::chrono::system_clock::now()));
         return response;
     }
     Response response = json_response(request, http::status::ok, team->sdk_feed_body);
     response.set(http::field::etag, team->sdk_feed_etag);
-    add_definitions_age(response);
+    add_definitions_age(response, cache_.freshness().age(std::chrono::system_clock::now()));
     return response;
-}
-
-void Service::add_definitions_age(Response& response) const {
-    const auto age = cache_.freshness().age(std::chrono::system_clock::now());
-    if (!age) return;
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.3f", std::chrono::duration<double>(*age).count());
-    response.set(kDefinitionsAgeField, seconds);
 }
 
 boost::asio::awaitable<Response> Service::metrics(const Request& request) {

@@ -60,8 +60,6 @@ private:
     Response definitions(const Request& request, std::string_view token, RateLimitState& rate);
     Response readiness(const Request& request) const;
     boost::asio::awaitable<Response> metrics(const Request& request);
-    // Seconds since the definitions answered from were last confirmed current (none before).
-    void add_definitions_age(Response& response) const;
 
     const Config& config_;
     DefinitionsCache& cache_;
