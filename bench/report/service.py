@@ -95,6 +95,8 @@ def metrics_delta(s, before, after):
         "database": d('flag_decide_flags_evaluated_total{source="database"}'),
         "failed": d('flag_decide_flags_evaluated_total{source="failed"}'),
         "degraded": d("flag_decide_degraded_answers_total"),
+        "batches": sum(d(k) for k in b if k.startswith("flag_decide_route_batches_total{")),
+        "batched": sum(d(k) for k in b if k.startswith("flag_decide_route_batched_queries_total{")),
         "answered": flags_requests.get('flag_decide_requests_total{endpoint="flags",status="200"}', 0),
         "not_200": sum(v for k, v in flags_requests.items() if 'status="200"' not in k),
     }
@@ -192,7 +194,8 @@ def section(out, L):
     warm = setup.get("warmup_seconds", "?")
     pool = re.search(r'"pool_size":\s*(\d+)', setup.get("decide_config", ""))
     deadline = re.search(r'"request_deadline_ms":\s*(\d+)', setup.get("decide_config", ""))
-    pool_size = pool.group(1) if pool else "16"  # flag-decide's default (src/decide/settings.cpp)
+    # flag-decide's default (src/decide/settings.cpp): one connection per event-loop thread, at least 2
+    pool_size = pool.group(1) if pool else str(max(2, int(setup.get("decide_threads") or 1)))
     deadline_ms = deadline.group(1) if deadline else "50"
     pgb_pool = re.search(r"default_pool_size = (\d+)", setup.get("pgbouncer_pool", ""))
     a, b, c = res["select1"], res["stored"], res["local"]
@@ -202,7 +205,8 @@ def section(out, L):
              f"two streaming standbys, a PgBouncer {setup.get('pgbouncer_version', '').replace('PgBouncer ', '')} in "
              f"front of each (transaction pooling, {pgb_pool.group(1) if pgb_pool else '?'} server connections per "
              f"pool), and `build/flag-decide` as `deploy/up.sh` configures it: routes PgBouncer 1, PgBouncer 2, "
-             f"standby 1, standby 2, primary in that order, {pool_size} connections per route, a {deadline_ms} ms "
+             f"standby 1, standby 2, primary in that order, {pool_size} connections per route (the default: one per "
+             f"event-loop thread, at least 2; requests that find them all busy share one statement, a batch), a {deadline_ms} ms "
              f"deadline for database work, {setup.get('decide_threads', '?')} event-loop threads (the default: one per "
              f"CPU; the routes, their pools and the refresher live on the first). Team `phc_demo` of `deploy/sample_data.sql`: "
              f"{int(setup.get('stored_persons', '0')):,} stored persons `user-<n>`, "
@@ -258,18 +262,20 @@ def section(out, L):
 
     L.append("Where the flag answers came from (`flag_decide_flags_evaluated_total` and "
              "`flag_decide_degraded_answers_total` of `GET /metrics`, before and after each run; the service also "
-             "counts answers still in flight when wrk stops):")
+             "counts answers still in flight when wrk stops), and how many `decide_outcomes()` calls shared a "
+             "statement (`flag_decide_route_batches_total`, `flag_decide_route_batched_queries_total`):")
     L.append("")
     L.append("| run | answers (status 200) | other statuses | flags answered in the service | from the database | "
-             "failed | degraded answers |")
-    L.append("|---|--:|--:|--:|--:|--:|--:|")
+             "failed | degraded answers | batches | requests in batches (per batch) |")
+    L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for name, label in RUNS[1:]:
         for key, what in (("warmup_metrics", f"{label.split(' ', 1)[0]} warm-up ({warm} s)"), ("metrics", label)):
             m = res[name].get(key)
             if not m:
                 continue
+            per_batch = f" ({m['batched'] / m['batches']:.1f})" if m.get("batches") else ""
             L.append(f"| {what} | {m['answered']:,} | {m['not_200']} | {m['local']:,} | {m['database']:,} | "
-                     f"{m['failed']:,} | {m['degraded']:,} |")
+                     f"{m['failed']:,} | {m['degraded']:,} | {m.get('batches', 0):,} | {m.get('batched', 0):,}{per_batch} |")
     L.append("")
 
     L.append("CPUs busy on average during each run (`/proc/<pid>/stat` of each part: both PgBouncers together, and "
@@ -337,12 +343,15 @@ def section(out, L):
                  f"{100 * b['rps'] * parts_b / (nproc * 1e6):.0f} % of that; "
                  + limit(ub, "decide", "flag-decide's event-loop threads",
                          f"the wait for one of the route's {pool_size} connections (at most {pool_size} "
-                         f"`decide_outcomes()` calls in flight)", cpus=int(setup.get("decide_threads") or 1))
+                         f"`decide_outcomes()` statements in flight)", cpus=int(setup.get("decide_threads") or 1))
                  + (". The service's own work is the largest part of each request"
                     if per_request(ub, b, "decide") >= max(per_request(ub, b, k) for k in ("postgres", "pgbouncer", "loadgen"))
                     else "")
-                 + f". At most {pool_size} `decide_outcomes()` "
-                 f"calls are in flight (the route's pool), the others of the {conns} requests wait in the service. "
+                 + f". At most {pool_size} `decide_outcomes()` statements are in flight (the route's pool); the "
+                 f"requests that find them all busy wait in a batch and go in one statement when a connection comes free"
+                 + (f" ({mb['batched'] / mb['batches']:.1f} requests per batch on average, "
+                    f"{100 * mb['batched'] / max(1, mb['answered']):.0f} % of the answers)" if mb.get("batches") else "")
+                 + ". "
                  + (f"{mb['degraded']:,} answers ({100 * mb['degraded'] / mb['answered']:.2f} %) waited past the "
                     f"{deadline_ms} ms deadline for database work and carry failed flags"
                     if mb.get("degraded") else f"No answer waited past the {deadline_ms} ms deadline for database work")

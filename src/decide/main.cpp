@@ -41,7 +41,8 @@ ServiceGauges gauges(const RouteSet& routes, const DefinitionsCache& cache) {
         out.routes.push_back({route.name, std::string(route_role_name(route.role)),
                               route.breaker == BreakerState::Closed, route.lag_seconds,
                               route.breaker == BreakerState::Open, sent(AttemptKind::First),
-                              sent(AttemptKind::Retry), sent(AttemptKind::Hedge)});
+                              sent(AttemptKind::Retry), sent(AttemptKind::Hedge), route.batches,
+                              route.batched_calls});
     }
     out.definitions_loaded = cache.loaded();
     if (cache.loaded()) out.definitions_version = cache.version();
@@ -81,14 +82,19 @@ int main(int argc, char** argv) {
         std::vector<std::unique_ptr<asio::io_context>> worker_loops;
         std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
         std::vector<asio::any_io_executor> workers{loop.get_executor()};
-        for (std::size_t i = 1; i < thread_count(config); ++i) {
+        const std::size_t threads = thread_count(config);
+        for (std::size_t i = 1; i < threads; ++i) {
             auto& worker = worker_loops.emplace_back(std::make_unique<asio::io_context>(1));
             keep_running.push_back(asio::make_work_guard(*worker));
             workers.push_back(worker->get_executor());
         }
         Metrics metrics;
         DefinitionsCache cache;
-        RouteSet routes(loop.get_executor(), config.routes, RouteOptions(config));
+        // A statement in flight per thread: requests beyond that wait in batches, which cost
+        // the database far less per request than statements of their own (statement_batch.hpp).
+        RouteOptions route_options(config);
+        if (config.pool_size == 0) route_options.max_pool_size = std::max<std::size_t>(2, threads);
+        RouteSet routes(loop.get_executor(), config.routes, route_options);
 
         // Definitions come from any route; a failure is just a poll that did not happen.
         QueryText query_text =

@@ -284,6 +284,17 @@ std::string Metrics::render() const {
         append_sample(out, "flag_decide_route_queries_total",
                       {{"route", r.route}, {"attempt", "hedge"}}, r.hedges);
     }
+    append_family(out, "flag_decide_route_batches_total", "counter",
+                  "Statements that carried several requests' queries at once (sent while every "
+                  "pooled connection of the route was busy).");
+    for (const RouteGauge& r : gauges.routes)
+        append_sample(out, "flag_decide_route_batches_total", {{"route", r.route}}, r.batches);
+    append_family(out, "flag_decide_route_batched_queries_total", "counter",
+                  "Requests' queries those statements carried.");
+    for (const RouteGauge& r : gauges.routes) {
+        append_sample(out, "flag_decide_route_batched_queries_total", {{"route", r.route}},
+                      r.batched_queries);
+    }
 
     append_family(out, "flag_decide_definitions_loaded", "gauge",
                   "1 once flag definitions are held in memory, else 0.");

@@ -35,6 +35,9 @@ struct RouteGauge {
     std::uint64_t first_attempts = 0;
     std::uint64_t retries = 0;
     std::uint64_t hedges = 0;
+    // Statements that carried several of those queries at once, and how many they carried.
+    std::uint64_t batches = 0;
+    std::uint64_t batched_queries = 0;
 };
 
 struct ServiceGauges {

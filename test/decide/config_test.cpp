@@ -101,7 +101,7 @@ TEST_F(ConfigTest, DefaultsWithOneRouteFlag) {
     EXPECT_EQ(c.max_body_bytes, 1u << 20);
     EXPECT_EQ(c.max_connections, 10000u);
     EXPECT_EQ(c.probe_interval, 250ms);
-    EXPECT_EQ(c.pool_size, 16u);
+    EXPECT_EQ(c.pool_size, 0u);             // one per event-loop thread, at least 2 (main.cpp)
     EXPECT_EQ(c.threads, 0u);               // one per CPU
     EXPECT_EQ(c.rate_limit_per_token, 0u);  // no rate limits
     EXPECT_EQ(c.rate_limit_per_address, 0u);
@@ -203,7 +203,6 @@ TEST_F(ConfigTest, ValidationMistakesNameTheSetting) {
                     "max_body_bytes / --max-body-bytes");
     EXPECT_CONTAINS(error_of({kRoute, "--max-connections", "0"}),
                     "max_connections / --max-connections");
-    EXPECT_CONTAINS(error_of({kRoute, "--pool-size", "0"}), "pool_size / --pool-size");
 }
 
 TEST_F(ConfigTest, FileMistakesNameTheFileAndKey) {
@@ -308,7 +307,7 @@ TEST_F(ConfigTest, HelpListsEverySettingWithItsFlagKeysAndDefault) {
         EXPECT_CONTAINS(help, "default: " + s.default_text);
     }
     EXPECT_CONTAINS(help, "--pool-size N");
-    EXPECT_CONTAINS(help, "file: pool_size; default: 16; > 0");
+    EXPECT_CONTAINS(help, "file: pool_size; default: 0");
     EXPECT_CONTAINS(help, "file: listen_address, listen_port; default: 127.0.0.1:8000");
 }
 

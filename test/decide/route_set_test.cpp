@@ -865,3 +865,156 @@ TEST_F(RouteSetTest, DestroyingTheRouteSetWhileProbesAreInFlightIsSafe) {
         },
         [&] { black_hole.close(); });
 }
+
+// ---- batches: calls that find every pooled connection busy share one statement ----
+
+namespace {
+
+constexpr const char* kDoubleSql = "SELECT $1::int * 2 AS doubled";
+constexpr BatchForm kDoubleBatch{
+    "SELECT c.v::int * 2 AS doubled FROM unnest($1::text[]) WITH ORDINALITY AS c(v, n) "
+    "ORDER BY c.n"};
+
+// Holds the route's only pooled connection for `seconds`, then counts itself finished.
+asio::awaitable<void> hold_the_connection(RouteSet& routes, const char* seconds, int& finished) {
+    const QueryParams params{seconds};
+    auto outcome = co_await routes.query(Purpose::PersonData, "SELECT pg_sleep($1::float8)", params,
+                                         Clock::now() + 5s);
+    EXPECT_TRUE(outcome.result.ok()) << outcome.result.error;
+    ++finished;
+}
+
+RouteOptions one_connection() {
+    RouteOptions options = quick_options();
+    options.max_pool_size = 1;
+    return options;
+}
+
+}  // namespace
+
+TEST_F(RouteSetTest, CallsWaitingForABusyPoolGoAsOneBatchAndEachGetsItsOwnRow) {
+    RouteSet routes(io.get_executor(), {{"direct", RouteRole::Primary, postgres_conninfo()}},
+                    one_connection());
+    run(
+        [&]() -> asio::awaitable<void> {
+            int finished = 0;
+            asio::co_spawn(io, hold_the_connection(routes, "0.3", finished), asio::detached);
+            EXPECT_TRUE(
+                co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
+            constexpr int calls = 20;
+            std::vector<QueryResult> results(calls);
+            // Values with quotes, backslashes and commas must survive the array literal.
+            for (int i = 0; i < calls; ++i) {
+                asio::co_spawn(
+                    io,
+                    [&, i]() -> asio::awaitable<void> {
+                        const QueryParams params{" " + std::to_string(i)};
+                        auto outcome =
+                            co_await routes.query(Purpose::PersonData, kDoubleSql, params,
+                                                  Clock::now() + 5s, &kDoubleBatch);
+                        results[i] = std::move(outcome.result);
+                        ++finished;
+                    },
+                    asio::detached);
+            }
+            EXPECT_TRUE(co_await poll_until([&] { return finished == calls + 1; }, 5s));
+            for (int i = 0; i < calls; ++i) {
+                EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error;
+                EXPECT_EQ(results[i].columns, std::vector<std::string>{"doubled"});
+                EXPECT_EQ(results[i].rows, (std::vector<QueryRow>{{std::to_string(2 * i)}})) << i;
+            }
+            const RouteStatus status = routes.status()[0];
+            EXPECT_EQ(status.batches, 1u) << "every call arrived while the connection was held";
+            EXPECT_EQ(status.batched_calls, static_cast<std::uint64_t>(calls));
+            EXPECT_EQ(status.connections_opened, 1u);
+        },
+        [&] { routes.stop(); });
+}
+
+TEST_F(RouteSetTest, ABatchFailingOnOneCallsInputFailsThatCallOnly) {
+    RouteSet routes(io.get_executor(), {{"direct", RouteRole::Primary, postgres_conninfo()}},
+                    one_connection());
+    run(
+        [&]() -> asio::awaitable<void> {
+            int finished = 0;
+            asio::co_spawn(io, hold_the_connection(routes, "0.2", finished), asio::detached);
+            EXPECT_TRUE(
+                co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
+            const std::vector<std::optional<std::string>> values{"1", "two\"\\,{}", "3",
+                                                                 std::nullopt};
+            std::vector<QueryResult> results(values.size());
+            for (std::size_t i = 0; i < values.size(); ++i) {
+                asio::co_spawn(
+                    io,
+                    [&, i]() -> asio::awaitable<void> {
+                        const QueryParams params{values[i]};
+                        auto outcome =
+                            co_await routes.query(Purpose::PersonData, kDoubleSql, params,
+                                                  Clock::now() + 5s, &kDoubleBatch);
+                        results[i] = std::move(outcome.result);
+                        ++finished;
+                    },
+                    asio::detached);
+            }
+            EXPECT_TRUE(co_await poll_until(
+                [&] { return finished == static_cast<int>(values.size()) + 1; }, 5s));
+            EXPECT_EQ(results[0].rows, (std::vector<QueryRow>{{"2"}})) << results[0].error;
+            EXPECT_EQ(results[1].status, QueryStatus::ServerError);
+            EXPECT_EQ(results[1].sqlstate, "22P02");
+            EXPECT_NE(results[1].error.find("two\"\\,{}"), std::string::npos) << results[1].error;
+            EXPECT_EQ(results[2].rows, (std::vector<QueryRow>{{"6"}})) << results[2].error;
+            EXPECT_EQ(results[3].rows, (std::vector<QueryRow>{{std::nullopt}}))
+                << "NULL stays NULL: " << results[3].error;
+            const RouteStatus status = routes.status()[0];
+            EXPECT_EQ(status.batches, 1u);
+            EXPECT_EQ(status.breaker, BreakerState::Closed);
+            EXPECT_EQ(status.consecutive_failures, 0);
+        },
+        [&] { routes.stop(); });
+}
+
+TEST_F(RouteSetTest, ACallOnAQuietRouteIsSentAloneAtOnce) {
+    RouteSet routes(io.get_executor(), {{"direct", RouteRole::Primary, postgres_conninfo()}},
+                    one_connection());
+    run(
+        [&]() -> asio::awaitable<void> {
+            for (int i = 0; i < 3; ++i) {
+                const QueryParams params{std::to_string(i)};
+                auto outcome = co_await routes.query(Purpose::PersonData, kDoubleSql, params,
+                                                     Clock::now() + 2s, &kDoubleBatch);
+                EXPECT_EQ(outcome.result.rows, (std::vector<QueryRow>{{std::to_string(2 * i)}}))
+                    << outcome.result.error;
+            }
+            EXPECT_EQ(routes.status()[0].batches, 0u);
+            EXPECT_EQ(routes.status()[0].batched_calls, 0u);
+        },
+        [&] { routes.stop(); });
+}
+
+TEST_F(RouteSetTest, ABatchedCallWhoseDeadlinePassesInTheQueueTimesOutAlone) {
+    RouteSet routes(io.get_executor(), {{"direct", RouteRole::Primary, postgres_conninfo()}},
+                    one_connection());
+    run(
+        [&]() -> asio::awaitable<void> {
+            int finished = 0;
+            asio::co_spawn(io, hold_the_connection(routes, "0.3", finished), asio::detached);
+            EXPECT_TRUE(
+                co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
+            QueryResult patient, hurried;
+            const auto call = [&](const char* value, Clock::duration wait,
+                                  QueryResult& into) -> asio::awaitable<void> {
+                const QueryParams params{value};
+                auto outcome = co_await routes.query(Purpose::PersonData, kDoubleSql, params,
+                                                     Clock::now() + wait, &kDoubleBatch);
+                into = std::move(outcome.result);
+                ++finished;
+            };
+            asio::co_spawn(io, call("5", 3s, patient), asio::detached);  // leads the batch
+            asio::co_spawn(io, call("6", 100ms, hurried), asio::detached);
+            EXPECT_TRUE(co_await poll_until([&] { return finished == 3; }, 5s));
+            EXPECT_EQ(hurried.status, QueryStatus::Timeout) << hurried.error;
+            EXPECT_EQ(patient.rows, (std::vector<QueryRow>{{"10"}})) << patient.error;
+            EXPECT_EQ(routes.status()[0].batches, 0u) << "the leader went alone";
+        },
+        [&] { routes.stop(); });
+}

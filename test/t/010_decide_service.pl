@@ -19,6 +19,7 @@ use lib "$FindBin::RealBin/lib";
 use IO::Compress::Gzip qw(gzip $GzipError);
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
+use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -92,6 +93,14 @@ sub request_of
 	return \%request;
 }
 
+# Do two decoded JSON documents hold the same data?
+sub eq_deeply_json
+{
+	my ($got, $want) = @_;
+	my $json = JSON::PP->new->canonical;
+	return $json->encode([$got]) eq $json->encode([$want]);
+}
+
 my @full_answer_times;
 for my $subject (@subjects)
 {
@@ -108,6 +117,63 @@ for my $subject (@subjects)
 }
 
 note sprintf('full answers through PgBouncer: %s', join(', ', map { sprintf('%.1f ms', 1000 * $_) } @full_answer_times));
+
+# ---- many requests at once: a busy route batches them, and each gets its own answer ----
+
+# One pooled connection per route: requests that find it busy wait in a batch and share one
+# statement (decide_outcomes() over unnest()). Children send the subjects above at once, round
+# after round until the service reports a batch; every answer must still equal decide()'s.
+{
+	my $batching = FlagEval::Test::DecideService->new(
+		name   => 'flag_decide_batching',
+		routes => $topology->routes,
+		args   => [ '--deadline-ms', 5000, '--pool-size', 1 ]);
+	$batching->start;
+	ok($batching->wait_ready(30), 'batching service: ready')
+	  or diag $batching->last_log_lines(40);
+	my %expected = map { $_->{name} => $topology->sql_decide($standby, $_)->{flags} } @subjects;
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	my ($batched, $rounds, @mismatches) = (0, 0);
+	until ($batched > 0 || $rounds >= 20)
+	{
+		$rounds++;
+		my @children;
+		for my $child (1 .. 4)
+		{
+			my $pid = fork() // die "fork: $!";
+			if (!$pid)
+			{
+				my %answers;
+				for my $subject (@subjects)
+				{
+					my $response = $batching->post_json('/flags?v=2', request_of($subject));
+					$answers{ $subject->{name} } = $response->{json} ? $response->{json}{flags} : $response->{status};
+				}
+				open(my $out, '>', "$dir/$child.json") or die $!;
+				print $out encode_json(\%answers);
+				close $out;
+				POSIX::_exit(0);
+			}
+			push @children, $pid;
+		}
+		waitpid($_, 0) for @children;
+		for my $child (1 .. 4)
+		{
+			my $answers = decode_json(PostgreSQL::Test::Utils::slurp_file("$dir/$child.json"));
+			for my $subject (@subjects)
+			{
+				my $name = $subject->{name};
+				push @mismatches, "round $rounds, child $child: $name"
+				  unless eq_deeply_json($answers->{$name}, $expected{$name});
+			}
+		}
+		($batched) = $batching->get('/metrics')->{content} =~ /^flag_decide_route_batched_queries_total\{route="pgbouncer"\} (\d+)/m;
+		$batched //= 0;
+	}
+	cmp_ok($batched, '>', 0, "requests sent at once were batched ($batched queries in batches, $rounds rounds of 4 x 6)");
+	is_deeply(\@mismatches, [], 'every answer sent at once equals flag_eval.decide() on the standby');
+	$batching->stop;
+}
 
 # The first route, PgBouncer (pool_mode transaction) in front of the standby, carries the queries.
 cmp_ok($topology->{pgbouncer}->server_connections('postgres'), '>', 0,

@@ -41,7 +41,8 @@ private:
         const DecideRequest& request, std::chrono::steady_clock::time_point deadline);
     // RouteSet::query() on the routes' executor; the caller resumes on its own thread.
     boost::asio::awaitable<QueryOutcome> query(Purpose purpose, const char* sql, QueryParams params,
-                                               std::chrono::steady_clock::time_point deadline);
+                                               std::chrono::steady_clock::time_point deadline,
+                                               const BatchForm* batch = nullptr);
 
     DefinitionsCache& cache_;
     RouteSet& routes_;

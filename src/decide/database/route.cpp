@@ -160,17 +160,20 @@ private:
     Route& route_;
 };
 
-// A held pool slot and the connection used under it; gives both back however the query ends.
+// A pool slot once held, and the connection used under it; gives both back however the query
+// ends.
 class Route::Lease {
 public:
     explicit Lease(Route& route) : route_(route) {}
     ~Lease() {
+        if (!holds_slot) return;
         if (connection) route_.give_back(std::move(connection));
         route_.release_slot();
     }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
 
+    bool holds_slot = false;
     std::unique_ptr<PgConnection> connection;
 
 private:
@@ -246,20 +249,19 @@ void Route::record(const QueryResult& result, bool from_probe) {
     }
 }
 
-asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParams& params,
-                                          Clock::time_point deadline) {
-    if (closed_)
-        co_return QueryResult::failure(QueryStatus::ConnectionLost,
-                                       "route " + name() + " is closed");
+QueryResult Route::closed_failure() const {
+    return QueryResult::failure(QueryStatus::ConnectionLost, "route " + name() + " is closed");
+}
+
+asio::awaitable<std::optional<QueryResult>> Route::lease_connection(Lease& lease,
+                                                                    Clock::time_point deadline) {
     if (!co_await acquire_slot(deadline)) {
-        if (closed_)
-            co_return QueryResult::failure(QueryStatus::ConnectionLost,
-                                           "route " + name() + " is closed");
+        if (closed_) co_return closed_failure();
         co_return QueryResult::failure(QueryStatus::Timeout,
                                        "no pooled connection came free before the deadline (" +
                                            std::to_string(options_.max_pool_size) + " busy)");
     }
-    Lease lease(*this);
+    lease.holds_slot = true;
     if (Clock::now() >= deadline)
         co_return QueryResult::failure(QueryStatus::Timeout,
                                        "deadline passed waiting for a pooled connection");
@@ -269,9 +271,7 @@ asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParam
         lease.connection = co_await waiter.wait();
         if (!lease.connection) {
             if (waiter.failure()) co_return *waiter.failure();  // counted once, by the connect
-            if (closed_)
-                co_return QueryResult::failure(QueryStatus::ConnectionLost,
-                                               "route " + name() + " is closed");
+            if (closed_) co_return closed_failure();
             co_return QueryResult::failure(QueryStatus::Timeout,
                                            "no connection came free before the deadline (" +
                                                std::to_string(connecting_) + " being opened)");
@@ -293,9 +293,80 @@ asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParam
         lease.connection = std::move(connected.connection);
         ++connections_opened_;
     }
+    co_return std::nullopt;
+}
+
+asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParams& params,
+                                          Clock::time_point deadline, const BatchForm* batch) {
+    if (closed_) co_return closed_failure();
+    if (batch && (busy_ >= options_.max_pool_size || !waiters_.empty())) {
+        if (pending_batch_ && pending_batch_->accepts(*batch)) {
+            auto joined = pending_batch_->join(executor_, params, deadline);
+            co_return co_await std::move(joined);
+        }
+        co_return co_await lead_batch(sql, params, deadline, *batch);
+    }
+    Lease lease(*this);
+    if (auto failure = co_await lease_connection(lease, deadline)) co_return std::move(*failure);
     QueryResult result = co_await lease.connection->query(sql, params, deadline);
     record(result, false);
     co_return result;
+}
+
+asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const QueryParams& params,
+                                               Clock::time_point deadline, const BatchForm& form) {
+    const auto batch = std::make_shared<StatementBatch>(form);
+    pending_batch_ = batch;
+    Lease lease(*this);
+    std::optional<QueryResult> failure = co_await lease_connection(lease, deadline);
+    if (pending_batch_ == batch) pending_batch_.reset();
+    const auto followers = batch->close(Clock::now());
+    if (failure) {
+        for (const auto& follower : followers) StatementBatch::deliver(*follower, *failure);
+        co_return std::move(*failure);
+    }
+    if (followers.empty()) {
+        QueryResult result = co_await lease.connection->query(sql, params, deadline);
+        record(result, false);
+        co_return result;
+    }
+
+    // The batch ends when its earliest call must.
+    std::vector<const QueryParams*> calls{&params};
+    Clock::time_point until = deadline;
+    for (const auto& follower : followers) {
+        calls.push_back(&StatementBatch::params_of(*follower));
+        until = std::min(until, StatementBatch::deadline_of(*follower));
+    }
+    const QueryParams arrays = batch_parameters(calls);
+    ++batches_;
+    batched_calls_ += calls.size();
+    QueryResult result = co_await lease.connection->query(form.sql, arrays, until);
+    record(result, false);
+    if (result.ok() && result.rows.size() == calls.size()) {
+        for (std::size_t i = 0; i < followers.size(); ++i)
+            StatementBatch::deliver(*followers[i], take_call_result(result, i + 1));
+        co_return take_call_result(result, 0);
+    }
+    if (result.ok())
+        result = QueryResult::failure(QueryStatus::ServerError,
+                                      "a batch of " + std::to_string(calls.size()) +
+                                          " calls was answered with " +
+                                          std::to_string(result.rows.size()) + " rows");
+    if (is_retryable(result) || lease.connection->broken()) {
+        for (const auto& follower : followers) StatementBatch::deliver(*follower, result);
+        co_return result;
+    }
+    // An ordinary server error is about some call's input: each call alone, on this connection.
+    for (const auto& follower : followers) {
+        QueryResult alone = co_await lease.connection->query(
+            sql, StatementBatch::params_of(*follower), StatementBatch::deadline_of(*follower));
+        record(alone, false);
+        StatementBatch::deliver(*follower, std::move(alone));
+    }
+    QueryResult alone = co_await lease.connection->query(sql, params, deadline);
+    record(alone, false);
+    co_return alone;
 }
 
 // ---- background probes ----
@@ -382,6 +453,7 @@ asio::awaitable<void> Route::keep_warm(const WarmUpSource& warm_up, Clock::time_
         co_return;
     ++busy_;
     Lease lease(*this);
+    lease.holds_slot = true;
     PgConnection::ConnectResult connected;
     {
         Connecting counted(*this);

@@ -10,6 +10,7 @@
 #include "decide/database/pg_connection.hpp"
 #include "decide/database/replica_lag.hpp"
 #include "decide/database/route_config.hpp"
+#include "decide/database/statement_batch.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -118,12 +119,19 @@ public:
         return attempts_[static_cast<std::size_t>(kind)];
     }
     void count_attempt(AttemptKind kind) { ++attempts_[static_cast<std::size_t>(kind)]; }
+    std::uint64_t batches() const { return batches_; }  // statements that carried several calls
+    std::uint64_t batched_calls() const { return batched_calls_; }  // calls they carried
     bool closed() const { return closed_; }
 
     // Runs one statement on a pooled connection (waiting FIFO for a free one, opening one if
     // none is idle) and records the outcome into the breaker. Returns by the deadline.
+    // With `batch`, a call that finds every pooled connection busy joins the calls of the same
+    // statement waiting for one, and they are sent together (statement_batch.hpp); a batch that
+    // fails with an ordinary server error is run again call by call, so that one call's bad
+    // input fails that call only.
     boost::asio::awaitable<QueryResult> query(std::string_view sql, const QueryParams& params,
-                                              Clock::time_point deadline);
+                                              Clock::time_point deadline,
+                                              const BatchForm* batch = nullptr);
 
     // Spawns the background probe: every probe_interval, on a connection of its own (not the
     // pool), until close(). Success closes the breaker and tops the idle pooled connections up
@@ -153,6 +161,14 @@ private:
                                                    std::shared_ptr<const WarmUpSource> warm_up);
 
     boost::asio::awaitable<bool> acquire_slot(Clock::time_point deadline);
+    // A pool slot and a connection for `lease`; the failure when either did not come in time.
+    boost::asio::awaitable<std::optional<QueryResult>> lease_connection(Lease& lease,
+                                                                        Clock::time_point deadline);
+    // The first call of a batch: gathers followers while it waits for a connection, then sends.
+    boost::asio::awaitable<QueryResult> lead_batch(std::string_view sql, const QueryParams& params,
+                                                   Clock::time_point deadline,
+                                                   const BatchForm& form);
+    QueryResult closed_failure() const;
     void release_slot();
     std::unique_ptr<PgConnection> take_idle();
     void give_back(std::unique_ptr<PgConnection> connection);
@@ -172,7 +188,10 @@ private:
     std::size_t busy_ = 0;
     std::uint64_t connections_opened_ = 0;
     std::array<std::uint64_t, kAttemptKinds> attempts_{};  // request queries sent here, by kind
-    std::list<SlotWaiter*> waiters_;                       // FIFO
+    std::uint64_t batches_ = 0;
+    std::uint64_t batched_calls_ = 0;
+    std::shared_ptr<StatementBatch> pending_batch_;  // gathering calls, not sent yet
+    std::list<SlotWaiter*> waiters_;                 // FIFO
     std::size_t connecting_ = 0;  // connects in flight (requests' and keep_warm's)
     std::list<ConnectionWaiter*> connection_waiters_;  // FIFO, each holding a slot
     std::shared_ptr<ProbeControl>

@@ -151,9 +151,10 @@ private:
 // the deadline and feed their route's breaker), so what they use lives here, shared.
 struct Race {
     Race(asio::any_io_executor executor, std::string statement, QueryParams parameters,
-         std::chrono::steady_clock::time_point until)
+         const BatchForm* batch_form, std::chrono::steady_clock::time_point until)
         : sql(std::move(statement)),
           params(std::move(parameters)),
+          batch(batch_form),
           deadline(until),
           timer(std::move(executor)) {}
 
@@ -164,6 +165,7 @@ struct Race {
 
     const std::string sql;
     const QueryParams params;
+    const BatchForm* const batch;
     const std::chrono::steady_clock::time_point deadline;
     Wakeup wakeup;                   // what query() waits on: an attempt finished, or `timer`
     asio::steady_timer timer;        // the next hedge or the deadline
@@ -173,7 +175,7 @@ struct Race {
 asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::shared_ptr<Route> route) {
     QueryResult result;
     try {
-        result = co_await route->query(race->sql, race->params, race->deadline);
+        result = co_await route->query(race->sql, race->params, race->deadline, race->batch);
     } catch (const std::exception& error) {  // exhausted memory: the route did not answer
         result = QueryResult::failure(QueryStatus::Timeout,
                                       std::string("query abandoned: ") + error.what());
@@ -205,10 +207,11 @@ bool RouteSet::take_hedge_token() {
 }
 
 asio::awaitable<QueryOutcome> RouteSet::query(Purpose purpose, std::string sql, QueryParams params,
-                                              Clock::time_point deadline) {
+                                              Clock::time_point deadline, const BatchForm* batch) {
     QueryOutcome outcome;
     try {
-        auto race = std::make_shared<Race>(executor_, std::move(sql), std::move(params), deadline);
+        auto race =
+            std::make_shared<Race>(executor_, std::move(sql), std::move(params), batch, deadline);
         Tried tried, running;
         std::optional<Race::Finished> last_failure;
         bool start_now = true;  // no attempt yet, or the latest one failed
@@ -310,6 +313,8 @@ std::vector<RouteStatus> RouteSet::status() const {
         status.idle_connections = route->idle_connections();
         status.busy_connections = route->busy_connections();
         status.waiting_queries = route->waiting_queries();
+        status.batches = route->batches();
+        status.batched_calls = route->batched_calls();
         status.connections_opened = route->connections_opened();
         for (std::size_t kind = 0; kind < kAttemptKinds; ++kind)
             status.attempts[kind] = route->attempts(static_cast<AttemptKind>(kind));

@@ -55,6 +55,8 @@ struct RouteStatus {
     std::size_t idle_connections = 0;
     std::size_t busy_connections = 0;
     std::size_t waiting_queries = 0;
+    std::uint64_t batches = 0;             // statements that carried several requests' calls
+    std::uint64_t batched_calls = 0;       // the calls they carried
     std::uint64_t connections_opened = 0;  // by the pool since start (connection churn)
     std::array<std::uint64_t, kAttemptKinds> attempts{};  // request queries sent, by AttemptKind
     std::string last_error;  // the route's latest failure, "" if none yet
@@ -83,9 +85,11 @@ public:
     // gets a second one beside it, preferably on a route sharing no server with those still
     // running; the first answer that is not retryable wins. Attempts left behind run on to
     // their own end and feed their route's breaker. `sql` is one statement with $n text
-    // parameters.
+    // parameters; with `batch` (which must outlive the call), a route whose pool is busy may
+    // send it together with other calls of it (Route::query).
     boost::asio::awaitable<QueryOutcome> query(Purpose purpose, std::string sql, QueryParams params,
-                                               Clock::time_point deadline);
+                                               Clock::time_point deadline,
+                                               const BatchForm* batch = nullptr);
 
     std::vector<RouteStatus> status() const;
     const RouteOptions& options() const { return options_; }

@@ -1,0 +1,77 @@
+// Concurrent calls of one statement sent as one: while a route's pool is fully busy, calls of a
+// batchable statement queue behind a leader instead of each waiting for a connection, and the
+// leader sends them all in one round trip when it gets one. A server pays its per-statement
+// costs (the wake-up, parsing, planning, the pooler's hop) once per batch instead of once per
+// call, which is most of what a small statement costs on a busy machine.
+//
+// A quiet route never batches: a call that finds a free connection is sent alone, at once.
+// Everything here runs on the route's executor (one thread); nothing is locked.
+#pragma once
+
+#include "decide/database/pg_connection.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace flag_eval::decide {
+
+// How a statement with $n text parameters is run for several calls at once: `sql` takes each
+// of the statement's parameters as a text[] whose element i is call i's value, and returns one
+// row per call, in call order, with the columns the statement's own row has.
+struct BatchForm {
+    std::string_view sql;
+    std::size_t max_calls = 64;
+};
+
+// The batch form's parameters: parameter j is the array literal of every call's parameter j.
+// All calls must have as many parameters as the first.
+QueryParams batch_parameters(const std::vector<const QueryParams*>& calls);
+
+// `text` as an element of a PostgreSQL array literal: double-quoted, `"` and `\` escaped.
+void append_array_element(std::string& literal, std::string_view text);
+
+// One batch being gathered, then sent by its leader (Route::query).
+class StatementBatch {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit StatementBatch(const BatchForm& form) : form_(form) {}
+    StatementBatch(const StatementBatch&) = delete;
+    StatementBatch& operator=(const StatementBatch&) = delete;
+
+    const BatchForm& form() const { return form_; }
+    // Can a call of `form` still join (not sent yet, not full)?
+    bool accepts(const BatchForm& form) const;
+
+    // A follower: waits until the leader hands over its result, or until `deadline` (Timeout).
+    boost::asio::awaitable<QueryResult> join(boost::asio::any_io_executor executor,
+                                             const QueryParams& params, Clock::time_point deadline);
+
+    // The leader closes the batch to newcomers and takes the followers still waiting, in the
+    // order they joined (those whose deadline has passed are dropped).
+    struct Follower;
+    std::vector<std::shared_ptr<Follower>> close(Clock::time_point now);
+
+    // Hands a follower its result and wakes it.
+    static void deliver(Follower& follower, QueryResult result);
+    static const QueryParams& params_of(const Follower& follower);
+    static Clock::time_point deadline_of(const Follower& follower);
+
+private:
+    BatchForm form_;
+    bool closed_ = false;
+    std::vector<std::shared_ptr<Follower>> followers_;
+};
+
+// Row i of a successful batch's result, moved out, as the result of call i alone.
+QueryResult take_call_result(QueryResult& batch, std::size_t call);
+
+}  // namespace flag_eval::decide
