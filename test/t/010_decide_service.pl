@@ -203,7 +203,8 @@ like($v2->{headers}{'content-type'}, qr{^application/json}, 'v2: Content-Type ap
 is_deeply([ sort grep { !/^(evaluatedAt|quotaLimited)$/ } keys %{ $v2->{json} } ],
 	[qw(errorsWhileComputingFlags flags requestId)], 'v2: flags, errorsWhileComputingFlags, requestId')
   or diag explain [ keys %{ $v2->{json} } ];
-like($v2->{json}{requestId} // '', qr/\S/, 'v2: requestId is a non-empty string');
+like($v2->{json}{requestId} // '', qr/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+	'v2: requestId is a version-4 UUID, as PostHog\'s');
 is(scalar keys %$flags, 49, 'v2: the 49 active flags of the team');
 ok(!exists $flags->{'retired-banner'}, 'v2: the inactive flag is left out');
 is_deeply(

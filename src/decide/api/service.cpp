@@ -12,6 +12,7 @@
 #include <boost/url/parse.hpp>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -39,9 +40,11 @@ Response json_response(const Request& request, http::status status, std::string 
 void add_definitions_age(Response& response,
                          const std::optional<std::chrono::system_clock::duration>& age) {
     if (!age) return;
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.3f", std::chrono::duration<double>(*age).count());
-    response.set(kDefinitionsAgeField, seconds);
+    char seconds[32];  // "%.3f", without printf's cost on every answer
+    const auto written =
+        std::to_chars(seconds, seconds + sizeof seconds,
+                      std::chrono::duration<double>(*age).count(), std::chars_format::fixed, 3);
+    response.set(kDefinitionsAgeField, std::string_view(seconds, written.ptr - seconds));
 }
 
 Response error_response(const Request& request, unsigned status, std::string_view detail) {
@@ -58,17 +61,29 @@ Response error_response(const Request& request, unsigned status, std::string_vie
     return response;
 }
 
+// A version-4 UUID: PostHog's requestId has this form. Written digit by digit: snprintf was a
+// visible share of an answer's cost.
 std::string new_request_id() {
     thread_local std::mt19937_64 random{std::random_device{}()};
-    const std::uint64_t high = random(), low = random();
-    std::array<char, 37> text{};
-    // A version-4 UUID: PostHog's requestId has this form.
-    std::snprintf(text.data(), text.size(), "%08x-%04x-4%03x-%04x-%012llx",
-                  static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xffff),
-                  static_cast<unsigned>(high & 0x0fff),
-                  static_cast<unsigned>(0x8000 | ((low >> 48) & 0x3fff)),
-                  static_cast<unsigned long long>(low & 0xffffffffffffULL));
-    return text.data();
+    std::uint64_t high = random(), low = random();
+    high = (high & ~0xf000ULL) | 0x4000ULL;                // version 4
+    low = (low & ~(0xc000ULL << 48)) | (0x8000ULL << 48);  // variant 10xx
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string text(36, '-');
+    std::size_t at = 0;
+    const auto put = [&](std::uint64_t bits, int digits) {
+        for (int i = digits - 1; i >= 0; --i) text[at++] = kHex[(bits >> (4 * i)) & 0xf];
+    };
+    put(high >> 32, 8);
+    ++at;
+    put(high >> 16, 4);
+    ++at;
+    put(high, 4);
+    ++at;
+    put(low >> 48, 4);
+    ++at;
+    put(low, 12);
+    return text;
 }
 
 // Compares secrets in time independent of where they differ (their length is not secret).
