@@ -208,7 +208,7 @@ def section(out, L):
              f"standby 1, standby 2, primary in that order, {pool_size} connections per route (the default: one per "
              f"event-loop thread, at least 2; requests that find them all busy share one statement, a batch), a {deadline_ms} ms "
              f"deadline for database work, {setup.get('decide_threads', '?')} event-loop threads (the default: one per "
-             f"CPU; the routes, their pools and the refresher live on the first). Team `phc_demo` of `deploy/sample_data.sql`: "
+             f"CPU; the routes, their pools and the refresher live on a loop of their own). Team `phc_demo` of `deploy/sample_data.sql`: "
              f"{int(setup.get('stored_persons', '0')):,} stored persons `user-<n>`, "
              f"{setup.get('stored_active_flags', '?')} active flags (one of its 50 is inactive; an answer is "
              f"{int(setup.get('stored_answer_bytes', '0')):,} bytes of JSON). A second team "

@@ -27,10 +27,8 @@ public:
         const auto it = slot_of_key_.find(key);
         return it == slot_of_key_.end() ? nullptr : latest_[it->second];
     }
-    // `result` must stay where it is while this object is used.
-    void put(std::string_view key, const FlagResult* result) {
-        latest_[slot_of_key_.at(key)] = result;
-    }
+    // `result` must stay where it is while this object is used; `slot` is its key's.
+    void put(std::size_t slot, const FlagResult* result) { latest_[slot] = result; }
 
 private:
     const std::unordered_map<std::string_view, std::size_t>& slot_of_key_;
@@ -83,6 +81,9 @@ void FlagSet::order_by_dependencies() {
     auto& by_key = live_by_key_;
     for (std::size_t i = 0; i < flags_.size(); ++i)
         if (!flags_[i]->deleted) by_key.emplace(flags_[i]->key, i);
+    slot_of_flag_.assign(flags_.size(), 0);
+    for (std::size_t i = 0; i < flags_.size(); ++i)
+        if (!flags_[i]->deleted) slot_of_flag_[i] = by_key.at(flags_[i]->key);
     cycle_errors_.assign(flags_.size(), {});
     enum class Mark { None, Visiting, Done };
     std::vector<Mark> marks(flags_.size(), Mark::None);
@@ -164,13 +165,13 @@ EvaluationSummary FlagSet::evaluate_all(const EvaluationContext& context,
             // Not evaluated, as PostHog does: off (a default result) for the flags that depend
             // on it.
             out_of_scope[i] = true;
-            results.put(flag.key, &by_index[i]);
+            results.put(slot_of_flag_[i], &by_index[i]);
             continue;
         }
         if (observer) observer->before_flag(flag);
         by_index[i] = evaluate_in_order(i, ctx, results);
         if (observer) observer->after_flag(flag, by_index[i]);
-        results.put(flag.key, &by_index[i]);
+        results.put(slot_of_flag_[i], &by_index[i]);
     }
 
     EvaluationSummary summary;
@@ -228,7 +229,7 @@ std::optional<FlagResult> FlagSet::evaluate_one(std::string_view key,
         if (!needed[i]) continue;
         by_index[i] = evaluate_in_order(i, ctx, results);
         if (i == target->second) return std::move(by_index[i]);
-        results.put(flags_[i]->key, &by_index[i]);
+        results.put(slot_of_flag_[i], &by_index[i]);
     }
     return std::nullopt;  // unreachable: every live flag is in evaluation_order_
 }

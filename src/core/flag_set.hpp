@@ -67,6 +67,8 @@ private:
 
     std::vector<std::unique_ptr<Flag>> flags_;                       // stored order
     std::unordered_map<std::string_view, std::size_t> live_by_key_;  // keys owned by flags_
+    // live_by_key_ of each live flag's key, by position: evaluating a request hashes no key.
+    std::vector<std::size_t> slot_of_flag_;
     std::vector<std::size_t> evaluation_order_;  // indexes into flags_, dependencies first
     std::vector<std::string> cycle_errors_;      // per flag: non-empty when on a cycle
     GroupTypeMapping group_type_mapping_;

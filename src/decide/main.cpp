@@ -77,13 +77,17 @@ int main(int argc, char** argv) {
     }
 
     try {
+        // The main loop accepts connections and runs the routes, their probes and the refresher;
+        // requests are answered on the worker loops. A loop that also answered requests would
+        // read a database's answer, or send the next batch, only after the answers queued ahead
+        // of it (measured: about 0.2 ms a turn at 10,000 stored-person requests/s).
         asio::io_context loop(1);
-        // The other event loops, kept running (work guards) until shutdown.
+        // The worker loops, kept running (work guards) until shutdown.
         std::vector<std::unique_ptr<asio::io_context>> worker_loops;
         std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
-        std::vector<asio::any_io_executor> workers{loop.get_executor()};
+        std::vector<asio::any_io_executor> workers;
         const std::size_t threads = thread_count(config);
-        for (std::size_t i = 1; i < threads; ++i) {
+        for (std::size_t i = 0; i < threads; ++i) {
             auto& worker = worker_loops.emplace_back(std::make_unique<asio::io_context>(1));
             keep_running.push_back(asio::make_work_guard(*worker));
             workers.push_back(worker->get_executor());

@@ -991,6 +991,38 @@ TEST_F(RouteSetTest, ACallOnAQuietRouteIsSentAloneAtOnce) {
         [&] { routes.stop(); });
 }
 
+TEST_F(RouteSetTest, CallsArrivingTogetherOnAQuietRouteShareOneStatement) {
+    // The leader waits one turn of the event loop before sending: calls queued in that turn join.
+    RouteSet routes(io.get_executor(), {{"direct", RouteRole::Primary, postgres_conninfo()}},
+                    one_connection());
+    run(
+        [&]() -> asio::awaitable<void> {
+            constexpr int calls = 5;
+            int finished = 0;
+            std::vector<QueryResult> results(calls);
+            for (int i = 0; i < calls; ++i) {
+                asio::co_spawn(
+                    io,
+                    [&, i]() -> asio::awaitable<void> {
+                        const QueryParams params{std::to_string(i)};
+                        auto outcome =
+                            co_await routes.query(Purpose::PersonData, kDoubleSql, params,
+                                                  Clock::now() + 5s, &kDoubleBatch);
+                        results[i] = std::move(outcome.result);
+                        ++finished;
+                    },
+                    asio::detached);
+            }
+            EXPECT_TRUE(co_await poll_until([&] { return finished == calls; }, 5s));
+            for (int i = 0; i < calls; ++i)
+                EXPECT_EQ(results[i].rows, (std::vector<QueryRow>{{std::to_string(2 * i)}}))
+                    << results[i].error;
+            EXPECT_EQ(routes.status()[0].batches, 1u);
+            EXPECT_EQ(routes.status()[0].batched_calls, static_cast<std::uint64_t>(calls));
+        },
+        [&] { routes.stop(); });
+}
+
 TEST_F(RouteSetTest, ABatchedCallWhoseDeadlinePassesInTheQueueTimesOutAlone) {
     RouteSet routes(io.get_executor(), {{"direct", RouteRole::Primary, postgres_conninfo()}},
                     one_connection());

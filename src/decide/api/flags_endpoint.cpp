@@ -74,11 +74,11 @@ const OutcomeLine* line_of(const std::vector<OutcomeLine>& lines, std::string_vi
     return nullptr;
 }
 
-// The single text value of a successful query, or nullopt.
-std::optional<std::string> single_value(const QueryOutcome& outcome) {
+// The single text value of a successful query, moved out, or nullopt.
+std::optional<std::string> take_single_value(QueryOutcome& outcome) {
     if (!outcome.result.ok() || outcome.result.rows.empty() || outcome.result.rows[0].empty())
         return std::nullopt;
-    return outcome.result.rows[0][0];
+    return std::move(outcome.result.rows[0][0]);
 }
 
 std::string failure_description(const QueryOutcome& outcome) {
@@ -181,7 +181,7 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
         } else {
             read_outcome = co_await std::move(read);
         }
-        outcome_text = single_value(read_outcome);
+        outcome_text = take_single_value(read_outcome);
         if (outcome_text) {
             auto parsed = read_outcome_lines(*outcome_text);
             if (auto* lines = std::get_if<OutcomeLines>(&parsed)) {
@@ -240,9 +240,9 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     const DecideRequest& request, Clock::time_point deadline) {
     auto read = query(Purpose::PersonData, kDecideSql,
                       decide_parameters(request, request.flag_keys), deadline);
-    const QueryOutcome outcome = co_await std::move(read);
+    QueryOutcome outcome = co_await std::move(read);
     if (outcome.result.sqlstate == kInvalidToken) co_return FlagsFailure{401, "invalid API token"};
-    const auto body = single_value(outcome);
+    const auto body = take_single_value(outcome);
     if (!body)
         co_return FlagsFailure{503,
                                "no flag definitions loaded and " + failure_description(outcome)};

@@ -165,8 +165,11 @@ private:
 class Route::Lease {
 public:
     explicit Lease(Route& route) : route_(route) {}
-    ~Lease() {
+    ~Lease() { release(); }
+    // Gives both back now (the next waiter gets them) rather than when the query's frame ends.
+    void release() {
         if (!holds_slot) return;
+        holds_slot = false;
         if (connection) route_.give_back(std::move(connection));
         route_.release_slot();
     }
@@ -299,7 +302,7 @@ asio::awaitable<std::optional<QueryResult>> Route::lease_connection(Lease& lease
 asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParams& params,
                                           Clock::time_point deadline, const BatchForm* batch) {
     if (closed_) co_return closed_failure();
-    if (batch && (busy_ >= options_.max_pool_size || !waiters_.empty())) {
+    if (batch) {
         if (pending_batch_ && pending_batch_->accepts(*batch)) {
             auto joined = pending_batch_->join(executor_, params, deadline);
             co_return co_await std::move(joined);
@@ -319,6 +322,8 @@ asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const Query
     pending_batch_ = batch;
     Lease lease(*this);
     std::optional<QueryResult> failure = co_await lease_connection(lease, deadline);
+    // One turn of the event loop, so that calls already queued on it join.
+    co_await asio::post(executor_, asio::use_awaitable);
     if (pending_batch_ == batch) pending_batch_.reset();
     const auto followers = batch->close(Clock::now());
     if (failure) {
@@ -344,6 +349,9 @@ asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const Query
     QueryResult result = co_await lease.connection->query(form.sql, arrays, until);
     record(result, false);
     if (result.ok() && result.rows.size() == calls.size()) {
+        // The next batch first: its leader is resumed before the followers woken here, each of
+        // which may go on to write its whole answer on this thread.
+        lease.release();
         for (std::size_t i = 0; i < followers.size(); ++i)
             StatementBatch::deliver(*followers[i], take_call_result(result, i + 1));
         co_return take_call_result(result, 0);

@@ -125,10 +125,10 @@ public:
 
     // Runs one statement on a pooled connection (waiting FIFO for a free one, opening one if
     // none is idle) and records the outcome into the breaker. Returns by the deadline.
-    // With `batch`, a call that finds every pooled connection busy joins the calls of the same
-    // statement waiting for one, and they are sent together (statement_batch.hpp); a batch that
-    // fails with an ordinary server error is run again call by call, so that one call's bad
-    // input fails that call only.
+    // With `batch`, calls of the same statement that arrive together, or while every pooled
+    // connection is busy, are sent as one statement (statement_batch.hpp); a batch that fails
+    // with an ordinary server error is run again call by call, so that one call's bad input
+    // fails that call only.
     boost::asio::awaitable<QueryResult> query(std::string_view sql, const QueryParams& params,
                                               Clock::time_point deadline,
                                               const BatchForm* batch = nullptr);

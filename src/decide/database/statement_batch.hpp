@@ -1,10 +1,10 @@
-// Concurrent calls of one statement sent as one: while a route's pool is fully busy, calls of a
-// batchable statement queue behind a leader instead of each waiting for a connection, and the
-// leader sends them all in one round trip when it gets one. A server pays its per-statement
-// costs (the wake-up, parsing, planning, the pooler's hop) once per batch instead of once per
-// call, which is most of what a small statement costs on a busy machine.
+// Concurrent calls of one statement sent as one: a call of a batchable statement leads a batch,
+// and the calls that arrive while it waits for a connection (and for one turn of the event loop
+// after it got one) join it; the leader sends them all in one round trip. A server pays its
+// per-statement costs (the wake-up, parsing, planning, the pooler's hop) once per batch instead
+// of once per call, which is most of what a small statement costs on a busy machine.
 //
-// A quiet route never batches: a call that finds a free connection is sent alone, at once.
+// On a quiet route a batch holds one call, sent as the plain statement.
 // Everything here runs on the route's executor (one thread); nothing is locked.
 #pragma once
 
