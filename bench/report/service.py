@@ -206,7 +206,8 @@ def section(out, L):
              f"front of each (transaction pooling, {pgb_pool.group(1) if pgb_pool else '?'} server connections per "
              f"pool), and `build/flag-decide` as `deploy/up.sh` configures it: routes PgBouncer 1, PgBouncer 2, "
              f"standby 1, standby 2, primary in that order, {pool_size} connections per route (the default: one per "
-             f"event-loop thread, at least 2; requests that find them all busy share one statement, a batch), a {deadline_ms} ms "
+             f"event-loop thread, at least 2; requests that arrive together or find them all busy share one statement, "
+             f"a batch), a {deadline_ms} ms "
              f"deadline for database work, {setup.get('decide_threads', '?')} event-loop threads (the default: one per "
              f"CPU; the routes, their pools and the refresher live on a loop of their own). Team `phc_demo` of `deploy/sample_data.sql`: "
              f"{int(setup.get('stored_persons', '0')):,} stored persons `user-<n>`, "
@@ -229,8 +230,8 @@ def section(out, L):
              "(`bench/inputs/wrk/flags.lua`, `FLAGS_MODE=stored`): the service answers the flags that need nothing stored "
              f"itself ({local_per_answer} of the {setup.get('stored_active_flags', '?')} here, such as pure "
              "rollouts) and asks `flag_eval.decide_outcomes()` on standby 1, through PgBouncer 1, for the others' "
-             "outcomes (one round trip per request, about 2 kB of text back), which it completes from its own "
-             "definitions.")
+             "outcomes (about 2 kB of text back per request; the requests that meet at the route share one "
+             "statement and one round trip), which it completes from its own definitions.")
     L.append("- (c) `POST /flags?v=2` to the second team for `visitor-<random>` with every person and group property "
              "its flags read (`FLAGS_MODE=local`): every flag is answered in the service.")
     pinning = setup.get("one_thread_pinning", "")
@@ -347,8 +348,9 @@ def section(out, L):
                  + (". The service's own work is the largest part of each request"
                     if per_request(ub, b, "decide") >= max(per_request(ub, b, k) for k in ("postgres", "pgbouncer", "loadgen"))
                     else "")
-                 + f". At most {pool_size} `decide_outcomes()` statements are in flight (the route's pool); the "
-                 f"requests that find them all busy wait in a batch and go in one statement when a connection comes free"
+                 + f". At most {pool_size} `decide_outcomes()` statements are in flight (the route's pool); "
+                 f"requests that reach the route together, or while both are busy, wait in a batch and go in one "
+                 f"statement when a connection comes free"
                  + (f" ({mb['batched'] / mb['batches']:.1f} requests per batch on average, "
                     f"{100 * mb['batched'] / max(1, mb['answered']):.0f} % of the answers)" if mb.get("batches") else "")
                  + ". "
