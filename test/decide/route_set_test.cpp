@@ -706,6 +706,35 @@ TEST_F(RouteSetTest, PrimaryWriteGoesOnlyWhereTheProbeSaysNotInRecovery) {
         [&] { routes.stop(); });
 }
 
+TEST_F(RouteSetTest, AHedgeNeverGoesToARouteThePurposeOnlyFallsBackTo) {
+    // A slow write on the configured primary is not hedged on a promoted standby (a route a write
+    // uses only once the primary is gone); as a stale replica's definitions would, its answer
+    // could win the race and be the wrong one.
+    RouteSet routes(io.get_executor(),
+                    {{"primary", RouteRole::Primary, postgres_conninfo()},
+                     {"promoted", RouteRole::Replica, postgres_conninfo()}},
+                    quick_options());
+    run(
+        [&]() -> asio::awaitable<void> {
+            routes.start();
+            EXPECT_TRUE(co_await poll_until(
+                [&] {
+                    const auto status = routes.status();
+                    return status[0].in_recovery.has_value() && status[1].in_recovery.has_value();
+                },
+                3s));
+            auto outcome = co_await routes.query(Purpose::PrimaryWrite, "SELECT pg_sleep(0.1)", {},
+                                                 Clock::now() + 2s);
+            EXPECT_TRUE(outcome.result.ok()) << outcome.result.error;
+            EXPECT_EQ(outcome.route, "primary");
+            EXPECT_EQ(outcome.hedges, 0) << "hedge_after is 20 ms, the write took 100";
+            EXPECT_EQ(status_of(routes.status(), "promoted")
+                          .attempts[static_cast<std::size_t>(AttemptKind::Hedge)],
+                      0u);
+        },
+        [&] { routes.stop(); });
+}
+
 TEST_F(RouteSetTest, FiftyConcurrentQueriesShareAPoolOfFour) {
     const std::string application = "route_set_pool_test";
     RouteSet routes(io.get_executor(),
@@ -884,6 +913,26 @@ asio::awaitable<void> hold_the_connection(RouteSet& routes, const char* seconds,
     ++finished;
 }
 
+// One batchable call of kDoubleSql with `value`; its result goes to `into`, then it counts itself.
+asio::awaitable<void> doubling_call(RouteSet& routes, std::optional<std::string> value,
+                                    Clock::duration wait, QueryResult& into, int& finished) {
+    const QueryParams params{std::move(value)};
+    auto outcome = co_await routes.query(Purpose::PersonData, kDoubleSql, params,
+                                         Clock::now() + wait, &kDoubleBatch);
+    into = std::move(outcome.result);
+    ++finished;
+}
+
+// A call for each value, all spawned in this turn of the event loop; results in their order.
+void spawn_doubling_calls(asio::io_context& io, RouteSet& routes,
+                          const std::vector<std::optional<std::string>>& values,
+                          std::vector<QueryResult>& results, int& finished) {
+    results.resize(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i)
+        asio::co_spawn(io, doubling_call(routes, values[i], 5s, results[i], finished),
+                       asio::detached);
+}
+
 RouteOptions one_connection() {
     RouteOptions options = quick_options();
     options.max_pool_size = 1;
@@ -902,21 +951,10 @@ TEST_F(RouteSetTest, CallsWaitingForABusyPoolGoAsOneBatchAndEachGetsItsOwnRow) {
             EXPECT_TRUE(
                 co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
             constexpr int calls = 20;
-            std::vector<QueryResult> results(calls);
-            // Values with quotes, backslashes and commas must survive the array literal.
-            for (int i = 0; i < calls; ++i) {
-                asio::co_spawn(
-                    io,
-                    [&, i]() -> asio::awaitable<void> {
-                        const QueryParams params{" " + std::to_string(i)};
-                        auto outcome =
-                            co_await routes.query(Purpose::PersonData, kDoubleSql, params,
-                                                  Clock::now() + 5s, &kDoubleBatch);
-                        results[i] = std::move(outcome.result);
-                        ++finished;
-                    },
-                    asio::detached);
-            }
+            std::vector<std::optional<std::string>> values;
+            for (int i = 0; i < calls; ++i) values.push_back(" " + std::to_string(i));
+            std::vector<QueryResult> results;
+            spawn_doubling_calls(io, routes, values, results, finished);
             EXPECT_TRUE(co_await poll_until([&] { return finished == calls + 1; }, 5s));
             for (int i = 0; i < calls; ++i) {
                 EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error;
@@ -940,22 +978,11 @@ TEST_F(RouteSetTest, ABatchFailingOnOneCallsInputFailsThatCallOnly) {
             asio::co_spawn(io, hold_the_connection(routes, "0.2", finished), asio::detached);
             EXPECT_TRUE(
                 co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
+            // Values with quotes, backslashes, commas and braces must survive the array literal.
             const std::vector<std::optional<std::string>> values{"1", "two\"\\,{}", "3",
                                                                  std::nullopt};
-            std::vector<QueryResult> results(values.size());
-            for (std::size_t i = 0; i < values.size(); ++i) {
-                asio::co_spawn(
-                    io,
-                    [&, i]() -> asio::awaitable<void> {
-                        const QueryParams params{values[i]};
-                        auto outcome =
-                            co_await routes.query(Purpose::PersonData, kDoubleSql, params,
-                                                  Clock::now() + 5s, &kDoubleBatch);
-                        results[i] = std::move(outcome.result);
-                        ++finished;
-                    },
-                    asio::detached);
-            }
+            std::vector<QueryResult> results;
+            spawn_doubling_calls(io, routes, values, results, finished);
             EXPECT_TRUE(co_await poll_until(
                 [&] { return finished == static_cast<int>(values.size()) + 1; }, 5s));
             EXPECT_EQ(results[0].rows, (std::vector<QueryRow>{{"2"}})) << results[0].error;
@@ -999,20 +1026,10 @@ TEST_F(RouteSetTest, CallsArrivingTogetherOnAQuietRouteShareOneStatement) {
         [&]() -> asio::awaitable<void> {
             constexpr int calls = 5;
             int finished = 0;
-            std::vector<QueryResult> results(calls);
-            for (int i = 0; i < calls; ++i) {
-                asio::co_spawn(
-                    io,
-                    [&, i]() -> asio::awaitable<void> {
-                        const QueryParams params{std::to_string(i)};
-                        auto outcome =
-                            co_await routes.query(Purpose::PersonData, kDoubleSql, params,
-                                                  Clock::now() + 5s, &kDoubleBatch);
-                        results[i] = std::move(outcome.result);
-                        ++finished;
-                    },
-                    asio::detached);
-            }
+            std::vector<std::optional<std::string>> values;
+            for (int i = 0; i < calls; ++i) values.push_back(std::to_string(i));
+            std::vector<QueryResult> results;
+            spawn_doubling_calls(io, routes, values, results, finished);
             EXPECT_TRUE(co_await poll_until([&] { return finished == calls; }, 5s));
             for (int i = 0; i < calls; ++i)
                 EXPECT_EQ(results[i].rows, (std::vector<QueryRow>{{std::to_string(2 * i)}}))
@@ -1033,16 +1050,10 @@ TEST_F(RouteSetTest, ABatchedCallWhoseDeadlinePassesInTheQueueTimesOutAlone) {
             EXPECT_TRUE(
                 co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
             QueryResult patient, hurried;
-            const auto call = [&](const char* value, Clock::duration wait,
-                                  QueryResult& into) -> asio::awaitable<void> {
-                const QueryParams params{value};
-                auto outcome = co_await routes.query(Purpose::PersonData, kDoubleSql, params,
-                                                     Clock::now() + wait, &kDoubleBatch);
-                into = std::move(outcome.result);
-                ++finished;
-            };
-            asio::co_spawn(io, call("5", 3s, patient), asio::detached);  // leads the batch
-            asio::co_spawn(io, call("6", 100ms, hurried), asio::detached);
+            asio::co_spawn(io, doubling_call(routes, "5", 3s, patient, finished),
+                           asio::detached);  // leads the batch
+            asio::co_spawn(io, doubling_call(routes, "6", 100ms, hurried, finished),
+                           asio::detached);
             EXPECT_TRUE(co_await poll_until([&] { return finished == 3; }, 5s));
             EXPECT_EQ(hurried.status, QueryStatus::Timeout) << hurried.error;
             EXPECT_EQ(patient.rows, (std::vector<QueryRow>{{"10"}})) << patient.error;

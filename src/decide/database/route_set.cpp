@@ -88,7 +88,8 @@ bool RouteSet::eligible(const Route& route, Purpose purpose, Clock::time_point n
 }
 
 std::shared_ptr<Route> RouteSet::next_route(Purpose purpose, Clock::time_point now,
-                                            const Tried& tried, const Tried& avoid) const {
+                                            const Tried& tried, const Tried& avoid,
+                                            bool preferred_only) const {
     std::shared_ptr<Route> fallback;  // the first that qualifies but shares a server
     const auto apart = [&](const std::shared_ptr<Route>& route) {
         if (std::find(tried.begin(), tried.end(), route.get()) != tried.end() ||
@@ -118,7 +119,7 @@ std::shared_ptr<Route> RouteSet::next_route(Purpose purpose, Clock::time_point n
     for (const bool first_choice : {true, false}) {
         for (const auto& route : routes_)
             if (preferred(*route) == first_choice && apart(route)) return route;
-        if (fallback) break;
+        if (fallback || preferred_only) break;
     }
     return fallback;
 }
@@ -239,7 +240,10 @@ asio::awaitable<QueryOutcome> RouteSet::query(Purpose purpose, std::string sql, 
                                          : start_now           ? AttemptKind::Retry
                                                                : AttemptKind::Hedge;
                 std::shared_ptr<Route> route;
-                if (!stopped_) route = next_route(purpose, now, tried, running);
+                // A hedge runs beside an attempt that may still answer: it goes only where the
+                // answer would be as good (stale definitions would win the race and undo an edit).
+                if (!stopped_)
+                    route = next_route(purpose, now, tried, running, kind == AttemptKind::Hedge);
                 if (route && kind == AttemptKind::Hedge && !take_hedge_token()) route.reset();
                 if (route) {
                     route->count_attempt(kind);

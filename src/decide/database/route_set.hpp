@@ -83,7 +83,8 @@ public:
     // lost or refused connection, a hot-standby conflict 40001, 57P01-57P03, 08xxx, 53300,
     // 25006) the next eligible route is tried at once. An attempt unanswered after hedge_after
     // gets a second one beside it, preferably on a route sharing no server with those still
-    // running; the first answer that is not retryable wins. Attempts left behind run on to
+    // running, and never on a route the purpose only falls back to; the first answer that is
+    // not retryable wins. Attempts left behind run on to
     // their own end and feed their route's breaker. `sql` is one statement with $n text
     // parameters; with `batch` (which must outlive the call), a route whose pool is busy may
     // send it together with other calls of it (Route::query).
@@ -103,9 +104,11 @@ private:
     // Inline for the usual handful of routes: these run for every query.
     using Tried = boost::container::small_vector<const Route*, 8>;
     // The next eligible route not in `tried`, in trying order; with `avoid`, the first one that
-    // shares no server with any of those if there is one. Null when none is left.
+    // shares no server with any of those if there is one. With `preferred_only`, none of the
+    // routes a purpose uses only when its preferred ones are gone (stale replicas for
+    // definitions, a promoted standby for writes). Null when none is left.
     std::shared_ptr<Route> next_route(Purpose purpose, Clock::time_point now, const Tried& tried,
-                                      const Tried& avoid) const;
+                                      const Tried& avoid, bool preferred_only) const;
 
     // Hedges are rationed, so that a database slow for everyone is not asked everything twice:
     // each first attempt earns kHedgeShare of a hedge, up to kHedgeBurst saved (a burst of
