@@ -172,6 +172,39 @@ note sprintf('full answers through PgBouncer: %s', join(', ', map { sprintf('%.1
 	}
 	cmp_ok($batched, '>', 0, "requests sent at once were batched ($batched queries in batches, $rounds rounds of 4 x 6)");
 	is_deeply(\@mismatches, [], 'every answer sent at once equals flag_eval.decide() on the standby');
+
+	# Continuity writes go to the primary in batches too: each request's override is recorded.
+	my ($writes_batched, $write_rounds) = (0, 0);
+	my @persons;
+	until ($writes_batched > 0 || $write_rounds >= 20)
+	{
+		$write_rounds++;
+		my @children;
+		for my $child (1 .. 4)
+		{
+			my $id = 1000 + 10 * $write_rounds + $child;
+			push @persons, $id;
+			my $pid = fork() // die "fork: $!";
+			if (!$pid)
+			{
+				$batching->post_json('/flags?v=2',
+					{ token => $TOKEN, distinct_id => "user-$id", '$anon_distinct_id' => "anon-batch-$id" });
+				POSIX::_exit(0);
+			}
+			push @children, $pid;
+		}
+		waitpid($_, 0) for @children;
+		($writes_batched) = $batching->get('/metrics')->{content} =~ /^flag_decide_route_batched_queries_total\{route="primary"\} (\d+)/m;
+		$writes_batched //= 0;
+	}
+	cmp_ok($writes_batched, '>', 0, "continuity writes sent at once were batched ($writes_batched in batches, $write_rounds rounds)");
+	my $recorded = $primary->safe_psql('postgres', sprintf(q{
+SELECT count(*) FROM flag_eval.hash_key_overrides h
+JOIN flag_eval.person_distinct_ids d ON d.person_id = h.person_id AND d.team_id = h.team_id
+WHERE h.feature_flag_key = 'continuity-onboarding'
+  AND d.distinct_id IN (%s) AND h.hash_key = 'anon-batch-' || substr(d.distinct_id, 6)},
+		join(', ', map { "'user-$_'" } @persons)));
+	is($recorded, scalar(@persons), 'every batched continuity write recorded its override');
 	$batching->stop;
 }
 

@@ -40,6 +40,12 @@ constexpr const char* kDecideSql =
     "$10::text[])::text";
 constexpr const char* kRecordOverridesSql =
     "SELECT flag_eval.record_hash_key_overrides($1, $2, $3)";
+// The writes of several requests in one statement and one commit: they all go to the primary,
+// whose pool they would otherwise hold one by one.
+constexpr BatchForm kRecordOverridesBatch{
+    "SELECT flag_eval.record_hash_key_overrides(c.token, c.distinct_id, c.anon_distinct_id) "
+    "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
+    "AS c(token, distinct_id, anon_distinct_id, n) ORDER BY c.n"};
 constexpr const char* kInvalidToken = "28000";
 
 // Which of the evaluated flags the request asks for (flag_keys_to_evaluate), by position.
@@ -168,9 +174,9 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
                   deadline, &kDecideOutcomesBatch);
         QueryOutcome read_outcome;
         if (record_overrides) {
-            auto write =
-                query(Purpose::PrimaryWrite, kRecordOverridesSql,
-                      {request.token, request.distinct_id, request.anon_distinct_id}, deadline);
+            auto write = query(Purpose::PrimaryWrite, kRecordOverridesSql,
+                               {request.token, request.distinct_id, request.anon_distinct_id},
+                               deadline, &kRecordOverridesBatch);
             auto both =
                 std::move(read) && std::move(write);  // concurrently, each within the deadline
             auto results = co_await std::move(both);
