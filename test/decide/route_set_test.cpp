@@ -913,6 +913,14 @@ asio::awaitable<void> hold_the_connection(RouteSet& routes, const char* seconds,
     ++finished;
 }
 
+// Holds the route's only pooled connection for `seconds` (counted in `finished` when done); true
+// once the route reports it busy.
+asio::awaitable<bool> occupy_the_connection(asio::io_context& io, RouteSet& routes,
+                                            const char* seconds, int& finished) {
+    asio::co_spawn(io, hold_the_connection(routes, seconds, finished), asio::detached);
+    co_return co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s);
+}
+
 // One batchable call of kDoubleSql with `value`; its result goes to `into`, then it counts itself.
 asio::awaitable<void> doubling_call(RouteSet& routes, std::optional<std::string> value,
                                     Clock::duration wait, QueryResult& into, int& finished) {
@@ -947,9 +955,7 @@ TEST_F(RouteSetTest, CallsWaitingForABusyPoolGoAsOneBatchAndEachGetsItsOwnRow) {
     run(
         [&]() -> asio::awaitable<void> {
             int finished = 0;
-            asio::co_spawn(io, hold_the_connection(routes, "0.3", finished), asio::detached);
-            EXPECT_TRUE(
-                co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
+            EXPECT_TRUE(co_await occupy_the_connection(io, routes, "0.3", finished));
             constexpr int calls = 20;
             std::vector<std::optional<std::string>> values;
             for (int i = 0; i < calls; ++i) values.push_back(" " + std::to_string(i));
@@ -975,9 +981,7 @@ TEST_F(RouteSetTest, ABatchFailingOnOneCallsInputFailsThatCallOnly) {
     run(
         [&]() -> asio::awaitable<void> {
             int finished = 0;
-            asio::co_spawn(io, hold_the_connection(routes, "0.2", finished), asio::detached);
-            EXPECT_TRUE(
-                co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
+            EXPECT_TRUE(co_await occupy_the_connection(io, routes, "0.2", finished));
             // Values with quotes, backslashes, commas and braces must survive the array literal.
             const std::vector<std::optional<std::string>> values{"1", "two\"\\,{}", "3",
                                                                  std::nullopt};
@@ -1046,9 +1050,7 @@ TEST_F(RouteSetTest, ABatchedCallWhoseDeadlinePassesInTheQueueTimesOutAlone) {
     run(
         [&]() -> asio::awaitable<void> {
             int finished = 0;
-            asio::co_spawn(io, hold_the_connection(routes, "0.3", finished), asio::detached);
-            EXPECT_TRUE(
-                co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s));
+            EXPECT_TRUE(co_await occupy_the_connection(io, routes, "0.3", finished));
             QueryResult patient, hurried;
             asio::co_spawn(io, doubling_call(routes, "5", 3s, patient, finished),
                            asio::detached);  // leads the batch
