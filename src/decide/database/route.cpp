@@ -327,7 +327,7 @@ asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const Query
     if (pending_batch_ == batch) pending_batch_.reset();
     const auto followers = batch->close(Clock::now());
     if (failure) {
-        for (const auto& follower : followers) StatementBatch::deliver(*follower, *failure);
+        for (const auto& follower : followers) follower->deliver(*failure);
         co_return std::move(*failure);
     }
     if (followers.empty()) {
@@ -340,8 +340,8 @@ asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const Query
     std::vector<const QueryParams*> calls{&params};
     Clock::time_point until = deadline;
     for (const auto& follower : followers) {
-        calls.push_back(&StatementBatch::params_of(*follower));
-        until = std::min(until, StatementBatch::deadline_of(*follower));
+        calls.push_back(&follower->params);
+        until = std::min(until, follower->deadline);
     }
     const QueryParams arrays = batch_parameters(calls);
     ++batches_;
@@ -353,7 +353,7 @@ asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const Query
         // which may go on to write its whole answer on this thread.
         lease.release();
         for (std::size_t i = 0; i < followers.size(); ++i)
-            StatementBatch::deliver(*followers[i], take_call_result(result, i + 1));
+            followers[i]->deliver(take_call_result(result, i + 1));
         co_return take_call_result(result, 0);
     }
     if (result.ok())
@@ -362,15 +362,15 @@ asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const Query
                                           " calls was answered with " +
                                           std::to_string(result.rows.size()) + " rows");
     if (is_retryable(result) || lease.connection->broken()) {
-        for (const auto& follower : followers) StatementBatch::deliver(*follower, result);
+        for (const auto& follower : followers) follower->deliver(result);
         co_return result;
     }
     // An ordinary server error is about some call's input: each call alone, on this connection.
     for (const auto& follower : followers) {
-        QueryResult alone = co_await lease.connection->query(
-            sql, StatementBatch::params_of(*follower), StatementBatch::deadline_of(*follower));
+        QueryResult alone =
+            co_await lease.connection->query(sql, follower->params, follower->deadline);
         record(alone, false);
-        StatementBatch::deliver(*follower, std::move(alone));
+        follower->deliver(std::move(alone));
     }
     QueryResult alone = co_await lease.connection->query(sql, params, deadline);
     record(alone, false);

@@ -37,15 +37,21 @@ QueryParams batch_parameters(const std::vector<const QueryParams*>& calls) {
     return arrays;
 }
 
-struct StatementBatch::Follower {
-    Follower(asio::any_io_executor executor, const QueryParams& values, Clock::time_point until)
-        : params(values), deadline(until), timer(std::move(executor), until) {}
+BatchFollower::BatchFollower(asio::any_io_executor executor, const QueryParams& values,
+                             Clock::time_point until)
+    : params(values), deadline(until), timer_(std::move(executor), until) {}
 
-    const QueryParams params;  // a copy: a follower that gives up stops holding the caller's
-    const Clock::time_point deadline;
-    asio::steady_timer timer;  // expires at the deadline; cancelled when the result comes
-    std::optional<QueryResult> result;
-};
+asio::awaitable<QueryResult> BatchFollower::wait() {
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (result_) co_return std::move(*result_);
+    co_return QueryResult::failure(QueryStatus::Timeout,
+                                   "deadline passed waiting in a batch for a pooled connection");
+}
+
+void BatchFollower::deliver(QueryResult result) {
+    result_ = std::move(result);
+    timer_.cancel();
+}
 
 bool StatementBatch::accepts(const BatchForm& form) const {
     // +1: the leader's own call.
@@ -55,34 +61,19 @@ bool StatementBatch::accepts(const BatchForm& form) const {
 asio::awaitable<QueryResult> StatementBatch::join(asio::any_io_executor executor,
                                                   const QueryParams& params,
                                                   Clock::time_point deadline) {
-    auto follower = std::make_shared<Follower>(std::move(executor), params, deadline);
+    auto follower = std::make_shared<BatchFollower>(std::move(executor), params, deadline);
     followers_.push_back(follower);
-    co_await follower->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (follower->result) co_return std::move(*follower->result);
-    co_return QueryResult::failure(QueryStatus::Timeout,
-                                   "deadline passed waiting in a batch for a pooled connection");
+    co_return co_await follower->wait();
 }
 
-std::vector<std::shared_ptr<StatementBatch::Follower>> StatementBatch::close(
-    Clock::time_point now) {
+std::vector<std::shared_ptr<BatchFollower>> StatementBatch::close(Clock::time_point now) {
     closed_ = true;
-    std::vector<std::shared_ptr<Follower>> waiting;
+    std::vector<std::shared_ptr<BatchFollower>> waiting;
     waiting.reserve(followers_.size());
     for (auto& follower : followers_)
         if (now < follower->deadline) waiting.push_back(std::move(follower));
     followers_.clear();
     return waiting;
-}
-
-void StatementBatch::deliver(Follower& follower, QueryResult result) {
-    follower.result = std::move(result);
-    follower.timer.cancel();
-}
-
-const QueryParams& StatementBatch::params_of(const Follower& follower) { return follower.params; }
-
-StatementBatch::Clock::time_point StatementBatch::deadline_of(const Follower& follower) {
-    return follower.deadline;
 }
 
 QueryResult take_call_result(QueryResult& batch, std::size_t call) {

@@ -38,7 +38,28 @@ QueryParams batch_parameters(const std::vector<const QueryParams*>& calls);
 // `text` as an element of a PostgreSQL array literal: double-quoted, `"` and `\` escaped.
 void append_array_element(std::string& literal, std::string_view text);
 
-// One batch being gathered, then sent by its leader (Route::query).
+// A call waiting in a batch for its leader to send it.
+class BatchFollower {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    BatchFollower(boost::asio::any_io_executor executor, const QueryParams& values,
+                  Clock::time_point until);
+
+    const QueryParams params;  // a copy: a follower that gives up stops holding the caller's
+    const Clock::time_point deadline;
+
+    // Waits until deliver() or the deadline (then Timeout).
+    boost::asio::awaitable<QueryResult> wait();
+    // Hands over the result and wakes the follower.
+    void deliver(QueryResult result);
+
+private:
+    boost::asio::steady_timer timer_;  // expires at the deadline; cancelled by deliver()
+    std::optional<QueryResult> result_;
+};
+
+// One batch being gathered, then sent by its leader (Route::lead_batch).
 class StatementBatch {
 public:
     using Clock = std::chrono::steady_clock;
@@ -47,7 +68,6 @@ public:
     StatementBatch(const StatementBatch&) = delete;
     StatementBatch& operator=(const StatementBatch&) = delete;
 
-    const BatchForm& form() const { return form_; }
     // Can a call of `form` still join (not sent yet, not full)?
     bool accepts(const BatchForm& form) const;
 
@@ -57,18 +77,12 @@ public:
 
     // The leader closes the batch to newcomers and takes the followers still waiting, in the
     // order they joined (those whose deadline has passed are dropped).
-    struct Follower;
-    std::vector<std::shared_ptr<Follower>> close(Clock::time_point now);
-
-    // Hands a follower its result and wakes it.
-    static void deliver(Follower& follower, QueryResult result);
-    static const QueryParams& params_of(const Follower& follower);
-    static Clock::time_point deadline_of(const Follower& follower);
+    std::vector<std::shared_ptr<BatchFollower>> close(Clock::time_point now);
 
 private:
     BatchForm form_;
     bool closed_ = false;
-    std::vector<std::shared_ptr<Follower>> followers_;
+    std::vector<std::shared_ptr<BatchFollower>> followers_;
 };
 
 // Row i of a successful batch's result, moved out, as the result of call i alone.
