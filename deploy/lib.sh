@@ -11,9 +11,11 @@ source "$REPO_DIR/scripts/lib/pids.sh"
 
 # ---- settings ----
 FLAG_EVAL_DATA=${FLAG_EVAL_DATA:-$REPO_DIR/.data}
-PRIMARY_PORT=${PRIMARY_PORT:-54320}
-STANDBY1_PORT=${STANDBY1_PORT:-54321}
-STANDBY2_PORT=${STANDBY2_PORT:-54322}
+# Below Linux's ephemeral range (32768-60999) or above it: a port inside it can be held by the
+# local end of any outgoing connection on the machine, and then a server cannot listen there.
+PRIMARY_PORT=${PRIMARY_PORT:-15432}
+STANDBY1_PORT=${STANDBY1_PORT:-15433}
+STANDBY2_PORT=${STANDBY2_PORT:-15434}
 PGBOUNCER1_PORT=${PGBOUNCER1_PORT:-64321}
 PGBOUNCER2_PORT=${PGBOUNCER2_PORT:-64322}
 DECIDE_HOST=${DECIDE_HOST:-127.0.0.1}

@@ -11,7 +11,7 @@
 #                                          standby2, primary (in that order)
 #
 # Environment (defaults in brackets):
-#   PRIMARY_PORT [54320]  STANDBY1_PORT [54321]  STANDBY2_PORT [54322]
+#   PRIMARY_PORT [15432]  STANDBY1_PORT [15433]  STANDBY2_PORT [15434]
 #   PGBOUNCER1_PORT [64321]  PGBOUNCER2_PORT [64322]  DECIDE_HOST [127.0.0.1]  DECIDE_PORT [8000]
 #   PERSONS [100000]      persons in the sample data (team phc_demo / phs_demo, 50 flags)
 #   FLAG_EVAL_DATA [<repo>/.data]  where everything lives (git-ignored; owned by RUN_AS, 0700)

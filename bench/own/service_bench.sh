@@ -32,7 +32,7 @@
 # Environment (defaults in brackets):
 #   SERVICE_BENCH_SECONDS [15]  per measurement     SERVICE_BENCH_WARMUP [3] seconds before each
 #   SERVICE_BENCH_CONNECTIONS [32]  SERVICE_BENCH_THREADS [2]  (wrk -c/-t, pgbench -c/-j)
-#   SERVICE_BENCH_PERSONS [100000]  SERVICE_BENCH_PORT_BASE [55430]: primary, standby1, standby2,
+#   SERVICE_BENCH_PERSONS [100000]  SERVICE_BENCH_PORT_BASE [16430]: primary, standby1, standby2,
 #   pgbouncer1, pgbouncer2, flag-decide, the one-thread flag-decide on PORT_BASE .. PORT_BASE+6
 #   SERVICE_BENCH_DATA [/var/tmp/flag_eval_service_bench]  the topology's data directory (deleted)
 #   SERVICE_BENCH_QUIET [25] per cent of the machine's CPU: wait while other work uses more ...
@@ -47,7 +47,8 @@ WARMUP=${SERVICE_BENCH_WARMUP:-3}
 CONNECTIONS=${SERVICE_BENCH_CONNECTIONS:-32}
 THREADS=${SERVICE_BENCH_THREADS:-2}
 PERSONS=${SERVICE_BENCH_PERSONS:-100000}
-PORT_BASE=${SERVICE_BENCH_PORT_BASE:-55430}
+# Below the kernel's ephemeral range (32768-60999), where outgoing connections could hold them.
+PORT_BASE=${SERVICE_BENCH_PORT_BASE:-16430}
 DATA=${SERVICE_BENCH_DATA:-/var/tmp/flag_eval_service_bench}
 QUIET=${SERVICE_BENCH_QUIET:-25}
 QUIET_WAIT=${SERVICE_BENCH_QUIET_WAIT:-60}
