@@ -320,8 +320,9 @@ def run_pass(d, plan, number, subjects, out_dir, result):
     return rows, records, problems, problem_count, stopped_early
 
 
-def judge_row(d, row, records, latency_bound, latency_why, strict, result):
-    """The row's figures from the records, and its assertions into result."""
+def judge_row(d, row, records, latency_bound, latency_why, strict, result, next_row=None):
+    """The row's figures from the records, and its assertions into result. `next_row`: the
+    window that followed this one in the same pass, if any."""
     sampled_down, lag = d.sampler.summary(row["start"], row["end"])
     row["routes_down"] = sampled_down
     row["max_lag_s"] = lag
@@ -341,7 +342,10 @@ def judge_row(d, row, records, latency_bound, latency_why, strict, result):
         row["notes"].append("largest lag the service saw: " + ", ".join(
             f"{name} {seconds:.1f} s" for name, seconds in sorted(behind.items())))
     row["stats"] = report.window_stats(records, row["start"], row["end"], row["cleared"], row.get("clear_start"))
-    row["freshness"] = d.freshness.window(row["start"], row["end"])
+    # Faults follow each other at once: an edit made just before every database goes down
+    # can only arrive once they are back, which is that fault's doing, not this one's.
+    outage_at = next_row["start"] if next_row and not next_row["healthy_route_remains"] else None
+    row["freshness"] = d.freshness.window(row["start"], row["end"], outage_at)
     note = report.freshness_note(row["freshness"])
     if note:
         row["notes"].append(note)
@@ -487,8 +491,12 @@ def main(argv):
     else:
         latency_bound = args.deadline_ms + 50
         latency_why = "deadline + 50 ms"
-    for row in timeline:
-        judge_row(d, row, records, latency_bound, latency_why, strict=not args.short, result=result)
+    for i, row in enumerate(timeline):
+        following = timeline[i + 1] if i + 1 < len(timeline) else None
+        if following and following["pass"] != row["pass"]:
+            following = None
+        judge_row(d, row, records, latency_bound, latency_why, strict=not args.short, result=result,
+                  next_row=following)
     if args.soak:
         result["soak"] = d.soak.summary()
         if not result["soak"]:

@@ -101,13 +101,24 @@ class FreshnessProbe(threading.Thread):
         self.stopping.set()
         self.join(GIVE_UP + 10)
 
-    def window(self, start, end):
-        """Figures for the edits committed in [start, end)."""
+    def window(self, start, end, outage_at=None):
+        """Figures for the edits committed in [start, end). `outage_at`: when the next window's
+        fault took every database away (or the primary the edits are made on); an edit still on
+        its way to the service then is left out and counted as overtaken, since nothing was left
+        to read it from until that fault cleared."""
         inside = [e for e in self.edits if start <= e[0] < end]
+        overtaken = 0
+        if outage_at is not None:
+            def in_flight(edit):
+                committed, to_answer, to_feed = edit
+                return any(d is None or committed + d > outage_at for d in (to_answer, to_feed))
+            kept = [e for e in inside if not in_flight(e)]
+            overtaken = len(inside) - len(kept)
+            inside = kept
 
         def figures(values):
             seen = sorted(v for v in values if v is not None)
-            return {"edits": len(values), "not_seen": len(values) - len(seen),
+            return {"edits": len(values), "not_seen": len(values) - len(seen), "overtaken": overtaken,
                     "p50_s": seen[len(seen) // 2] if seen else None,
                     "p99_s": seen[min(len(seen) - 1, int(0.99 * len(seen)))] if seen else None,
                     "max_s": seen[-1] if seen else None}

@@ -119,10 +119,14 @@ def freshness_note(freshness):
         if f["edits"]:
             parts.append(f"{where} p50 {fmt_seconds(f['p50_s'])}, max {fmt_seconds(f['max_s'])}"
                          + (f", {f['not_seen']} not seen" if f["not_seen"] else ""))
-    if not parts:
-        return None
-    edits = max(f["edits"] for f in freshness.values())
-    return f"{edits} flag edits on the primary reached the " + "; the ".join(parts)
+    edits = max((f["edits"] for f in freshness.values()), default=0)
+    overtaken = max((f.get("overtaken", 0) for f in freshness.values()), default=0)
+    note = f"{edits} flag edits on the primary reached the " + "; the ".join(parts) if parts else ""
+    if overtaken:
+        note += ((" (" if note else "") +
+                 f"{overtaken} flag edits still on their way when the next fault took the databases away, "
+                 f"not counted here" + (")" if note else ""))
+    return note or None
 
 
 def fmt_statuses(statuses):
