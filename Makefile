@@ -55,7 +55,8 @@ $(BUILD)/unit_tests: $(UNIT_OBJS)
 -include $(UNIT_OBJS:.o=.d)
 
 # ---- the decide service (src/decide) and its GoogleTest suite (test/decide) ----
-# One binary, build/flag-decide: src/core + src/decide, Boost.Asio/Beast/JSON, libpq, zlib.
+# One binary, build/flag-decide: src/core + src/decide, Boost.Asio/Beast/JSON, libpq, zlib,
+# TCMalloc.
 PG_INCLUDEDIR  := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
 DECIDE_SRCS     = $(filter-out src/decide/main.cpp,$(sort $(wildcard src/decide/*.cpp src/decide/*/*.cpp)))
 DECIDE_TEST_SRCS = $(sort $(wildcard test/decide/*.cpp))
@@ -68,8 +69,14 @@ DECIDE_TEST_OBJS = $(patsubst %.cpp,$(BUILD)/%.o,$(DECIDE_TEST_SRCS))
 # 109224: unsized class operator new paired with sized delete).
 $(BUILD)/src/decide/%.o $(BUILD)/test/decide/%.o: UNIT_CXXFLAGS += -I$(PG_INCLUDEDIR) -Wno-mismatched-new-delete
 
+# The service allocates and frees a few kB per request on every thread: glibc's malloc took about
+# a tenth of its CPU (perf; bench/SERVICE_PROFILE.md), TCMalloc's per-thread caches much less.
+# Linked by file name: its -dev package would pull in a libunwind that conflicts with LLVM's.
+# Not under the sanitizers, which bring an allocator of their own.
+DECIDE_ALLOCATOR = $(if $(SANITIZE),,-l:libtcmalloc_minimal.so.4)
+
 $(DECIDE_BIN): $(DECIDE_OBJS) $(BUILD)/src/decide/main.o
-	$(CXX) $(UNIT_CXXFLAGS) -o $@ $^ $(LIBS_DECIDE)
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $^ $(LIBS_DECIDE) $(DECIDE_ALLOCATOR)
 
 $(BUILD)/decide_tests: $(DECIDE_OBJS) $(DECIDE_TEST_OBJS)
 	$(CXX) $(UNIT_CXXFLAGS) -o $@ $^ -lgtest -lgtest_main $(LIBS_DECIDE)

@@ -33,6 +33,8 @@ PACKAGES=(
     libboost-json1.81-dev
     libboost-url1.81-dev
     zlib1g-dev
+    # flag-decide's allocator (the runtime library is all it links; see the Makefile)
+    libtcmalloc-minimal4
     # local topology and tests
     pgbouncer
     libgtest-dev
