@@ -167,6 +167,7 @@ def run_fault(d, fault):
     log(f"{fault.title}: inject")
     row["start"] = time.time()
     fault.inject(d)
+    row["injected"] = time.time()
     stop = threading.Event()
 
     def keep_going():
@@ -342,10 +343,11 @@ def judge_row(d, row, records, latency_bound, latency_why, strict, result, next_
         row["notes"].append("largest lag the service saw: " + ", ".join(
             f"{name} {seconds:.1f} s" for name, seconds in sorted(behind.items())))
     row["stats"] = report.window_stats(records, row["start"], row["end"], row["cleared"], row.get("clear_start"))
-    # Faults follow each other at once: an edit made just before every database goes down
-    # can only arrive once they are back, which is that fault's doing, not this one's.
-    outage_at = next_row["start"] if next_row and not next_row["healthy_route_remains"] else None
-    row["freshness"] = d.freshness.window(row["start"], row["end"], outage_at)
+    # An edit made just before every database goes down (this row's fault or the next one's:
+    # faults follow each other at once) can only arrive once they are back: not a delay of the
+    # service's.
+    outages = [r["injected"] for r in (row, next_row) if r and not r["healthy_route_remains"] and "injected" in r]
+    row["freshness"] = d.freshness.window(row["start"], row["end"], outages)
     note = report.freshness_note(row["freshness"])
     if note:
         row["notes"].append(note)

@@ -101,20 +101,19 @@ class FreshnessProbe(threading.Thread):
         self.stopping.set()
         self.join(GIVE_UP + 10)
 
-    def window(self, start, end, outage_at=None):
-        """Figures for the edits committed in [start, end). `outage_at`: when the next window's
-        fault took every database away (or the primary the edits are made on); an edit still on
+    def window(self, start, end, outages=()):
+        """Figures for the edits committed in [start, end). `outages`: the moments a fault had
+        just taken every database (or the primary the edits are made on) away; an edit still on
         its way to the service then is left out and counted as overtaken, since nothing was left
         to read it from until that fault cleared."""
         inside = [e for e in self.edits if start <= e[0] < end]
-        overtaken = 0
-        if outage_at is not None:
-            def in_flight(edit):
-                committed, to_answer, to_feed = edit
-                return any(d is None or committed + d > outage_at for d in (to_answer, to_feed))
-            kept = [e for e in inside if not in_flight(e)]
-            overtaken = len(inside) - len(kept)
-            inside = kept
+
+        def in_flight(edit, at):
+            committed, to_answer, to_feed = edit
+            return committed <= at and any(d is None or committed + d > at for d in (to_answer, to_feed))
+        kept = [e for e in inside if not any(in_flight(e, at) for at in outages)]
+        overtaken = len(inside) - len(kept)
+        inside = kept
 
         def figures(values):
             seen = sorted(v for v in values if v is not None)

@@ -124,7 +124,7 @@ def freshness_note(freshness):
     note = f"{edits} flag edits on the primary reached the " + "; the ".join(parts) if parts else ""
     if overtaken:
         note += ((" (" if note else "") +
-                 f"{overtaken} flag edits still on their way when the next fault took the databases away, "
+                 f"{overtaken} flag edits still on their way when a fault took the databases away, "
                  f"not counted here" + (")" if note else ""))
     return note or None
 
