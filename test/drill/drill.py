@@ -321,9 +321,14 @@ def run_pass(d, plan, number, subjects, out_dir, result):
     return rows, records, problems, problem_count, stopped_early
 
 
-def judge_row(d, row, records, latency_bound, latency_why, strict, result, next_row=None):
-    """The row's figures from the records, and its assertions into result. `next_row`: the
-    window that followed this one in the same pass, if any."""
+def problem_line(sent, text):
+    return f"{datetime.datetime.fromtimestamp(sent).strftime('%H:%M:%S.%f')[:-3]} {text}"
+
+
+def judge_row(d, row, records, problems, latency_bound, latency_why, strict, result, next_row=None):
+    """The row's figures from the records, and its assertions into result; a row that fails an
+    assertion keeps the first problems the load saw in its window. `next_row`: the window that
+    followed this one in the same pass, if any."""
     sampled_down, lag = d.sampler.summary(row["start"], row["end"])
     row["routes_down"] = sampled_down
     row["max_lag_s"] = lag
@@ -355,9 +360,11 @@ def judge_row(d, row, records, latency_bound, latency_why, strict, result, next_
         row["notes"].append(f"{row['stats']['failed_per_degraded']:.1f} failed flags per degraded answer")
     is_fault = row["name"] != "baseline"
     prefix = f"pass {row['pass'] + 1}, " if len(result["passes"]) > 1 else ""
-    for ok, text in report.assertions_for(row, latency_bound, latency_why, is_fault, strict=strict):
-        result["assertions"].append((ok, prefix + text))
-    result["assertions"].extend((ok, prefix + text) for ok, text in row["checks"])
+    assertions = [(ok, prefix + text) for ok, text in
+                  report.assertions_for(row, latency_bound, latency_why, is_fault, strict=strict) + row["checks"]]
+    result["assertions"].extend(assertions)
+    if not all(ok for ok, _ in assertions):
+        row["problems"] = [problem_line(t, p) for t, p in problems if row["start"] <= t < row["end"]][:5]
     result["rows"].append({k: v for k, v in row.items() if k not in ("checks",)})
 
 
@@ -497,8 +504,8 @@ def main(argv):
         following = timeline[i + 1] if i + 1 < len(timeline) else None
         if following and following["pass"] != row["pass"]:
             following = None
-        judge_row(d, row, records, latency_bound, latency_why, strict=not args.short, result=result,
-                  next_row=following)
+        judge_row(d, row, records, problems, latency_bound, latency_why, strict=not args.short,
+                  result=result, next_row=following)
     if args.soak:
         result["soak"] = d.soak.summary()
         if not result["soak"]:
@@ -519,8 +526,7 @@ def main(argv):
     if error:
         result["assertions"].append((False, f"the drill ran to the end: {error.strip().splitlines()[-1]}"))
         result["error"] = error
-    result["problems"] = [f"{datetime.datetime.fromtimestamp(t).strftime('%H:%M:%S.%f')[:-3]} {p}"
-                          for t, p in problems]
+    result["problems"] = [problem_line(t, p) for t, p in problems]
     result["problem_count"] = problem_count
     result["seconds"] = time.monotonic() - started
 

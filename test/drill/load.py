@@ -89,7 +89,9 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
     headers = {"Content-Type": "application/json"}
     interval = workers / rate if rate else 0.0
     records, problems = [], []
-    degraded_noted = 0
+    # An outage degrades thousands of answers: note two a second, so that every window of a long
+    # pass keeps its own examples, not only the first outage.
+    noted_second, noted_in_second = None, 0
     conn = http.client.HTTPConnection("127.0.0.1", url_port, timeout=timeout)
     next_at = start_at + index * interval / workers  # workers spread over one interval
     n = 0
@@ -127,8 +129,10 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
                 wrong, problem = 1, f"unreadable answer: {error}"
             if problem and (wrong or local_bad):
                 problems.append((sent, f"{request['distinct_id']}: {problem}"))
-            elif degraded and not wrong and degraded_noted < 50:  # an outage degrades thousands
-                degraded_noted += 1
+            elif degraded and not wrong and (int(sent) != noted_second or noted_in_second < 2):
+                if int(sent) != noted_second:
+                    noted_second, noted_in_second = int(sent), 0
+                noted_in_second += 1
                 problems.append((sent, f"{request['distinct_id']}: degraded after "
                                        f"{1000 * (time.perf_counter() - t0):.0f} ms: {failure_reason(body)}"))
         elif status:
@@ -140,7 +144,7 @@ def worker(index, workers, rate, url_port, subjects, timeout, start_at, stop, la
         next_at += interval
     conn.close()
     with open(os.path.join(out_dir, f"worker{index}.json"), "w") as f:
-        json.dump({"records": records, "problems": problems[:200], "problem_count": len(problems)}, f)
+        json.dump({"records": records, "problems": problems[:5000], "problem_count": len(problems)}, f)
 
 
 class Load:

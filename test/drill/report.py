@@ -124,7 +124,8 @@ def freshness_note(freshness):
     note = f"{edits} flag edits on the primary reached the " + "; the ".join(parts) if parts else ""
     if overtaken:
         note += ((" (" if note else "") +
-                 f"{overtaken} flag edits still on their way when a fault took the databases away, "
+                 (f"{overtaken} flag edits still on their way" if overtaken != 1 else "1 flag edit still on its way")
+                 + " when a fault took the databases away, "
                  f"not counted here" + (")" if note else ""))
     return note or None
 
@@ -324,7 +325,13 @@ notes).
 {results_by_pass(result)}"""
     if failed:
         text += "\n### Failed assertions\n\n" + "\n".join(f"- {t}" for t in failed) + "\n"
-        if result.get("problems"):
+        failing_rows = [row for row in result["rows"] if row.get("problems")]
+        if failing_rows:
+            text += "\nWhat the load saw in those windows (first problems of each):\n\n"
+            for row in failing_rows:
+                text += f"- pass {row['pass'] + 1}, {row['title']}:\n" + "".join(
+                    f"  - {p}\n" for p in row["problems"])
+        elif result.get("problems"):
             text += "\nFirst problems the load saw:\n\n" + "\n".join(
                 f"- {p}" for p in result["problems"][:20]) + "\n"
     text += f"""
