@@ -123,10 +123,10 @@ def freshness_note(freshness):
     overtaken = max((f.get("overtaken", 0) for f in freshness.values()), default=0)
     note = f"{edits} flag edits on the primary reached the " + "; the ".join(parts) if parts else ""
     if overtaken:
-        note += ((" (" if note else "") +
-                 (f"{overtaken} flag edits still on their way" if overtaken != 1 else "1 flag edit still on its way")
-                 + " when a fault took the databases away, "
-                 f"not counted here" + (")" if note else ""))
+        on_the_way = (f"{overtaken} flag edits still on their way" if overtaken != 1
+                      else "1 flag edit still on its way")
+        also = f"{on_the_way} when a fault took the databases away, not counted here"
+        note = f"{note} ({also})" if note else also
     return note or None
 
 
