@@ -921,14 +921,28 @@ asio::awaitable<bool> occupy_the_connection(asio::io_context& io, RouteSet& rout
     co_return co_await poll_until([&] { return routes.status()[0].busy_connections == 1; }, 2s);
 }
 
-// One batchable call of kDoubleSql with `value`; its result goes to `into`, then it counts itself.
-asio::awaitable<void> doubling_call(RouteSet& routes, std::optional<std::string> value,
-                                    Clock::duration wait, QueryResult& into, int& finished) {
+// Another statement form, batched apart from kDoubleBatch.
+constexpr const char* kTripleSql = "SELECT $1::int * 3 AS tripled";
+constexpr BatchForm kTripleBatch{
+    "SELECT c.v::int * 3 AS tripled FROM unnest($1::text[]) WITH ORDINALITY AS c(v, n) "
+    "ORDER BY c.n"};
+
+// One batchable call of `sql` in `form` with `value`; its result goes to `into`, then it counts
+// itself.
+asio::awaitable<void> batchable_call(RouteSet& routes, const char* sql, const BatchForm& form,
+                                     std::optional<std::string> value, Clock::duration wait,
+                                     QueryResult& into, int& finished) {
     const QueryParams params{std::move(value)};
-    auto outcome = co_await routes.query(Purpose::PersonData, kDoubleSql, params,
-                                         Clock::now() + wait, &kDoubleBatch);
+    auto outcome =
+        co_await routes.query(Purpose::PersonData, sql, params, Clock::now() + wait, &form);
     into = std::move(outcome.result);
     ++finished;
+}
+
+asio::awaitable<void> doubling_call(RouteSet& routes, std::optional<std::string> value,
+                                    Clock::duration wait, QueryResult& into, int& finished) {
+    co_await batchable_call(routes, kDoubleSql, kDoubleBatch, std::move(value), wait, into,
+                            finished);
 }
 
 // A call for each value, all spawned in this turn of the event loop; results in their order.
@@ -971,6 +985,39 @@ TEST_F(RouteSetTest, CallsWaitingForABusyPoolGoAsOneBatchAndEachGetsItsOwnRow) {
             EXPECT_EQ(status.batches, 1u) << "every call arrived while the connection was held";
             EXPECT_EQ(status.batched_calls, static_cast<std::uint64_t>(calls));
             EXPECT_EQ(status.connections_opened, 1u);
+        },
+        [&] { routes.stop(); });
+}
+
+TEST_F(RouteSetTest, CallsOfTwoFormsArrivingInTurnMakeOneBatchEach) {
+    // As person-data reads and continuity writes do on a primary: a call of the other form must
+    // not end the batch gathering this form's calls.
+    RouteSet routes(io.get_executor(), {{"direct", RouteRole::Primary, postgres_conninfo()}},
+                    one_connection());
+    run(
+        [&]() -> asio::awaitable<void> {
+            int finished = 0;
+            EXPECT_TRUE(co_await occupy_the_connection(io, routes, "0.3", finished));
+            constexpr int pairs = 8;
+            std::vector<QueryResult> doubled(pairs), tripled(pairs);
+            for (int i = 0; i < pairs; ++i) {
+                asio::co_spawn(io,
+                               batchable_call(routes, kDoubleSql, kDoubleBatch, std::to_string(i),
+                                              5s, doubled[i], finished),
+                               asio::detached);
+                asio::co_spawn(io,
+                               batchable_call(routes, kTripleSql, kTripleBatch, std::to_string(i),
+                                              5s, tripled[i], finished),
+                               asio::detached);
+            }
+            EXPECT_TRUE(co_await poll_until([&] { return finished == 2 * pairs + 1; }, 5s));
+            for (int i = 0; i < pairs; ++i) {
+                EXPECT_EQ(doubled[i].rows, (std::vector<QueryRow>{{std::to_string(2 * i)}})) << i;
+                EXPECT_EQ(tripled[i].rows, (std::vector<QueryRow>{{std::to_string(3 * i)}})) << i;
+            }
+            const RouteStatus status = routes.status()[0];
+            EXPECT_EQ(status.batches, 2u);
+            EXPECT_EQ(status.batched_calls, static_cast<std::uint64_t>(2 * pairs));
         },
         [&] { routes.stop(); });
 }

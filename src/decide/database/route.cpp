@@ -303,8 +303,11 @@ asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParam
                                           Clock::time_point deadline, const BatchForm* batch) {
     if (closed_) co_return closed_failure();
     if (batch) {
-        if (pending_batch_ && pending_batch_->accepts(*batch)) {
-            auto joined = pending_batch_->join(executor_, params, deadline);
+        const auto open =
+            std::find_if(pending_batches_.begin(), pending_batches_.end(),
+                         [&](const auto& pending) { return pending->accepts(*batch); });
+        if (open != pending_batches_.end()) {
+            auto joined = (*open)->join(executor_, params, deadline);
             co_return co_await std::move(joined);
         }
         co_return co_await lead_batch(sql, params, deadline, *batch);
@@ -319,12 +322,12 @@ asio::awaitable<QueryResult> Route::query(std::string_view sql, const QueryParam
 asio::awaitable<QueryResult> Route::lead_batch(std::string_view sql, const QueryParams& params,
                                                Clock::time_point deadline, const BatchForm& form) {
     const auto batch = std::make_shared<StatementBatch>(form);
-    pending_batch_ = batch;
+    pending_batches_.push_back(batch);
     Lease lease(*this);
     std::optional<QueryResult> failure = co_await lease_connection(lease, deadline);
     // One turn of the event loop, so that calls already queued on it join.
     co_await asio::post(executor_, asio::use_awaitable);
-    if (pending_batch_ == batch) pending_batch_.reset();
+    std::erase(pending_batches_, batch);
     const auto followers = batch->close(Clock::now());
     if (failure) {
         for (const auto& follower : followers) follower->deliver(*failure);

@@ -190,9 +190,11 @@ private:
     std::array<std::uint64_t, kAttemptKinds> attempts_{};  // request queries sent here, by kind
     std::uint64_t batches_ = 0;
     std::uint64_t batched_calls_ = 0;
-    std::shared_ptr<StatementBatch> pending_batch_;  // gathering calls, not sent yet
-    std::list<SlotWaiter*> waiters_;                 // FIFO
-    std::size_t connecting_ = 0;  // connects in flight (requests' and keep_warm's)
+    // Batches gathering calls, not sent yet: one per statement form (a primary takes both the
+    // person-data reads and the continuity writes), and another once one is full.
+    std::vector<std::shared_ptr<StatementBatch>> pending_batches_;
+    std::list<SlotWaiter*> waiters_;  // FIFO
+    std::size_t connecting_ = 0;      // connects in flight (requests' and keep_warm's)
     std::list<ConnectionWaiter*> connection_waiters_;  // FIFO, each holding a slot
     std::shared_ptr<ProbeControl>
         probe_control_;  // outlives the probe coroutine: see start_probing
