@@ -1,5 +1,6 @@
 #include "decide/http/http_server.hpp"
 
+#include "decide/http/response_head.hpp"
 #include "decide/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -350,8 +350,11 @@ asio::awaitable<void> Connection::reject(Rejection& rejection, Clock::time_point
 }
 
 asio::awaitable<bool> Connection::write(Response& response) {
+    const std::string head = response_head(response);
+    const std::array<asio::const_buffer, 2> message{asio::buffer(head),
+                                                    asio::buffer(response.body())};
     stream_.expires_after(state_->limits.write_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, response, use_tuple);
+    auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
     co_return !ec;
 }
 
