@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
+
 namespace flag_eval {
 namespace {
 
@@ -23,7 +25,12 @@ PropertyValue JsonPropertySource::get(std::string_view key) const {
         case json::kind::string: return PropertyValue::make_string(v->get_string());
         case json::kind::int64:
         case json::kind::uint64: {
-            const std::string& text = texts_.emplace_back(json::serialize(*v));
+            // The digits, as serialize() writes them, without a serializer per number.
+            char digits[24];
+            char* end =
+                v->is_int64() ? std::to_chars(digits, digits + sizeof digits, v->get_int64()).ptr
+                              : std::to_chars(digits, digits + sizeof digits, v->get_uint64()).ptr;
+            const std::string& text = texts_.emplace_back(digits, end - digits);
             return PropertyValue::make_number(*number(*v), text);
         }
         case json::kind::double_: return PropertyValue::make_number(v->get_double(), {});

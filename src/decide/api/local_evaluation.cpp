@@ -52,13 +52,18 @@ class ExactnessObserver final : public EvaluationObserver {
 public:
     explicit ExactnessObserver(bool& read_missing) : read_missing_(read_missing) {}
     void before_flag(const Flag&) override { read_missing_ = false; }
+    // While no flag is inexact (every flag of a request that carries all they read), no key is
+    // looked up.
     void after_flag(const Flag& flag, const FlagResult&) override {
         bool inexact = read_missing_;
-        for (const auto& dependency : flag.dependencies)
-            inexact = inexact || inexact_.contains(dependency);
+        if (!inexact_.empty())
+            for (const auto& dependency : flag.dependencies)
+                inexact = inexact || inexact_.contains(dependency);
         if (inexact) inexact_.insert(flag.key);
     }
-    bool inexact(const Flag& flag) const { return inexact_.contains(flag.key); }
+    bool inexact(const Flag& flag) const {
+        return !inexact_.empty() && inexact_.contains(flag.key);
+    }
 
 private:
     bool& read_missing_;
