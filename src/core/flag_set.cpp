@@ -79,8 +79,13 @@ FlagSet FlagSet::parse(const json::value& definitions, Bucketing default_bucketi
 // is marked with the cycle so that it alone fails.
 void FlagSet::order_by_dependencies() {
     auto& by_key = live_by_key_;
+    std::size_t live = 0;
     for (std::size_t i = 0; i < flags_.size(); ++i)
-        if (!flags_[i]->deleted) by_key.emplace(flags_[i]->key, i);
+        if (!flags_[i]->deleted) {
+            by_key.emplace(flags_[i]->key, i);
+            ++live;
+        }
+    keys_unique_ = live == by_key.size();
     slot_of_flag_.assign(flags_.size(), 0);
     for (std::size_t i = 0; i < flags_.size(); ++i)
         if (!flags_[i]->deleted) slot_of_flag_[i] = by_key.at(flags_[i]->key);

@@ -55,6 +55,8 @@ public:
     std::vector<const Flag*> with_dependencies(std::string_view key) const;
 
     const std::vector<std::unique_ptr<Flag>>& flags() const { return flags_; }
+    // No two live flags share a key (then neither do the flags of an evaluation's summary).
+    bool keys_unique() const { return keys_unique_; }
     const GroupTypeMapping& group_type_mapping() const { return group_type_mapping_; }
     const CohortSet& cohorts() const { return cohorts_; }
 
@@ -71,6 +73,7 @@ private:
     std::vector<std::size_t> slot_of_flag_;
     std::vector<std::size_t> evaluation_order_;  // indexes into flags_, dependencies first
     std::vector<std::string> cycle_errors_;      // per flag: non-empty when on a cycle
+    bool keys_unique_ = true;
     GroupTypeMapping group_type_mapping_;
     CohortSet cohorts_;
 };

@@ -123,11 +123,12 @@ void write_jsonb_flags(JsonTextWriter& w, std::span<const FlagAnswerView> flags)
     }
 }
 
-void write_document_flags(JsonTextWriter& w, std::span<const FlagAnswerView> flags) {
+void write_document_flags(JsonTextWriter& w, std::span<const FlagAnswerView> flags, FlagKeys keys) {
     // Keys are unique but for a team's flags stored twice; look for that only once the keys are
     // sorted, and keep the straight loop for the usual answer.
-    const auto sorted =
-        flags.size() > 1 ? in_jsonb_order(flags) : std::vector<const FlagAnswerView*>{};
+    const auto sorted = keys == FlagKeys::MayRepeat && flags.size() > 1
+                            ? in_jsonb_order(flags)
+                            : std::vector<const FlagAnswerView*>{};
     const bool unique = std::adjacent_find(sorted.begin(), sorted.end(), same_key) == sorted.end();
     bool first = true;
     for (const FlagAnswerView& f : flags) {
@@ -159,14 +160,14 @@ std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags) {
 }
 
 void write_flags_v2_members(JsonTextWriter& w, std::span<const FlagAnswerView> flags,
-                            bool errors_while_computing, V2Style style) {
+                            bool errors_while_computing, V2Style style, FlagKeys keys) {
     if (style == V2Style::Jsonb) {
         w.literal("\"flags\": {");
         write_jsonb_flags(w, flags);
         w.literal("}, \"errorsWhileComputingFlags\": ");
     } else {
         w.literal("\"flags\":{");
-        write_document_flags(w, flags);
+        write_document_flags(w, flags, keys);
         w.literal("},\"errorsWhileComputingFlags\":");
     }
     w.boolean(errors_while_computing);

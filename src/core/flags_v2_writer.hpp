@@ -22,14 +22,21 @@ enum class V2Style {
     Document,
 };
 
+// Whether the flags given to the writer can share a key. A team's flags are stored with unique
+// keys but for a flag stored twice; a host that knows the keys are unique (FlagSet::keys_unique)
+// spares the writer sorting them to look for repeats.
+enum class FlagKeys { MayRepeat, Unique };
+
 // The most write_flags_v2_members() writes for these flags.
 std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags);
 
 // `"flags": {key: {key, enabled, variant, reason: {code, condition_index, description},
 // metadata: {id, version, payload}, failed}}, "errorsWhileComputingFlags": b`: the members of the
 // answer without its braces, so that a host can add its own. `w` must have room for
-// flags_v2_members_max_size(flags) bytes. Allocates only to order the flags.
+// flags_v2_members_max_size(flags) bytes. Allocates only to order the flags (never for
+// V2Style::Document with FlagKeys::Unique).
 void write_flags_v2_members(JsonTextWriter& w, std::span<const FlagAnswerView> flags,
-                            bool errors_while_computing, V2Style style);
+                            bool errors_while_computing, V2Style style,
+                            FlagKeys keys = FlagKeys::MayRepeat);
 
 }  // namespace flag_eval

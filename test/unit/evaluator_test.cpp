@@ -286,6 +286,19 @@ TEST(JsonProperties, NumbersHaveTheReferenceStringForm) {
     EXPECT_TRUE(on("1.5", "1.5"));
     EXPECT_TRUE(on("42", "42"));
     EXPECT_FALSE(on("42", "42.5"));
+    // Integers at both ends of JSON's integer kinds (int64 and uint64) keep all their digits.
+    EXPECT_TRUE(on("-9223372036854775808", "-9223372036854775808"));
+    EXPECT_TRUE(on("18446744073709551615", "18446744073709551615"));
+    EXPECT_FALSE(on("18446744073709551614", "18446744073709551615"));
+}
+
+TEST(FlagSetKeys, UniqueUnlessTwoLiveFlagsShareOne) {
+    const auto keys_unique = [](const char* flags) {
+        return FlagSet::parse(parse(flags), Bucketing::Sha1).keys_unique();
+    };
+    EXPECT_TRUE(keys_unique(R"([{"key": "a"}, {"key": "b"}])"));
+    EXPECT_TRUE(keys_unique(R"([{"key": "a", "deleted": true}, {"key": "a"}])"));
+    EXPECT_FALSE(keys_unique(R"([{"key": "a"}, {"key": "b"}, {"key": "a", "active": false}])"));
 }
 
 }  // namespace

@@ -21,12 +21,13 @@ namespace json = boost::json;
 
 namespace {
 
-std::string written(const std::vector<FlagAnswerView>& flags, bool errors, V2Style style) {
+std::string written(const std::vector<FlagAnswerView>& flags, bool errors, V2Style style,
+                    FlagKeys keys = FlagKeys::MayRepeat) {
     // twice the bound: BoundHoldsTheWorstCase checks the bound without overrunning the buffer
     std::string out(2 * (2 + flags_v2_members_max_size(flags)), '\0');
     JsonTextWriter w(out.data());
     w.literal("{");
-    write_flags_v2_members(w, flags, errors, style);
+    write_flags_v2_members(w, flags, errors, style, keys);
     w.literal("}");
     out.resize(static_cast<std::size_t>(w.end() - out.data()));
     return out;
@@ -192,6 +193,9 @@ TEST(FlagsV2Writer, AnEvaluatedTeam) {
     const json::object document = flags_v2_json(summary);
     EXPECT_EQ(written(views, summary.errors_while_computing, V2Style::Jsonb), jsonb_text(document));
     EXPECT_EQ(written(views, summary.errors_while_computing, V2Style::Document),
+              json::serialize(document));
+    ASSERT_TRUE(set.keys_unique());  // the promise the service makes for its teams' answers
+    EXPECT_EQ(written(views, summary.errors_while_computing, V2Style::Document, FlagKeys::Unique),
               json::serialize(document));
 
     std::vector<FlagAnswer> answers;

@@ -6,6 +6,7 @@
 // (which the answer holds), into string literals, and into text the answer keeps itself.
 #pragma once
 #include "core/flag_answer.hpp"  // FlagAnswer(View): one flag, as the core defines it for every host
+#include "core/flags_v2_writer.hpp"  // FlagKeys
 
 #include <chrono>
 #include <forward_list>
@@ -19,7 +20,8 @@ namespace flag_eval::decide {
 
 class Answer {
 public:
-    std::vector<FlagAnswerView> flags;  // in the order they are written out
+    std::vector<FlagAnswerView> flags;    // in the order they are written out
+    FlagKeys keys = FlagKeys::MayRepeat;  // Unique: of a FlagSet whose keys are (keys_unique)
     bool errors_while_computing = false;
     // How old the service's definitions it was computed from are (DefinitionsFreshness); none
     // when they were never confirmed or decide() answered alone.

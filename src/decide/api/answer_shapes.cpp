@@ -232,7 +232,7 @@ std::string flags_v2_body(const Answer& answer, std::string_view request_id,
     if (scratch.size() < bound) scratch.resize(bound);
     JsonTextWriter w(scratch.data());
     w.literal("{");
-    write_flags_v2_members(w, flags, answer.errors_while_computing, V2Style::Document);
+    write_flags_v2_members(w, flags, answer.errors_while_computing, V2Style::Document, answer.keys);
     w.literal(",\"requestId\":");
     w.string(request_id);
     if (evaluated_at_ms) {

@@ -204,6 +204,7 @@ boost::asio::awaitable<std::variant<Answer, FlagsFailure>> FlagsEndpoint::answer
     Answer answer;
     answer.hold(team);  // the answer's views point into the team's flags
     answer.flags.reserve(local.summary.flags.size());
+    if (team->flags.keys_unique()) answer.keys = FlagKeys::Unique;
     const std::string_view write_problem =
         write_failure.empty() ? std::string_view{} : answer.keep(write_failure);
     const std::string_view stored_problem = stored_failure.empty()
