@@ -47,7 +47,9 @@ FlagAnswerView flag_answer_view(const Flag& flag, const FlagResult& result,
             optional_of<std::string_view>(result.payload),
             result.failed,
             optional_of<std::string_view>(flag.description ? &*flag.description : nullptr),
-            flag.has_experiment};
+            flag.has_experiment,
+            flag.v2_head,
+            flag.v2_metadata};
 }
 
 namespace {

@@ -27,6 +27,9 @@ struct BasicFlagAnswer {
     bool failed = false;                // could not be computed
     std::optional<String> description;  // the flag's (metadata)
     bool has_experiment = false;
+    // The flag's prepared parts (Flag::v2_head, v2_metadata), written as they are in their
+    // places; empty: written from the fields above.
+    String v2_head{}, v2_metadata{};
 };
 
 using FlagAnswer = BasicFlagAnswer<std::string>;

@@ -74,6 +74,9 @@ struct Flag {
     std::map<std::string, std::string, std::less<>> payloads;  // "true" or variant key -> JSON text
     std::vector<std::string> dependencies;                     // keys named by flag filters
     std::vector<std::int64_t> cohort_ids;                      // ids named by cohort filters
+    // The parts of the flag's member of a /flags v2 answer that only its definition decides,
+    // written once (flags_v2_writer.hpp, prepare_v2_parts) rather than in every answer.
+    std::string v2_head, v2_metadata;
 
     // The group type a condition set aggregates by; nullopt: the person.
     std::optional<int> aggregation_of(const Condition& condition) const {

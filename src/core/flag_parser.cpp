@@ -1,5 +1,6 @@
 #include "flag_parser.hpp"
 
+#include "flags_v2_writer.hpp"
 #include "json_access.hpp"
 
 #include <cmath>
@@ -382,6 +383,9 @@ std::unique_ptr<Flag> compile_flag(const json::value& json, Bucketing default_bu
     auto flag = FlagCompiler(problems, matching).compile(json, default_bucketing, path);
     if (const Problem* p = problems.first_invalid()) throw InvalidDefinition(p->path, p->message);
     flag->hash_prefix = flag->key + ".";
+    auto parts = prepare_v2_parts(flag->key, flag->id, flag->version, flag->description);
+    flag->v2_head = std::move(parts.head);
+    flag->v2_metadata = std::move(parts.metadata);
     for (const auto& c : flag->conditions) collect_references(c.filters, *flag);
     if (flag->super_condition) collect_references(flag->super_condition->filters, *flag);
     return flag;

@@ -65,14 +65,32 @@ void write_jsonb_flag(JsonTextWriter& w, const FlagAnswerView& f) {
     w.literal("}}");
 }
 
+void write_document_head(JsonTextWriter& w, std::string_view key) {
+    w.string(key);
+    w.literal(":{\"key\":");
+    w.string(key);
+    w.literal(",\"enabled\":");
+}
+
+void write_document_metadata(JsonTextWriter& w, std::int64_t id, std::int64_t version,
+                             const std::optional<std::string_view>& description) {
+    w.literal("},\"metadata\":{\"id\":");
+    w.integer(id);
+    w.literal(",\"version\":");
+    w.integer(version);
+    w.literal(",\"description\":");
+    optional_string(w, description);
+    w.literal(",\"payload\":");
+}
+
 // One flag's member in the reference's order: key, enabled, variant, reason {code,
 // condition_index, description}, metadata {id, version, description, payload, has_experiment},
 // failed.
 void write_document_flag(JsonTextWriter& w, const FlagAnswerView& f) {
-    w.string(f.key);
-    w.literal(":{\"key\":");
-    w.string(f.key);
-    w.literal(",\"enabled\":");
+    if (f.v2_head.empty())
+        write_document_head(w, f.key);
+    else
+        w.raw(f.v2_head);
     w.boolean(f.enabled);
     w.literal(",\"variant\":");
     optional_string(w, f.variant);
@@ -82,13 +100,10 @@ void write_document_flag(JsonTextWriter& w, const FlagAnswerView& f) {
     condition_index(w, f.condition_index);
     w.literal(",\"description\":");
     w.string(f.reason_description);
-    w.literal("},\"metadata\":{\"id\":");
-    w.integer(f.id);
-    w.literal(",\"version\":");
-    w.integer(f.version);
-    w.literal(",\"description\":");
-    optional_string(w, f.description);
-    w.literal(",\"payload\":");
+    if (f.v2_metadata.empty())
+        write_document_metadata(w, f.id, f.version, f.description);
+    else
+        w.raw(f.v2_metadata);
     optional_string(w, f.payload);
     w.literal(",\"has_experiment\":");
     w.boolean(f.has_experiment);
@@ -149,6 +164,22 @@ void write_document_flags(JsonTextWriter& w, std::span<const FlagAnswerView> fla
 }
 
 }  // namespace
+
+PreparedV2Parts prepare_v2_parts(std::string_view key, std::int64_t id, std::int64_t version,
+                                 const std::optional<std::string_view>& description) {
+    std::string buffer(64 + 2 * JsonTextWriter::kMaxInteger +
+                           JsonTextWriter::max_string_size(key.size()) * 2 +
+                           JsonTextWriter::max_string_size(description ? description->size() : 0),
+                       '\0');
+    PreparedV2Parts parts;
+    JsonTextWriter head(buffer.data());
+    write_document_head(head, key);
+    parts.head.assign(buffer.data(), head.end());
+    JsonTextWriter metadata(buffer.data());
+    write_document_metadata(metadata, id, version, description);
+    parts.metadata.assign(buffer.data(), metadata.end());
+    return parts;
+}
 
 std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags) {
     std::size_t bound = 128;

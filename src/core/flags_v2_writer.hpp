@@ -8,7 +8,11 @@
 #include "json_text_writer.hpp"
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 
 namespace flag_eval {
 
@@ -26,6 +30,16 @@ enum class V2Style {
 // keys but for a flag stored twice; a host that knows the keys are unique (FlagSet::keys_unique)
 // spares the writer sorting them to look for repeats.
 enum class FlagKeys { MayRepeat, Unique };
+
+// The text of a flag's member in V2Style::Document that only its definition decides: `head` is
+// `"key":{"key":"key","enabled":`, `metadata` is `},"metadata":{"id":..,"version":..,
+// "description":..,"payload":`. A view carrying them (FlagAnswerView::v2_head, v2_metadata) has
+// them written as they are; they must be made from the same key, id, version and description.
+struct PreparedV2Parts {
+    std::string head, metadata;
+};
+PreparedV2Parts prepare_v2_parts(std::string_view key, std::int64_t id, std::int64_t version,
+                                 const std::optional<std::string_view>& description);
 
 // The most write_flags_v2_members() writes for these flags.
 std::size_t flags_v2_members_max_size(std::span<const FlagAnswerView> flags);

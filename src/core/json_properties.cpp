@@ -27,9 +27,9 @@ PropertyValue JsonPropertySource::get(std::string_view key) const {
         case json::kind::uint64: {
             // The digits, as serialize() writes them, without a serializer per number.
             char digits[24];
-            char* end =
-                v->is_int64() ? std::to_chars(digits, digits + sizeof digits, v->get_int64()).ptr
-                              : std::to_chars(digits, digits + sizeof digits, v->get_uint64()).ptr;
+            char* end = v->is_int64()
+                            ? std::to_chars(digits, digits + sizeof digits, v->get_int64()).ptr
+                            : std::to_chars(digits, digits + sizeof digits, v->get_uint64()).ptr;
             const std::string& text = texts_.emplace_back(digits, end - digits);
             return PropertyValue::make_number(*number(*v), text);
         }

@@ -29,6 +29,12 @@ public:
         p_ += N - 1;
     }
 
+    // Text that is JSON already (written by this writer before).
+    void raw(std::string_view json) {
+        std::memcpy(p_, json.data(), json.size());
+        p_ += json.size();
+    }
+
     void string(std::string_view s) {
         *p_++ = '"';
         const char* in = s.data();

@@ -204,6 +204,34 @@ TEST(FlagsV2Writer, AnEvaluatedTeam) {
               json::serialize(document));
 }
 
+TEST(FlagsV2Writer, PreparedPartsWriteWhatTheFieldsWould) {
+    // A flag's prepared head and metadata (made once per definitions load) against the same
+    // member written from the fields, for a hostile key and description and extreme integers.
+    const std::string hostile = hostile_text();
+    json::object definition{
+        {"key", hostile},
+        {"id", std::numeric_limits<std::int64_t>::min()},
+        {"version", std::numeric_limits<std::int64_t>::max()},
+        {"description", hostile},
+        {"filters", {{"groups", json::array{{{"properties", json::array{}}}}}}}};
+    const json::array plain{json::object{{"key", "plain"}, {"id", 1}, {"version", 2}}};
+    for (const json::value& definitions :
+         {json::value(json::array{definition}), json::value(plain)}) {
+        const FlagSet set = FlagSet::parse(definitions, Bucketing::Xxh3);
+        const JsonContext context(parse(R"({"distinct_id": "user-1"})"));
+        const EvaluationSummary summary = set.evaluate_all(context.context());
+        ASSERT_EQ(summary.flags.size(), 1u);
+        const auto& [flag, result] = summary.flags[0];
+        const std::string description = reason_description(result);
+        const FlagAnswerView prepared = flag_answer_view(*flag, result, description);
+        ASSERT_FALSE(prepared.v2_head.empty());
+        FlagAnswerView from_fields = prepared;
+        from_fields.v2_head = from_fields.v2_metadata = {};
+        EXPECT_EQ(written({prepared}, false, V2Style::Document, FlagKeys::Unique),
+                  written({from_fields}, false, V2Style::Document));
+    }
+}
+
 TEST(FlagsV2Writer, BoundHoldsTheWorstCase) {
     // Every string byte escaped as \u00xx, integers at their longest.
     const std::string controls(300, '\x01');

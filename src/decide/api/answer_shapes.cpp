@@ -189,6 +189,8 @@ FlagAnswerView stored_answer(const flag_eval::Flag& flag, const flag_eval::Outco
     view.failed = outcome.failed;
     if (flag.description) view.description = *flag.description;
     view.has_experiment = flag.has_experiment;
+    view.v2_head = flag.v2_head;
+    view.v2_metadata = flag.v2_metadata;
     return view;
 }
 
