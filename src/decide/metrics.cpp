@@ -101,13 +101,11 @@ void Metrics::record_request(std::string_view endpoint, unsigned status,
 }
 
 void Metrics::record_degraded_answer() {
-    std::lock_guard lock(mutex_);
-    ++degraded_answers_;
+    degraded_answers_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Metrics::record_flags_evaluated(FlagSource source, std::uint64_t count) {
-    std::lock_guard lock(mutex_);
-    flags_evaluated_[index_of(source)] += count;
+    if (count) flags_evaluated_[index_of(source)].fetch_add(count, std::memory_order_relaxed);
 }
 
 void Metrics::record_connection_rejected() {
@@ -139,13 +137,11 @@ std::uint64_t Metrics::requests_total(std::string_view endpoint, unsigned status
 }
 
 std::uint64_t Metrics::degraded_answers_total() const {
-    std::lock_guard lock(mutex_);
-    return degraded_answers_;
+    return degraded_answers_.load(std::memory_order_relaxed);
 }
 
 std::uint64_t Metrics::flags_evaluated_total(FlagSource source) const {
-    std::lock_guard lock(mutex_);
-    return flags_evaluated_[index_of(source)];
+    return flags_evaluated_[index_of(source)].load(std::memory_order_relaxed);
 }
 
 std::uint64_t Metrics::connections_rejected_total() const {
@@ -208,14 +204,15 @@ std::string Metrics::render() const {
     append_family(
         out, "flag_decide_degraded_answers_total", "counter",
         "Answers with errorsWhileComputingFlags set because stored data could not be read.");
-    append_sample(out, "flag_decide_degraded_answers_total", {}, degraded_answers_);
+    append_sample(out, "flag_decide_degraded_answers_total", {},
+                  degraded_answers_.load(std::memory_order_relaxed));
 
     append_family(
         out, "flag_decide_flags_evaluated_total", "counter",
         "Flag answers by where they came from: local (in the service), database, failed.");
     for (std::size_t i = 0; i < kFlagSourceNames.size(); ++i) {
         append_sample(out, "flag_decide_flags_evaluated_total", {{"source", kFlagSourceNames[i]}},
-                      flags_evaluated_[i]);
+                      flags_evaluated_[i].load(std::memory_order_relaxed));
     }
 
     append_family(out, "flag_decide_connections_rejected_total", "counter",

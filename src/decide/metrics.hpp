@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -92,14 +93,15 @@ private:
         double sum_seconds = 0;
     };
 
-    // Recording happens on the service's one event-loop thread; the lock only makes a render or
-    // read-back from another thread (tests, an admin thread) safe. It is never contended there.
+    // Every event-loop thread records; renders and read-backs come from any thread. The counters
+    // each answer adds to are atomics (relaxed: each is a count on its own), the rest is under
+    // the lock, taken once per request.
     mutable std::mutex mutex_;
     std::map<std::string, std::map<unsigned, std::uint64_t>, std::less<>>
         requests_;  // endpoint, status
     std::map<std::string, Histogram, std::less<>> durations_;
-    std::uint64_t degraded_answers_ = 0;
-    std::array<std::uint64_t, 3> flags_evaluated_{};
+    std::atomic<std::uint64_t> degraded_answers_{0};
+    std::array<std::atomic<std::uint64_t>, 3> flags_evaluated_{};
     std::uint64_t connections_rejected_ = 0;
     std::array<std::uint64_t, 2> rate_limited_{};
     std::array<std::uint64_t, 2> rate_limit_warned_{};
