@@ -174,6 +174,8 @@ private:
     using Parser = http::request_parser<http::string_body>;
 
     asio::awaitable<bool> await_next_request();
+    enum class Part { Header, Body };
+    beast::error_code parse_buffered(Parser& parser, Part part);
     asio::awaitable<Response> call_handler(Request& request);
     struct Rejection {
         Response response;
@@ -216,9 +218,15 @@ asio::awaitable<void> Connection::run() {
             limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
         parser.body_limit(limits.max_body_bytes);
 
-        stream_.expires_after(limits.header_timeout);
-        auto [header_ec, header_bytes] =
-            co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+        // What is already buffered (usually the whole request) is parsed here; the rest is read
+        // with the header deadline.
+        beast::error_code header_ec = parse_buffered(parser, Part::Header);
+        if (header_ec == http::error::need_more) {
+            stream_.expires_after(limits.header_timeout);
+            auto [ec, bytes] =
+                co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+            header_ec = ec;
+        }
         const Clock::time_point started = Clock::now();
         // Rejections are built outside co_await expressions: GCC 12 mis-destroys temporaries
         // of a conditional expression inside one.
@@ -230,7 +238,8 @@ asio::awaitable<void> Connection::run() {
         }
         if (header_ec) co_return;  // hung up, timed out, or the server stopped
 
-        if (!parser.is_done()) {
+        beast::error_code body_ec = parse_buffered(parser, Part::Body);
+        if (body_ec == http::error::need_more) {
             const Request& head = parser.get();
             if (head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -240,16 +249,16 @@ asio::awaitable<void> Connection::run() {
                 if (ec) co_return;
             }
             stream_.expires_after(limits.body_timeout);
-            auto [body_ec, body_bytes] =
-                co_await http::async_read(stream_, buffer_, parser, use_tuple);
-            rejection = body_rejection(body_ec, parser.get());
-            if (rejection) {
-                decorate(parser.get(), rejection->response);
-                co_await reject(*rejection, started);
-                co_return;
-            }
-            if (body_ec) co_return;
+            auto [ec, body_bytes] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+            body_ec = ec;
         }
+        rejection = body_rejection(body_ec, parser.get());
+        if (rejection) {
+            decorate(parser.get(), rejection->response);
+            co_await reject(*rejection, started);
+            co_return;
+        }
+        if (body_ec) co_return;
         // The handler's time is bounded by the handler's own deadline, not the client's timers.
         stream_.expires_never();
 
@@ -280,6 +289,26 @@ asio::awaitable<bool> Connection::await_next_request() {
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kFirstReadBytes), use_tuple);
     buffer_.commit(n);
     co_return !ec && n > 0;
+}
+
+// Feeds the buffered bytes to the parser up to the end of `part`: no error when that part was
+// all there, need_more when it was not (the async read goes on from where this stopped), the
+// parser's error otherwise. Beast's async reads complete through the event loop even when the
+// bytes are already buffered: parsing them here saves two trips through it per request.
+beast::error_code Connection::parse_buffered(Parser& parser, Part part) {
+    const auto complete = [&] {
+        return part == Part::Header ? parser.is_header_done() : parser.is_done();
+    };
+    beast::error_code ec;
+    parser.eager(part == Part::Body);
+    while (buffer_.size() > 0 && !complete()) {
+        const std::size_t used = parser.put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec || used == 0) break;
+    }
+    if (ec == http::error::need_more) ec = {};
+    if (!ec && !complete()) ec = http::error::need_more;
+    return ec;
 }
 
 asio::awaitable<Response> Connection::call_handler(Request& request) {
