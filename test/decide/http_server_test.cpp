@@ -336,6 +336,28 @@ TEST_P(HttpServerTest, ConnectionCloseAndHttp10CloseAfterTheAnswer) {
     }
 }
 
+TEST_P(HttpServerTest, AnAnswerLargerThanTheSendBufferArrivesWholeAndTheConnectionGoesOn) {
+    // Written in part at once and the rest as the client reads: 16 MiB is more than loopback's
+    // socket buffers hold, whatever the kernel's settings.
+    std::string big(16 << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 23);
+    start(HttpLimits(Config{}),
+          [&big](Request& request, const asio::ip::address&) -> asio::awaitable<Response> {
+              Response response{http::status::ok, 11};
+              response.body() = request.target() == "/big" ? big : "small";
+              co_return response;
+          });
+    RawClient client(endpoint());
+    client.send(get("/big") + get("/small"));
+    auto first = client.read_response(10000ms);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->body().size(), big.size());
+    EXPECT_TRUE(first->body() == big);
+    auto second = client.read_response();
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->body(), "small");
+}
+
 TEST_P(HttpServerTest, DefaultContentTypeIsJson) {
     start(HttpLimits(Config{}),
           [](Request&, const asio::ip::address&) -> asio::awaitable<Response> {
@@ -535,6 +557,19 @@ TEST_P(HttpServerTest, SlowBodyIsDroppedAtTheBodyTimeout) {
     client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789");
     EXPECT_TRUE(client.closed_within(2000ms));
     EXPECT_EQ(handler_calls(), 0);
+}
+
+TEST_P(HttpServerTest, AClientThatNeverReadsItsAnswerIsDroppedAtTheWriteTimeout) {
+    start(short_timeouts(), [](Request&, const asio::ip::address&) -> asio::awaitable<Response> {
+        Response response{http::status::ok, 11};
+        response.body() = std::string(16 << 20, 'x');  // more than the socket buffers hold
+        co_return response;
+    });
+    RawClient client(endpoint());
+    client.send(get("/big"));
+    ASSERT_TRUE(eventually([&] { return handler_calls() == 1; }));
+    EXPECT_TRUE(eventually([&] { return server_->open_connections() == 0; }, 5000ms))
+        << "write_timeout is 1 s";
 }
 
 TEST_P(HttpServerTest, SlowClientsDoNotDelayAFastOne) {

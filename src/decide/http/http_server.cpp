@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -382,9 +383,18 @@ asio::awaitable<bool> Connection::write(Response& response) {
     const std::string head = response_head(response);
     const std::array<asio::const_buffer, 2> message{asio::buffer(head),
                                                     asio::buffer(response.body())};
+    // An answer usually fits in the socket's send buffer: written at once (the socket is
+    // non-blocking), without the async write's trip through the event loop. What does not fit
+    // follows asynchronously, within the write deadline.
+    beast::error_code ec;
+    const std::size_t sent = stream_.socket().write_some(message, ec);
+    if (ec && ec != asio::error::would_block) co_return false;
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(message);
+    rest.consume(sent);
+    if (asio::buffer_size(rest) == 0) co_return true;
     stream_.expires_after(state_->limits.write_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
-    co_return !ec;
+    auto [write_ec, n] = co_await asio::async_write(stream_, rest, use_tuple);
+    co_return !write_ec;
 }
 
 // Stop sending, then discard what the client still sends until it closes or linger_timeout
@@ -468,6 +478,7 @@ asio::awaitable<void> HttpServerState::accept_loop() {
         }
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        socket.non_blocking(true, ignored);  // Connection::write tries a write at once
         asio::co_spawn(
             worker.executor,
             [](std::shared_ptr<HttpServerState> state, HttpWorker& on,
