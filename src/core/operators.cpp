@@ -750,10 +750,38 @@ bool number_matches(const Compiled& c, Operator op, const PropertyValue& value) 
     }
 }
 
+// parse_lenient_version(text), remembering the last text read on this thread: a request's flags
+// compare the same version property again and again (an app_version against each release
+// rule). The remembered pieces are offsets, pointed into `text` when handed out.
+std::optional<SemanticVersion> read_version(std::string_view text) {
+    struct Remembered {
+        std::string text;
+        std::optional<SemanticVersion> version;  // pre and build point into `text` above
+    };
+    thread_local Remembered last;
+    if (!last.version || last.text != text) {
+        last.text.assign(text);
+        last.version = parse_lenient_version(last.text);
+        if (!last.version) {
+            last.text.clear();  // failures are not remembered: rare, and cheap to find again
+            return std::nullopt;
+        }
+    }
+    SemanticVersion version = *last.version;
+    const auto into_text = [&](std::string_view piece) {
+        return piece.empty()
+                   ? piece
+                   : text.substr(static_cast<std::size_t>(piece.data() - last.text.data()),
+                                 piece.size());
+    };
+    version.pre = into_text(version.pre);
+    version.build = into_text(version.build);
+    return version;
+}
+
 bool version_matches(const Compiled& c, Operator op, const PropertyValue& value) {
     std::string scratch;
-    const std::optional<SemanticVersion> version =
-        parse_lenient_version(property_text(value, scratch));
+    const std::optional<SemanticVersion> version = read_version(property_text(value, scratch));
     if (!version) return false;
     if (c.requirement) return c.requirement->matches(*version);
     const int order = compare_versions(*version, *c.version);

@@ -619,6 +619,24 @@ TEST(Semver, PreReleaseAndBuild) {
     EXPECT_TRUE(match(Operator::SemverNeq, "\"1.0.0\"", str("1.0.0+build.1")));
 }
 
+TEST(Semver, AVersionReadAgainMatchesAsTheFirstTime) {
+    // A request's flags read the same version property one after another (the last one read is
+    // remembered): each reading answers as the first did, whatever was read in between and
+    // wherever the text lives.
+    const ValueMatcher gt_alpha = valid(Operator::SemverGt, "\"1.0.0-alpha.1\"");
+    const ValueMatcher eq_build = valid(Operator::SemverEq, "\"1.0.0-beta+b.7\"");
+    for (int round = 0; round < 3; ++round) {
+        const std::string beta = "1.0.0-beta+b.7";
+        EXPECT_TRUE(gt_alpha.matches(str(beta)));
+        EXPECT_TRUE(eq_build.matches(str(beta)));
+        EXPECT_TRUE(eq_build.matches(str(std::string("v1.0.0-beta+b.7 "))));
+        EXPECT_FALSE(gt_alpha.matches(str("1.0.0-alpha.0")));
+        EXPECT_FALSE(eq_build.matches(str("1.0.0-beta+b.8")));
+        EXPECT_FALSE(gt_alpha.matches(str("not-a-version")));
+        EXPECT_FALSE(gt_alpha.matches(str("not-a-version")));
+    }
+}
+
 TEST(Semver, UnparsablePropertiesNeverMatch) {
     for (const char* v : {"not-a-version", "1.2.abc", "1.2.3.4", "1..2.3", "1.2.3.", ".1.2.3",
                           "1.-2.3", "", "V1.2.3", "1.2.3-"}) {
