@@ -21,7 +21,7 @@ namespace flag_eval::decide {
 class Answer {
 public:
     std::vector<FlagAnswerView> flags;    // in the order they are written out
-    FlagKeys keys = FlagKeys::MayRepeat;  // Unique: of a FlagSet whose keys are (keys_unique)
+    FlagKeys keys = FlagKeys::MayRepeat;  // Unique: from a FlagSet with unique keys
     bool errors_while_computing = false;
     // How old the service's definitions it was computed from are (DefinitionsFreshness); none
     // when they were never confirmed or decide() answered alone.

@@ -1,6 +1,6 @@
 // A response's status line and header block as HTTP/1.1 sends them, so that head and body go out
-// in one gather write: Beast's serializer walked a chain of buffer views per write, which cost
-// as much as the answer's JSON did (bench/SERVICE_PROFILE.md).
+// in one gather write: Beast's serializer walked a chain of buffer views per write, 7 % of an
+// in-process answer's CPU (bench/SERVICE_PROFILE.md).
 #pragma once
 
 #include "decide/http/http_server.hpp"
