@@ -89,6 +89,7 @@ my $functions = decode_json($node->safe_psql('postgres', q{
 	                     FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, i)),
 	           'arg_names', coalesce(to_json(p.proargnames[1:p.pronargs]), '[]'),
 	           'returns_trigger', p.prorettype = 'trigger'::regtype,
+	           'takes_internal', 'internal'::regtype = ANY (p.proargtypes::oid[]),
 	           'language', l.lanname) ORDER BY p.oid::regprocedure::text), '[]')
 	FROM pg_proc p
 	JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -446,7 +447,10 @@ for my $f (@$functions)
 	is($s->{bad}, 0,
 		sprintf('%s: %d returned, errors %s, %d refused by type input (%.1f s)',
 			$f->{signature}, $s->{returned}, $errors, $s->{input_rejected}, $s->{ms} / 1000));
-	next if $f->{returns_trigger};
+	# Trigger functions, and support functions (an internal argument: only the planner calls
+	# them), cannot be called from SQL: every call is refused, which the check above still holds
+	# to an allowed error.
+	next if $f->{returns_trigger} || $f->{takes_internal};
 	cmp_ok($s->{returned}, '>', 0, "$f->{signature}: the hostile calls reach the function (some return)");
 }
 diag("failed: $_") for @bad[ 0 .. ($#bad < 49 ? $#bad : 49) ];
