@@ -8,6 +8,8 @@
 #      lookup of a person by distinct id) in another throw-away cluster with the same settings
 #   3b. preview() in the database: bench/own/preview_bench.sh (every stored flag of the sample data
 #      previewed by the released version and the current one) in a third throw-away cluster
+#   5a. the GIN pre-filter: bench/own/index_bench.sh (a flag on a rare key, through the index and as
+#      a scan) in a fourth throw-away cluster
 #   4. the decide service over HTTP: bench/own/service_bench.sh (wrk against flag-decide, next to
 #      SELECT 1 through the same PgBouncer) on a deploy/up.sh topology of its own (needs
 #      build/flag-decide: `make bench` builds it)
@@ -72,6 +74,10 @@ scripts/with-temp-cluster.sh bench/own/decide_bench.sh "$OUT"
 # ---- 3b. preview() in PostgreSQL ----
 log "preview() against the released version's (PostgreSQL)"
 scripts/with-temp-cluster.sh bench/own/preview_bench.sh "$OUT"
+
+# ---- 5a. the GIN pre-filter (reported as part 5, SQL at scale) ----
+log "a flag on a rare key through a GIN index and as a scan (PostgreSQL)"
+scripts/with-temp-cluster.sh bench/own/index_bench.sh "$OUT"
 
 # ---- 4. the decide service over HTTP ----
 log "the decide service (wrk, and pgbench through PgBouncer)"

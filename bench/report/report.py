@@ -10,6 +10,7 @@ sections come from the modules next to this file, one a section (each also runs 
     field_eval.py  in 3, posthog-node and flagd-core (bench/field/field_eval.sh)
     service.py     4, the decide service over HTTP (bench/own/service_bench.sh)
     unleash.py     4b, flag-decide against unleash-server (bench/field/unleash_bench.sh)
+Part 5 (SQL at scale) is copied from the section.md each of its scripts writes (SCALE_FOLDERS).
 and what they share from common.py. Standard library only (Debian's /usr/bin/python3).
 """
 import os
@@ -27,6 +28,8 @@ import service  # noqa: E402
 import unleash  # noqa: E402
 
 CORE_GOAL_NS = 200.0
+# Part 5's folders under OUTDIR, in order, each holding the section.md its script wrote.
+SCALE_FOLDERS = ("index",)
 SCAN_GOAL_RATIO = 1.0
 
 QUERIES = [
@@ -761,6 +764,18 @@ def main(argv):
         L.append(open(unleash_section).read().replace("## flag-decide against unleash-server",
                                                       "## 4b. flag-decide against unleash-server", 1))
         L.append("")
+
+    # ---- part 5: SQL at scale, each part written whole by its script ----
+    scale_parts = [os.path.join(out, folder, "section.md") for folder in SCALE_FOLDERS]
+    scale_parts = [p for p in scale_parts if os.path.exists(p)]
+    if scale_parts:
+        L.append("## 5. SQL at scale")
+        L.append("")
+        L.append("What the planner does with a flag, and how populations grow past one server "
+                 "(docs/scaling.md). Each part's script checks its own answers and fails the run when they differ.")
+        L.append("")
+        for path in scale_parts:
+            L.append(open(path).read())
 
     # ---- verdicts ----
     L.append("## Verdicts")
