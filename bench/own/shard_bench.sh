@@ -21,9 +21,10 @@
 #     enable_partitionwise_aggregate would not help).
 # The unsharded baseline is timed with one backend (max_parallel_workers_per_gather = 0, as the
 # shards' queries run: postgres_fdw reads through a cursor, whose plan is never parallel) and
-# with parallel query (2 workers). Every query answers once before the timings, and each sharded
-# answer must equal the unsharded one. Then 1 warm-up and BENCH_SHARD_RUNS measured runs of every
-# query, round-robin, psql's \timing on the coordinator; the median, min and max of each.
+# with parallel query allowed (2 workers; the table says what the planner used). Every query
+# answers once before the timings, and each sharded answer must equal the unsharded one. Then 1
+# warm-up and BENCH_SHARD_RUNS measured runs of every query, round-robin, psql's \timing on the
+# coordinator; the median, min and max of each.
 #
 # The shards are separate servers but not separate machines: with 2 CPUs, the two shards' backends
 # take one core each and the coordinator waits, so 2 shards can at best halve the time, and any
@@ -167,13 +168,13 @@ QUERY_NAMES=(count_local count_local_parallel count_1shard count_2shards count_1
     variants_local variants_local_parallel variants_1shard variants_2shards variants_1shard_parent variants_2shards_parent)
 declare -A LABEL=(
     [count_local]="unsharded, one backend"
-    [count_local_parallel]="unsharded, parallel query (2 workers)"
+    [count_local_parallel]="unsharded, parallel query (set from the plan below)"
     [count_1shard]="1 shard, counted on the shard"
     [count_2shards]="2 shards, counted on each shard, at once"
     [count_1shard_parent]="1 shard, over the parent: kept rows counted on the coordinator"
     [count_2shards_parent]="2 shards, over the parent: kept rows counted on the coordinator"
     [variants_local]="unsharded, one backend"
-    [variants_local_parallel]="unsharded, parallel query (2 workers)"
+    [variants_local_parallel]="unsharded, parallel query (set from the plan below)"
     [variants_1shard]="1 shard, grouped on the shard"
     [variants_2shards]="2 shards, grouped on each shard, at once"
     [variants_1shard_parent]="1 shard, over the parent: every person evaluated on the coordinator"
@@ -225,13 +226,25 @@ shard1_half=$(psql_at "$SHARD1_PORT" -c "SELECT count(*) FROM persons_half")
 shard2_half=$(psql_at "$SHARD2_PORT" -c "SELECT count(*) FROM persons_half")
 ((shard1_half + shard2_half == PERSONS)) || die "the two shards hold $shard1_half + $shard2_half persons, not $PERSONS"
 
-# The plans (EXPLAIN VERBOSE): where each form runs what.
-for q in count_2shards count_2shards_parent variants_2shards variants_2shards_parent; do
+# The plans (EXPLAIN VERBOSE): where each form runs what, and how many workers the planner gives
+# the unsharded table when it may (none, for the breakdown: it expects as many variants as rows,
+# so a partial aggregate looks useless).
+for q in "${QUERY_NAMES[@]}"; do
+    set_parallel "$q"
     echo "\\echo @@ $q"
     echo "EXPLAIN (VERBOSE, COSTS OFF) ${QUERY[$q]};"
-done | psql_at "$COORDINATOR_PORT" -c "SET max_parallel_workers_per_gather = 0" -f - >"$OUT/plans.txt"
-grep -q 'Remote SQL: SELECT count(\*) FROM public.persons_half WHERE (flag_eval.flag_eval(' "$OUT/plans.txt" \
+done | psql_at "$COORDINATOR_PORT" >"$OUT/plans.txt"
+plan_of() { awk -v q="$1" '/^@@ / { on = ($2 == q); next } on' "$OUT/plans.txt"; }
+plan_of count_2shards | grep -q 'Remote SQL: SELECT count(\*) FROM public.persons_half WHERE (flag_eval.flag_eval(' \
     || die "the per-shard count is not made on the shards (see $OUT/plans.txt)"
+for q in count_local_parallel variants_local_parallel; do
+    workers=$(plan_of "$q" | sed -n 's/^ *Workers Planned: //p')
+    if [[ -n $workers ]]; then
+        LABEL[$q]="unsharded, parallel query ($workers workers)"
+    else
+        LABEL[$q]="unsharded, parallel query allowed (no worker planned)"
+    fi
+done
 
 # ---- timings: run 0 is the warm-up ----
 log "timing: 1 warm-up + $RUNS runs of ${#QUERY_NAMES[@]} queries"
@@ -288,7 +301,7 @@ row() {
         row "$q"
     done
     echo
-    echo "The shards are separate servers on one machine with $(nproc) CPUs, not separate machines: with 2 shards each shard's backend has one core and the coordinator mostly waits, so two shards can at best halve the time, and compete with anything else running (load average $(cut -d' ' -f1-3 /proc/loadavg) after the run). The unsharded parallel query uses the same two cores. Loading took ${load_seconds} s (the three servers at once)."
+    echo "The shards are separate servers on one machine with $(nproc) CPUs, not separate machines: with 2 shards each shard's backend has one core and the coordinator mostly waits, so two shards can at best halve the time, and compete with anything else running (load average $(cut -d' ' -f1-3 /proc/loadavg) after the run). The unsharded parallel query uses the same two cores when it is planned with workers; the breakdown is not (the planner expects as many variants as persons, so a partial aggregate looks useless). Loading took ${load_seconds} s (the three servers at once)."
     echo
     echo "Reproduce: \`BENCH_SHARD_PERSONS=$PERSONS BENCH_SHARD_RUNS=$RUNS bench/own/shard_bench.sh\` (as root, flag_eval installed with \`make install\`; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)). Raw outputs: \`$OUT/\`."
 } | tee "$OUT/shard_bench.md"
