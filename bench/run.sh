@@ -10,6 +10,8 @@
 #      previewed by the released version and the current one) in a third throw-away cluster
 #   5a. the GIN pre-filter: bench/own/index_bench.sh (a flag on a rare key, through the index and as
 #      a scan) in a fourth throw-away cluster
+#   5c. sharded populations: bench/own/shard_bench.sh (count and breakdown at 1 and 2 postgres_fdw
+#      shards, next to the unsharded table) in three more
 #   4. the decide service over HTTP: bench/own/service_bench.sh (wrk against flag-decide, next to
 #      SELECT 1 through the same PgBouncer) on a deploy/up.sh topology of its own (needs
 #      build/flag-decide: `make bench` builds it)
@@ -78,6 +80,10 @@ scripts/with-temp-cluster.sh bench/own/preview_bench.sh "$OUT"
 # ---- 5a. the GIN pre-filter (reported as part 5, SQL at scale) ----
 log "a flag on a rare key through a GIN index and as a scan (PostgreSQL)"
 scripts/with-temp-cluster.sh bench/own/index_bench.sh "$OUT"
+
+# ---- 5c. sharded populations (three clusters of its own: shards and a coordinator) ----
+log "population count and variant breakdown at 1 and 2 postgres_fdw shards"
+bench/own/shard_bench.sh "$OUT/shards"
 
 # ---- 4. the decide service over HTTP ----
 log "the decide service (wrk, and pgbench through PgBouncer)"

@@ -30,9 +30,10 @@
 # take one core each and the coordinator waits, so 2 shards can at best halve the time, and any
 # other work on the machine takes from them.
 #
-# Prints a markdown section (also OUTDIR/shard_bench.md); raw outputs in OUTDIR (default
-# build/bench/results/shard). Needs flag_eval installed (make install) and is run as root, like
-# the other benchmarks (with-temp-cluster.sh runs the servers as postgres).
+# Prints a markdown section (also OUTDIR/section.md, part 5c of bench/RESULTS.md); raw outputs in
+# OUTDIR (default build/bench/results/shards, as bench/run.sh passes it). Needs flag_eval
+# installed (make install) and is run as root, like the other benchmarks (with-temp-cluster.sh
+# runs the servers as postgres).
 #
 # Environment: BENCH_SHARD_PERSONS (default 1000000), BENCH_SHARD_RUNS (default 5).
 # shellcheck disable=SC2028  # the echoed backslashes are psql meta-commands, meant literally
@@ -62,7 +63,7 @@ case ${SHARD_BENCH_STAGE:-} in
     *) die "unknown SHARD_BENCH_STAGE '$SHARD_BENCH_STAGE'" ;;
 esac
 
-OUT=${1:-build/bench/results/shard}
+OUT=${1:-build/bench/results/shards}
 PERSONS=${BENCH_SHARD_PERSONS:-1000000}
 RUNS=${BENCH_SHARD_RUNS:-5}
 [[ $PERSONS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SHARD_PERSONS must be a number of persons, not '$PERSONS'"
@@ -291,7 +292,7 @@ row() {
         "$(awk -v a="$median" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }')"
 }
 {
-    echo "### Sharded populations: 1 and 2 shards over postgres_fdw"
+    echo "### 5c. Sharded populations: 1 and 2 shards over postgres_fdw"
     echo
     echo "$PERSONS persons (\`bench/inputs/sql/load_persons.sql\`, $table_size unsharded), hash-partitioned by distinct id over foreign partitions (postgres_fdw, \`extensions 'flag_eval'\`, \`async_capable 'true'\`). Three PostgreSQL $server_version clusters on this machine with \`bench/cluster.conf\`: a coordinator (the unsharded table, the partitioned ones) and two shards, every table prewarmed. *count*: \`count(*) WHERE flag_eval(three_filters_50.json)\` ($enabled persons); *variants*: \`GROUP BY flag_variant(multivariate.json)\` ($variants). *Per shard* is one aggregate per foreign partition under UNION ALL: each shard evaluates and counts, and returns one row per variant (EXPLAIN VERBOSE: the Remote SQL holds the aggregate); *over the parent*, the shards evaluate the count's flag and return the rows it keeps, but return every person for the breakdown, which the coordinator evaluates (PostgreSQL 15's postgres_fdw pushes no partial aggregate, so \`enable_partitionwise_aggregate\` does not move it). Every sharded answer was checked equal to the unsharded one. Milliseconds on the coordinator (psql \`\\timing\`), median and min–max of $RUNS runs after a warm-up, round-robin; the ratio is to the unsharded table with one backend, measured in the same run (a shard's query runs with one backend too: postgres_fdw reads through a cursor, never planned in parallel)."
     echo
@@ -304,5 +305,5 @@ row() {
     echo "The shards are separate servers on one machine with $(nproc) CPUs, not separate machines: with 2 shards each shard's backend has one core and the coordinator mostly waits, so two shards can at best halve the time, and compete with anything else running (load average $(cut -d' ' -f1-3 /proc/loadavg) after the run). The unsharded parallel query uses the same two cores when it is planned with workers; the breakdown is not (the planner expects as many variants as persons, so a partial aggregate looks useless). Loading took ${load_seconds} s (the three servers at once)."
     echo
     echo "Reproduce: \`BENCH_SHARD_PERSONS=$PERSONS BENCH_SHARD_RUNS=$RUNS bench/own/shard_bench.sh\` (as root, flag_eval installed with \`make install\`; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)). Raw outputs: \`$OUT/\`."
-} | tee "$OUT/shard_bench.md"
+} | tee "$OUT/section.md"
 log "done"

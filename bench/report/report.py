@@ -29,7 +29,7 @@ import unleash  # noqa: E402
 
 CORE_GOAL_NS = 200.0
 # Part 5's folders under OUTDIR, in order, each holding the section.md its script wrote.
-SCALE_FOLDERS = ("index",)
+SCALE_FOLDERS = ("index", "planner", "shards")
 SCAN_GOAL_RATIO = 1.0
 
 QUERIES = [
