@@ -10,6 +10,8 @@
 #      previewed by the released version and the current one) in a third throw-away cluster
 #   5a. the GIN pre-filter: bench/own/index_bench.sh (a flag on a rare key, through the index and as
 #      a scan) in a fourth throw-away cluster
+#   5b. the planner: bench/own/planner_bench.sh (a 1 % flag's persons joined to their orders,
+#      planned with the flag's estimate and with a flat third) in a throw-away cluster of its own
 #   5c. sharded populations: bench/own/shard_bench.sh (count and breakdown at 1 and 2 postgres_fdw
 #      shards, next to the unsharded table) in three more
 #   4. the decide service over HTTP: bench/own/service_bench.sh (wrk against flag-decide, next to
@@ -80,6 +82,10 @@ scripts/with-temp-cluster.sh bench/own/preview_bench.sh "$OUT"
 # ---- 5a. the GIN pre-filter (reported as part 5, SQL at scale) ----
 log "a flag on a rare key through a GIN index and as a scan (PostgreSQL)"
 scripts/with-temp-cluster.sh bench/own/index_bench.sh "$OUT"
+
+# ---- 5b. a join whose plan changes with the flag's estimate ----
+log "a join planned with the flag's estimate and with a flat third (PostgreSQL)"
+bench/own/planner_bench.sh "$OUT/planner" >/dev/null
 
 # ---- 5c. sharded populations (three clusters of its own: shards and a coordinator) ----
 log "population count and variant breakdown at 1 and 2 postgres_fdw shards"
