@@ -21,35 +21,13 @@
 #include "pg/error_report.hpp"
 #include "pg/flag_cache.hpp"
 #include "pg/jsonb_properties.hpp"
+#include "pg/person_flag.hpp"
 #include "pg/pg_guard.hpp"
 
 namespace {
 
 using namespace flag_eval;
 using namespace flag_eval::pg;
-
-// Evaluates one flag for the subject of flag_eval / flag_variant: distinct_id plus person
-// properties, no groups. Throws InvalidInput when the result could not be computed.
-FlagResult evaluate_for_person(FunctionCallInfo fcinfo, Jsonb* flag_jsonb, text* distinct_id,
-                               Jsonb* properties, std::unique_ptr<Flag>& uncached) {
-    const Flag& flag = compiled_flag(fcinfo, flag_jsonb, uncached);
-    JsonbPropertySource person(properties_object(properties));
-    // One context per backend, reused: zero-filling a fresh one (~440 bytes, groups and group type
-    // mapping included) cost 7 % of a population scan. Only these two fields ever change, and
-    // evaluation never re-enters this function.
-    static EvaluationContext context;
-    context.distinct_id = view_of(distinct_id);
-    context.person_properties = &person;
-    FlagResult result = evaluate_flag(flag, context, nullptr, nullptr);
-    context.person_properties = nullptr;
-    // A boolean or a variant cannot say "could not be computed": raise rather than answer false.
-    if (result.failed)
-        throw InvalidInput(
-            "flag \"" + flag.key + "\" cannot be evaluated: " + result.description,
-            "Cohorts and flag dependencies are evaluated by flag_evaluate_all, from a definitions "
-            "document that carries them.");
-    return result;
-}
 
 const char* problem_severity(Problem::Severity s) {
     return s == Problem::Severity::Invalid ? "invalid" : "warning";

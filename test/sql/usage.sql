@@ -107,6 +107,6 @@ RESET max_parallel_workers_per_gather;
 -- The functions are IMMUTABLE PARALLEL SAFE, and STRICT.
 SELECT p.proname, p.provolatile, p.proparallel, p.proisstrict
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'flag_eval' AND p.proname LIKE 'flag\_%' ORDER BY p.proname;
+WHERE n.nspname = 'flag_eval' AND p.proname LIKE 'flag\_%' AND p.prokind = 'f' ORDER BY p.proname;
 
 DROP TABLE users, flags;
