@@ -66,7 +66,7 @@ SQL_VARIANT="(ARRAY['control', 'test-a', 'test-b'])[1 + width_bucket(public.post
     ARRAY[34::float8 / 100, 34::float8 / 100 + 33::float8 / 100, 34::float8 / 100 + 33::float8 / 100 + 33::float8 / 100])]"
 # "In which variant": one GROUP BY over the population, printed on one line (control=N test-a=N ...).
 variant_counts() { echo "SELECT string_agg(coalesce(variant, 'none') || '=' || n, ' ' ORDER BY coalesce(variant, 'none')) FROM (SELECT $1 AS variant, count(*) AS n FROM persons ${2:-} GROUP BY 1) v"; }
-QUERY_NAMES=(plain native native_c flag_3f_50 flag_3f_100 flag_rollout_50 native_bucket_50 variant_control
+QUERY_NAMES=(plain native native_c flag_3f_50 flag_3f_100 flag_rollout_50 native_bucket_50 variant_control variant_aggregate
     flag_3f_50_sha1 sql_3f_50 flag_rollout_50_sha1 sql_rollout_50 flag_variants flag_variants_sha1 sql_variants)
 declare -A QUERY=(
     [plain]="SELECT count(*) FROM persons"
@@ -77,6 +77,8 @@ declare -A QUERY=(
     [flag_rollout_50]="SELECT count(*) FROM persons WHERE flag_eval.flag_eval(:'r50'::jsonb, distinct_id, properties)"
     [native_bucket_50]="SELECT count(*) FROM persons WHERE $NATIVE AND flag_eval.flag_bucket('bench-3-filters', distinct_id) <= 0.5"
     [variant_control]="SELECT count(*) FROM persons WHERE flag_eval.flag_variant(:'mv'::jsonb, distinct_id, properties) = 'control'"
+    # The whole breakdown in one aggregate (parallel, unlike GROUP BY); prints the control count.
+    [variant_aggregate]="SELECT (flag_eval.flag_variant_counts(:'mv'::jsonb, distinct_id, properties) ->> 'control')::bigint FROM persons"
     [flag_3f_50_sha1]="SELECT count(*) FROM persons WHERE flag_eval.flag_eval(:'f3_50_sha1'::jsonb, distinct_id, properties)"
     [sql_3f_50]="SELECT count(*) FROM persons WHERE $SQL_3F_50"
     [flag_rollout_50_sha1]="SELECT count(*) FROM persons WHERE flag_eval.flag_eval(:'r50_sha1'::jsonb, distinct_id, properties)"
@@ -134,6 +136,11 @@ SELECT 'sql_rollout_50=' || (${QUERY[sql_rollout_50]});
 SELECT 'disagreements_sql_rollout_50=' || count(*) FROM persons
  WHERE flag_eval.flag_eval(:'r50_sha1'::jsonb, distinct_id, properties) IS DISTINCT FROM $SQL_ROLLOUT_50;
 SELECT 'flag_variants=' || (${QUERY[flag_variants]});
+-- the aggregate's breakdown in GROUP BY's form (outcomes nobody gets left out, 'false' as 'none')
+SELECT 'variant_counts_breakdown=' || string_agg(o.outcome || '=' || o.n, ' ' ORDER BY o.outcome)
+FROM (SELECT CASE e.key WHEN 'false' THEN 'none' ELSE e.key END AS outcome, e.value AS n
+      FROM jsonb_each_text((SELECT flag_eval.flag_variant_counts(:'mv'::jsonb, distinct_id, properties) FROM persons)) e
+      WHERE e.value <> '0') o;
 SELECT 'flag_variants_sha1=' || (${QUERY[flag_variants_sha1]});
 SELECT 'sql_variants=' || (${QUERY[sql_variants]});
 SELECT 'disagreements_sql_variants=' || count(*) FROM persons

@@ -42,6 +42,7 @@ QUERIES = [
     ("flag_rollout_50", "`flag_eval`, pure 50 % rollout", "no filters, hash every row"),
     ("native_bucket_50", "native predicate + `flag_bucket() <= 0.5`", "the 50 % flag written in SQL"),
     ("variant_control", "`flag_variant` = 'control', 3 variants", "hash every row, pick a variant"),
+    ("variant_aggregate", "`flag_variant_counts`, 3 variants", "the whole breakdown in one aggregate; rows: control"),
 ]
 
 CORE = [
@@ -113,6 +114,9 @@ def checks(out):
          num("flag_3f_50"), num("native_bucket_50"), num("flag_3f_50") is not None and num("flag_3f_50") == num("native_bucket_50")),
         ("`flag_eval` pure 50 % rollout = `flag_bucket('bench-rollout', distinct_id) <= 0.5`",
          num("flag_rollout_50"), num("bucket_rollout_50"), num("flag_rollout_50") is not None and num("flag_rollout_50") == num("bucket_rollout_50")),
+        ("`flag_variant_counts` (the aggregate) = `GROUP BY flag_variant`, 3 variants",
+         c.get("variant_counts_breakdown"), c.get("flag_variants"),
+         c.get("variant_counts_breakdown") is not None and c.get("variant_counts_breakdown") == c.get("flag_variants")),
     ]
     return c, results + field_checks(out, c)
 
