@@ -801,6 +801,12 @@ def main(argv):
                  f"with parallel query off{par_text}{c_text}.")
     else:
         L.append("- Population scan: not measured.")
+    par = medians.get("parallel", {})
+    if "variant_aggregate" in par and "native" in par:
+        ratio = par["variant_aggregate"] / par["native"]
+        L.append(f"- Variant breakdown in parallel no slower than the native predicate (parallel query on): "
+                 f"{'**met**' if ratio <= 1.0 else '**not met**'} — `flag_variant_counts` {fmt(par['variant_aggregate'])} ms "
+                 f"vs {fmt(par['native'])} ms, ratio {ratio:.2f} (`GROUP BY flag_variant` stays serial: see the field table).")
     L.extend(field_verdicts(field_medians, field_node,
                             {m: read_plans(os.path.join(out, f"plans_{m}.txt")) for m in ("serial", "parallel")}))
     if "BM_Evaluate_3Filters_50pct" in core_medians:

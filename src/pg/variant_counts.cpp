@@ -5,9 +5,9 @@
 // group per distinct id there.
 //
 // The state is plain palloc'd data in the aggregate's memory context (PostgreSQL frees it, no
-// destructor runs): the outcomes seen, each with its count, in the order first met, the flag's
-// declared ones first. Outcomes are named as preview() names them: a variant's key, "true" for a
-// flag without variants, "false" when not enabled.
+// destructor runs): the outcomes seen, each with its count, and those the flag declares (at 0
+// until seen). Outcomes are named as preview() names them: a variant's key, "true" for a flag
+// without variants, "false" when not enabled. The answer is a jsonb object, in jsonb's key order.
 #include "core/evaluator.hpp"
 #include "core/flag_model.hpp"
 
@@ -133,8 +133,8 @@ Datum flag_eval_variant_counts_step(PG_FUNCTION_ARGS) {
             const FlagResult result =
                 evaluate_for_person(fcinfo, flag, distinct_id, properties, uncached);
             const InContext in_aggregate(context);
+            ++count_of(*state, outcome_name(result));  // before anything may recompile the flag
             if (!state->declared_added) add_declared(*state, compiled_flag(fcinfo, flag, uncached));
-            ++count_of(*state, outcome_name(result));
         }))
         raise_error(error);
     PG_RETURN_POINTER(state);
