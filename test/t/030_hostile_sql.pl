@@ -2,7 +2,7 @@
 # backend never crashes. RE2 keeps a catastrophic-backtracking pattern linear.
 #
 # The functions come from the catalog (pg_depend on the extension), so a function added later is
-# covered without editing this file. Each is called with arguments of its declared types: valid
+# covered without editing this file; aggregates too, called over the one row of their arguments. Each is called with arguments of its declared types: valid
 # ones, then one argument at a time replaced by a hostile value. jsonb arguments get whole hostile
 # documents (every JSON type, extreme numbers, 50 MB strings, million-element arrays, 10,000
 # levels of nesting) and mutations of valid flags, definitions, contexts and properties (from
@@ -97,7 +97,7 @@ my $functions = decode_json($node->safe_psql('postgres', q{
 	JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
 	                AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
 	JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'flag_eval'
-	WHERE p.prokind IN ('f', 'p')}));
+	WHERE p.prokind IN ('f', 'p', 'a')}));
 cmp_ok(scalar @$functions, '>=', 6, scalar(@$functions) . ' functions of flag_eval found in the catalog');
 my %by_signature = map { $_->{signature} => $_ } @$functions;
 ok(exists $by_signature{'flag_eval.flag_evaluate(jsonb,jsonb)'}, 'the catalog list holds the pure functions')
