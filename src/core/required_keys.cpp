@@ -44,4 +44,20 @@ std::optional<RequiredKeys> required_keys(const Flag& flag) {
     return required;
 }
 
+std::vector<std::string> rarest_key_each(
+    const RequiredKeys& required, const std::function<double(std::string_view)>& share_having) {
+    std::vector<std::string> chosen;
+    for (const std::vector<std::string>& alternative : required.alternatives) {
+        const std::string* rarest = &alternative.front();
+        double rarest_share = share_having(*rarest);
+        for (const std::string& key : alternative) {
+            const double share = share_having(key);
+            if (share < rarest_share) rarest = &key, rarest_share = share;
+        }
+        if (std::find(chosen.begin(), chosen.end(), *rarest) == chosen.end())
+            chosen.push_back(*rarest);
+    }
+    return chosen;
+}
+
 }  // namespace flag_eval

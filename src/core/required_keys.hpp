@@ -5,8 +5,10 @@
 #include "no_postgres.hpp"
 #include "flag_model.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace flag_eval {
@@ -24,5 +26,10 @@ struct RequiredKeys {
 // rule: positive operators fail, negative ones and is_not_set hold. The key "distinct_id" is
 // never required: the distinct id stands in for it when the person has none.
 std::optional<RequiredKeys> required_keys(const Flag& flag);
+
+// One key of each alternative, for a condition "has any of these keys": the one the fewest persons
+// have by `share_having` (the first on a tie), each key once.
+std::vector<std::string> rarest_key_each(
+    const RequiredKeys& required, const std::function<double(std::string_view)>& share_having);
 
 }  // namespace flag_eval

@@ -2,8 +2,9 @@
 // support function (planner_support.hpp). When every way the flag can be true needs some property
 // key (core/required_keys.hpp), a GIN index on properties with the default jsonb_ops can find the
 // persons that have them: `properties ?& '{the keys}'` for a flag with one way in, `properties ?|
-// '{one key of each way}'` for several. The condition is lossy, so flag_eval() still decides every
-// row the index keeps; it only skips persons for whom the flag cannot be true.
+// '{the rarest key of each way}'` for several (the column's statistics say which is rarest). The
+// condition is lossy, so flag_eval() still decides every row the index keeps; it only skips
+// persons for whom the flag cannot be true.
 //
 // jsonb_path_ops indexes answer no key-existence operator and are left alone, as is every other
 // kind of index. The key lists are built inside run_cpp(), the PostgreSQL nodes from them outside.
@@ -13,14 +14,15 @@
 
 #include <boost/json/value.hpp>
 
-#include <algorithm>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "pg/error_report.hpp"
 #include "pg/jsonb_properties.hpp"
 #include "pg/pg_guard.hpp"
+#include "pg/property_samples.hpp"
 
 extern "C" {
 #include "catalog/pg_am_d.h"
@@ -38,30 +40,43 @@ using namespace flag_eval;
 using namespace flag_eval::pg;
 
 // The index condition's keys as palloc'd text datums: all the keys of a single way in (each is
-// needed), else the first key of each way (one of them is needed). Empty when no key is needed.
+// needed), else the rarest key of each way by the column's statistics (one of them is needed).
+// Empty when no key is needed.
 struct KeyList {
     Datum* keys = nullptr;
     int count = 0;
     bool all_needed = false;
 };
 
-KeyList keys_for(Jsonb* flag_jsonb) {
+// The share of the sampled persons whose properties have `key` (0 without samples).
+double share_having(const PropertySamples& samples, std::string_view key) {
+    double having = 0.0, weight = 0.0;
+    for (int s = 0; s < samples.set_count; ++s) {
+        const Sample& set = samples.sets[s];
+        for (int i = 0; i < set.count; ++i) {
+            Jsonb* document = set.document(i);
+            if (!JB_ROOT_IS_OBJECT(document)) continue;
+            weight += set.weight(i);
+            if (!JsonbPropertySource(&document->root).get(key).missing()) having += set.weight(i);
+        }
+    }
+    return weight > 0.0 ? having / weight : 0.0;
+}
+
+KeyList keys_for(Jsonb* flag_jsonb, const PropertySamples& samples) {
     const std::unique_ptr<Flag> flag = compile_flag(jsonb_to_json(flag_jsonb), Bucketing::Xxh3);
     const std::optional<RequiredKeys> required = required_keys(*flag);
     if (!required) return {};
-    std::vector<std::string_view> chosen;
     const bool all_needed = required->alternatives.size() == 1;
-    if (all_needed) {
-        chosen.assign(required->alternatives.front().begin(), required->alternatives.front().end());
-    } else {
-        for (const std::vector<std::string>& alternative : required->alternatives)
-            if (std::find(chosen.begin(), chosen.end(), alternative.front()) == chosen.end())
-                chosen.push_back(alternative.front());
-    }
+    const std::vector<std::string> chosen =
+        all_needed ? required->alternatives.front()
+                   : rarest_key_each(*required, [&](std::string_view key) {
+                         return share_having(samples, key);
+                     });
     KeyList list;
     list.all_needed = all_needed;
     list.keys = static_cast<Datum*>(palloc_or_throw(sizeof(Datum) * chosen.size()));
-    for (std::string_view key : chosen)
+    for (const std::string& key : chosen)
         list.keys[list.count++] = PointerGetDatum(text_or_throw(key));
     return list;
 }
@@ -83,16 +98,20 @@ Node* index_condition(SupportRequestIndexCondition* request) {
     if (!OidIsValid(any_key) || !OidIsValid(all_keys)) return nullptr;  // e.g. jsonb_path_ops
     Jsonb* flag_jsonb = DatumGetJsonbP(reinterpret_cast<Const*>(flag_arg)->constvalue);
 
+    Node* properties = static_cast<Node*>(lthird(args));
+    PropertySamples samples;
+    read_property_samples(request->root, properties, request->index->rel->relid, samples);
     KeyList list;
     ErrorReport ignored;
-    run_cpp(ignored, "flag definition", [&] { list = keys_for(flag_jsonb); });
+    run_cpp(ignored, "flag definition", [&] { list = keys_for(flag_jsonb, samples); });
+    release_property_samples(samples);
     if (list.count == 0) return nullptr;
 
     ArrayType* keys = construct_array_builtin(list.keys, list.count, TEXTOID);
     Const* key_array =
         makeConst(TEXTARRAYOID, -1, InvalidOid, -1, PointerGetDatum(keys), false, false);
     Expr* clause = make_opclause(list.all_needed ? all_keys : any_key, BOOLOID, false,
-                                 static_cast<Expr*>(copyObjectImpl(lthird(args))),
+                                 static_cast<Expr*>(copyObjectImpl(properties)),
                                  reinterpret_cast<Expr*>(key_array), InvalidOid, InvalidOid);
     request->lossy = true;
     return reinterpret_cast<Node*>(list_make1(clause));

@@ -6,8 +6,8 @@
 // cannot read (a flag that is not a constant, an invalid flag, no statistics for a flag that reads
 // properties) leaves the estimate to PostgreSQL, or to kPropertyMatchShare.
 //
-// The PostgreSQL calls (statistics lookups) run first, from this frame of plain data; the C++
-// work runs inside run_cpp() and never raises: an estimate is not worth an error at plan time
+// The PostgreSQL calls (statistics lookups, property_samples.hpp) run first, from this frame; the
+// C++ work runs inside run_cpp() and never raises: an estimate is not worth an error at plan time
 // (the function itself reports a bad flag when it runs).
 #include "core/flag_parser.hpp"
 #include "core/selectivity.hpp"
@@ -21,13 +21,7 @@
 #include "pg/error_report.hpp"
 #include "pg/jsonb_properties.hpp"
 #include "pg/pg_guard.hpp"
-
-extern "C" {
-#include "access/htup_details.h"
-#include "catalog/pg_statistic.h"
-#include "utils/lsyscache.h"
-#include "utils/selfuncs.h"
-}
+#include "pg/property_samples.hpp"
 
 namespace {
 
@@ -38,16 +32,6 @@ using namespace flag_eval::pg;
 // statistics (never analysed, or the argument is an expression): PostgreSQL's own default for
 // a range condition.
 constexpr double kPropertyMatchShare = 1.0 / 3.0;
-
-// Sample person documents (detoasted) with the share of rows each stands for: its own
-// frequency for a most common value, an equal part of the rest for a histogram bound.
-struct Sample {
-    Datum* values = nullptr;
-    int count = 0;
-    const float4* frequencies = nullptr;  // per value; null: weight_each for every one
-    double weight_each = 0.0;
-    double weight(int i) const { return frequencies ? frequencies[i] : weight_each; }
-};
 
 // The selectivity of the flag over the samples (weights summing to the non-null share of rows),
 // or of one document; kPropertyMatchShare when a flag reading properties has neither.
@@ -63,7 +47,7 @@ double flag_selectivity(Jsonb* flag_jsonb, const Sample* samples, int sample_set
     double selectivity = 0.0, weight = 0.0;
     for (int s = 0; s < sample_sets; ++s) {
         for (int i = 0; i < samples[s].count; ++i) {
-            Jsonb* document = reinterpret_cast<Jsonb*>(DatumGetPointer(samples[s].values[i]));
+            Jsonb* document = samples[s].document(i);
             if (!JB_ROOT_IS_OBJECT(document)) continue;  // flag_eval() would refuse the row
             const JsonbPropertySource person(&document->root);
             selectivity += samples[s].weight(i) * enabled_share_for(*flag, person);
@@ -94,54 +78,20 @@ Node* estimate_selectivity(SupportRequestSelectivity* request) {
         constant_properties = DatumGetJsonbP(reinterpret_cast<Const*>(properties_arg)->constvalue);
     }
 
-    // The properties column's statistics: MCVs with their frequencies, then histogram bounds
-    // standing for the rest of the non-null rows in equal parts.
-    VariableStatData vardata;
-    AttStatsSlot mcv, histogram;
-    bool have_mcv = false, have_histogram = false;
-    double null_share = 0.0;
-    Sample samples[2];
-    int sample_sets = 0;
-    const bool is_column = !constant_properties && !request->is_join;
-    if (is_column) {
-        examine_variable(request->root, properties_arg, request->varRelid, &vardata);
-        if (HeapTupleIsValid(vardata.statsTuple)) {
-            null_share =
-                reinterpret_cast<Form_pg_statistic>(GETSTRUCT(vardata.statsTuple))->stanullfrac;
-            have_mcv = get_attstatsslot(&mcv, vardata.statsTuple, STATISTIC_KIND_MCV, InvalidOid,
-                                        ATTSTATSSLOT_VALUES | ATTSTATSSLOT_NUMBERS);
-            have_histogram =
-                get_attstatsslot(&histogram, vardata.statsTuple, STATISTIC_KIND_HISTOGRAM,
-                                 InvalidOid, ATTSTATSSLOT_VALUES);
-            double mcv_share = 0.0;
-            if (have_mcv && mcv.nvalues > 0 && mcv.nnumbers == mcv.nvalues) {
-                for (int i = 0; i < mcv.nnumbers; ++i) mcv_share += mcv.numbers[i];
-                samples[sample_sets++] = {mcv.values, mcv.nvalues, mcv.numbers, 0.0};
-            }
-            if (have_histogram && histogram.nvalues > 0) {
-                const double rest = std::max(0.0, 1.0 - null_share - mcv_share);
-                samples[sample_sets++] = {histogram.values, histogram.nvalues, nullptr,
-                                          rest / histogram.nvalues};
-            }
-            // Detoasted here, where an error may still be raised (no C++ object is alive).
-            for (int s = 0; s < sample_sets; ++s)
-                for (int i = 0; i < samples[s].count; ++i)
-                    samples[s].values[i] = PointerGetDatum(PG_DETOAST_DATUM(samples[s].values[i]));
-        }
-    }
+    PropertySamples samples;
+    if (!constant_properties && !request->is_join)
+        read_property_samples(request->root, properties_arg, request->varRelid, samples);
 
     double selectivity = -1.0;
     ErrorReport ignored;
     run_cpp(ignored, "flag definition", [&] {
-        selectivity = flag_selectivity(flag_jsonb, samples, sample_sets, constant_properties);
+        selectivity =
+            flag_selectivity(flag_jsonb, samples.sets, samples.set_count, constant_properties);
     });
+    release_property_samples(samples);
 
-    if (have_mcv) free_attstatsslot(&mcv);
-    if (have_histogram) free_attstatsslot(&histogram);
-    if (is_column) ReleaseVariableStats(vardata);
-
-    if (selectivity < 0.0) return nullptr;                 // the flag could not be read
-    if (sample_sets > 0) selectivity *= 1.0 - null_share;  // NULL properties: NULL, never true
+    if (selectivity < 0.0) return nullptr;  // the flag could not be read
+    if (samples.set_count > 0) selectivity *= 1.0 - samples.null_share;  // NULL: never true
     CLAMP_PROBABILITY(selectivity);
     request->selectivity = selectivity;
     return reinterpret_cast<Node*>(request);

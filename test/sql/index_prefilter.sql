@@ -96,6 +96,12 @@ EXPLAIN (COSTS OFF)
 SELECT count(*) FROM gin_persons
 WHERE flag_eval.flag_eval('{"key": "d", "filters": {"groups": [{"properties": [{"key": "beta", "type": "person", "value": "on"}]}, {"properties": [{"key": "invite", "type": "person", "operator": "regex", "value": "^code-[0-9]+0$"}]}]}}', distinct_id, properties);
 
+-- With several sets, each is represented by its rarest key by the column's statistics: beta (1 in
+-- 100) rather than plan (everyone) for the first set.
+EXPLAIN (COSTS OFF)
+SELECT count(*) FROM gin_persons
+WHERE flag_eval.flag_eval('{"key": "r", "filters": {"groups": [{"properties": [{"key": "plan", "type": "person", "value": "pro"}, {"key": "beta", "type": "person", "value": "on"}]}, {"properties": [{"key": "invite", "type": "person", "operator": "is_set", "value": "is_set"}]}]}}', distinct_id, properties);
+
 -- A jsonb_path_ops index answers no key-existence operator: no pre-filter, a scan.
 DROP INDEX gin_persons_properties;
 CREATE INDEX gin_persons_paths ON gin_persons USING gin (properties jsonb_path_ops);

@@ -86,6 +86,17 @@ TEST(RequiredKeys, EarlyAccessEnrollmentIsAnotherWayIn) {
     EXPECT_EQ(keys->alternatives, (Alternatives{{"$feature_enrollment/eaf"}, {"plan"}}));
 }
 
+TEST(RequiredKeys, TheRarestKeyOfEachAlternativeStandsForIt) {
+    const RequiredKeys required{{{"plan", "beta"}, {"invite"}, {"beta", "age"}}};
+    const auto share = [](std::string_view key) {
+        return key == "plan" ? 0.9 : key == "age" ? 0.5 : key == "beta" ? 0.01 : 0.02;
+    };
+    EXPECT_EQ(rarest_key_each(required, share), (std::vector<std::string>{"beta", "invite"}));
+    // Nothing known: the first key of each.
+    EXPECT_EQ(rarest_key_each(required, [](std::string_view) { return 0.0; }),
+              (std::vector<std::string>{"plan", "invite", "beta"}));
+}
+
 // The promise itself, over every operator: whoever the flag enables has all the keys of some
 // alternative. Each person lacks some of the keys; values are chosen to satisfy the positive
 // filters often.
