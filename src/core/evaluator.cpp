@@ -222,6 +222,11 @@ const std::string* payload_of(const Flag& flag, std::optional<std::string_view> 
     return it == flag.payloads.end() ? nullptr : &it->second;
 }
 
+std::string_view outcome_name(const FlagResult& result) {
+    if (result.enabled && result.variant) return *result.variant;
+    return result.enabled ? "true" : "false";
+}
+
 std::optional<Reason> reason_from_code(std::string_view code) {
     for (const Reason r :
          {Reason::SuperConditionValue, Reason::HoldoutConditionValue, Reason::ConditionMatch,

@@ -42,6 +42,10 @@ struct FlagResult {
 // one, for "true"; null when there is none.
 const std::string* payload_of(const Flag& flag, std::optional<std::string_view> variant);
 
+// The outcome a result stands for, as preview() and flag_variant_counts() name it: its variant
+// when enabled with one, else "true" or "false".
+std::string_view outcome_name(const FlagResult& result);
+
 // Results of flags already evaluated, for flag dependencies.
 class DependencyResults {
 public:

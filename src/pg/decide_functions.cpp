@@ -319,12 +319,9 @@ text* evaluated(FunctionCallInfo fcinfo, text* (*write)(const EvaluationSummary&
 
 extern "C" {
 
-PGDLLEXPORT Datum flag_eval_decide(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_decide);
-PGDLLEXPORT Datum flag_eval_decide_outcomes(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_decide_outcomes);
-PGDLLEXPORT Datum flag_eval_definitions_changed(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_definitions_changed);
+FLAG_EVAL_SQL_FUNCTION(flag_eval_decide);
+FLAG_EVAL_SQL_FUNCTION(flag_eval_decide_outcomes);
+FLAG_EVAL_SQL_FUNCTION(flag_eval_definitions_changed);
 
 // decide(token text, distinct_id text, person_properties jsonb, groups jsonb,
 //        group_properties jsonb, anon_distinct_id text, flag_keys text[], device_id text,

@@ -25,6 +25,12 @@ extern "C" {
 
 #include <string_view>
 
+// Declares an SQL entry point: PG_FUNCTION_INFO_V1 exports only the info function, and the library
+// is built with -fvisibility=hidden, so the function itself is declared PGDLLEXPORT first.
+#define FLAG_EVAL_SQL_FUNCTION(name)          \
+    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
+    PG_FUNCTION_INFO_V1(name)
+
 namespace flag_eval::pg {
 
 // A text datum's bytes, in place (the datum as PG_GETARG_TEXT_PP gave it).

@@ -4,8 +4,7 @@
 
 extern "C" {
 
-PGDLLEXPORT Datum flag_eval_support(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_support);
+FLAG_EVAL_SQL_FUNCTION(flag_eval_support);
 
 Datum flag_eval_support(PG_FUNCTION_ARGS) {
     Node* request = reinterpret_cast<Node*>(PG_GETARG_POINTER(0));

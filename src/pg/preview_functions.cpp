@@ -168,18 +168,13 @@ Datum preview_text(FunctionCallInfo fcinfo, Pick pick) {
 
 extern "C" {
 
-PGDLLEXPORT Datum flag_eval_preview_value(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_preview_value);
-PGDLLEXPORT Datum flag_eval_preview_failure(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_preview_failure);
-PGDLLEXPORT Datum flag_eval_preview_stored_reads(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(flag_eval_preview_stored_reads);
+FLAG_EVAL_SQL_FUNCTION(flag_eval_preview_value);
+FLAG_EVAL_SQL_FUNCTION(flag_eval_preview_failure);
+FLAG_EVAL_SQL_FUNCTION(flag_eval_preview_stored_reads);
 
 Datum flag_eval_preview_value(PG_FUNCTION_ARGS) {
     return preview_text(fcinfo, [](const FlagResult& r) -> text* {
-        if (r.failed) return nullptr;
-        if (r.enabled && r.variant) return text_or_throw(*r.variant);
-        return text_or_throw(r.enabled ? "true" : "false");
+        return r.failed ? nullptr : text_or_throw(outcome_name(r));
     });
 }
 

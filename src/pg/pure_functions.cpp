@@ -37,12 +37,6 @@ const char* problem_severity(Problem::Severity s) {
 
 extern "C" {
 
-// PG_FUNCTION_INFO_V1 exports only the info function; the library is built with
-// -fvisibility=hidden, so the function itself is declared PGDLLEXPORT (pg_headers.hpp) first.
-#define FLAG_EVAL_SQL_FUNCTION(name)          \
-    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
-    PG_FUNCTION_INFO_V1(name)
-
 FLAG_EVAL_SQL_FUNCTION(flag_eval_enabled);
 FLAG_EVAL_SQL_FUNCTION(flag_eval_variant);
 FLAG_EVAL_SQL_FUNCTION(flag_eval_evaluate);

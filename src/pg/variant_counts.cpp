@@ -41,7 +41,7 @@ struct CountsState {
     Outcome* outcomes;
     int size;
     int capacity;
-    bool declared_added;  // the flag's own outcomes are listed (with 0) before any is counted
+    bool declared_added;  // the outcomes the flag declares are listed (at 0 until counted)
 };
 
 // Switches CurrentMemoryContext for a scope; restores it however the scope ends.
@@ -74,17 +74,12 @@ std::int64_t& count_of(CountsState& state, std::string_view name) {
     return added.count;
 }
 
-// The outcomes a flag can give, in preview()'s order: its variants, or "true"; then "false".
+// The outcomes a flag can give: its variants, or "true"; and "false".
 void add_declared(CountsState& state, const Flag& flag) {
     for (const Variant& variant : flag.variants) count_of(state, variant.key);
     if (flag.variants.empty()) count_of(state, "true");
     count_of(state, "false");
     state.declared_added = true;
-}
-
-std::string_view outcome_name(const FlagResult& result) {
-    if (!result.enabled) return "false";
-    return result.variant ? std::string_view(*result.variant) : std::string_view("true");
 }
 
 MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* function) {
@@ -102,10 +97,6 @@ CountsState* new_state() { return static_cast<CountsState*>(palloc0(sizeof(Count
 }  // namespace
 
 extern "C" {
-
-#define FLAG_EVAL_SQL_FUNCTION(name)          \
-    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
-    PG_FUNCTION_INFO_V1(name)
 
 FLAG_EVAL_SQL_FUNCTION(flag_eval_variant_counts_step);
 FLAG_EVAL_SQL_FUNCTION(flag_eval_variant_counts_combine);
